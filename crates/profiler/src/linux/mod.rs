@@ -1,0 +1,1 @@
+//! Linux collection: perf_event_open, ring buffers, record decoding.
