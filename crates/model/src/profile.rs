@@ -54,7 +54,9 @@ pub struct Mapping {
 impl Mapping {
     /// The file offset of a runtime address inside this mapping.
     pub fn file_offset_of(&self, address: u64) -> u64 {
-        address.wrapping_sub(self.start).wrapping_add(self.file_offset)
+        address
+            .wrapping_sub(self.start)
+            .wrapping_add(self.file_offset)
     }
 }
 
@@ -108,7 +110,7 @@ pub struct Location {
 }
 
 /// Per-sample labels whoever reads the profile may group by.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SampleLabels {
     /// Process id, 0 when unknown.
     pub pid: u32,
@@ -306,7 +308,13 @@ impl ProfileBuilder {
 
     /// Interns a synthetic or symbolized frame known only by name: one location
     /// with a single line in function `name`.
-    pub fn named_location(&mut self, name: &str, filename: &str, line: u32, kind: FrameKind) -> LocationId {
+    pub fn named_location(
+        &mut self,
+        name: &str,
+        filename: &str,
+        line: u32,
+        kind: FrameKind,
+    ) -> LocationId {
         let function = self.function_named(name, filename);
         self.location(Location {
             mapping: None,
@@ -360,7 +368,10 @@ mod tests {
         let mut b = ProfileBuilder::new(vec![ValueType::new("samples", "count")]);
         let main = b.named_location("main", "main.rs", 3, FrameKind::User);
         let hot = b.named_location("hot_a", "main.rs", 10, FrameKind::User);
-        assert_eq!(main, b.named_location("main", "main.rs", 3, FrameKind::User));
+        assert_eq!(
+            main,
+            b.named_location("main", "main.rs", 3, FrameKind::User)
+        );
         for _ in 0..3 {
             b.add_sample(Sample {
                 locations: vec![hot, main],
@@ -382,10 +393,23 @@ mod tests {
         let loc = b.location(Location {
             mapping: None,
             address: 0x10,
-            lines: vec![Line { function: inner, line: 2 }, Line { function: outer, line: 1 }],
+            lines: vec![
+                Line {
+                    function: inner,
+                    line: 2,
+                },
+                Line {
+                    function: outer,
+                    line: 1,
+                },
+            ],
             kind: FrameKind::User,
         });
-        b.add_sample(Sample { locations: vec![loc], values: vec![1], labels: SampleLabels::default() });
+        b.add_sample(Sample {
+            locations: vec![loc],
+            values: vec![1],
+            labels: SampleLabels::default(),
+        });
         let p = b.finish();
         assert_eq!(p.stack_names(&p.samples[0]), vec!["outer", "inner"]);
     }
