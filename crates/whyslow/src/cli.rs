@@ -1,0 +1,176 @@
+//! The command line: clap definitions for every `whyslow` command.
+//!
+//! Only argument shapes live here; what a command does is in its `cmd_*.rs` file.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// whyslow: why is it slow, what would make it faster, and is this the best this machine can do?
+#[derive(Debug, Parser)]
+#[command(name = "whyslow", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sample a command, processes or the whole system: on-CPU and off-CPU, full stacks.
+    #[command(
+        after_help = "Examples:\n  whyslow record -- ./my-program --flag\n  whyslow record -p 1234 --duration 10s -o profile.pb.gz\n  whyslow record -a --duration 5s --off-cpu -o host.html\n\nOutput format follows the -o extension: .html (interactive flamegraph), .folded,\n.pb.gz/.pprof (pprof), .speedscope.json (speedscope), .perf-script (perf script text)."
+    )]
+    Record(RecordArgs),
+    /// Re-render or convert a profile file (pprof, folded, speedscope, perf script, whyslow HTML).
+    #[command(
+        after_help = "Examples:\n  whyslow report profile.pb.gz                 # top table\n  whyslow report perf-script.txt -o flame.html  # convert perf script output\n  perf script | whyslow report - -o flame.html"
+    )]
+    Report(ReportArgs),
+    /// Compare two profiles: differential flamegraph (red = grew, blue = shrank) and a table of changes.
+    Diff(DiffArgs),
+}
+
+/// Options shared by commands that write profiles.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output file; repeat for several. The extension chooses the format unless --format is given.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+    /// Output format: html, folded, pprof, speedscope, perf-script.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Which value to show: cpu, off-cpu, wall (cpu + off-cpu), samples. Default: wall with --off-cpu, else cpu.
+    #[arg(long, value_name = "VIEW")]
+    pub view: Option<String>,
+    /// Rows in the terminal top table (0 to skip it).
+    #[arg(long, default_value_t = 15, value_name = "N")]
+    pub top: usize,
+    /// Title shown in the flamegraph.
+    #[arg(long)]
+    pub title: Option<String>,
+}
+
+/// `whyslow record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Profile these running processes (comma-separated PIDs), all their threads.
+    #[arg(
+        short = 'p',
+        long = "pid",
+        value_delimiter = ',',
+        value_name = "PID[,PID]",
+        conflicts_with = "all_cpus"
+    )]
+    pub pids: Vec<u32>,
+    /// Profile the whole system, every CPU.
+    #[arg(short = 'a', long = "all-cpus")]
+    pub all_cpus: bool,
+    /// Stop after this long (e.g. 10s, 500ms, 2m; a bare number is seconds).
+    #[arg(short = 'd', long, value_parser = parse_duration, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Sampling frequency in Hz per CPU.
+    #[arg(short = 'F', long = "freq", default_value_t = 99, value_name = "HZ")]
+    pub frequency_hz: u32,
+    /// Also record off-CPU time (blocked in I/O, sleep, locks) from sched:sched_switch.
+    #[arg(long)]
+    pub off_cpu: bool,
+    /// Bytes of user stack copied per sample for DWARF unwinding (max 65528).
+    #[arg(long, default_value_t = 32768, value_name = "BYTES")]
+    pub stack_size: u32,
+    /// Use the software cpu-clock event even when hardware cycles are available.
+    #[arg(long)]
+    pub cpu_clock: bool,
+    /// No progress line and no top table.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The command to profile, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// `whyslow report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Profile file to read (`-` for standard input); the format is detected from its content.
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    /// Input format when detection guesses wrong: html, folded, pprof, speedscope, perf-script.
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `whyslow diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The baseline profile.
+    #[arg(value_name = "BEFORE")]
+    pub before: PathBuf,
+    /// The profile to compare against the baseline.
+    #[arg(value_name = "AFTER")]
+    pub after: PathBuf,
+    /// Differential flamegraph HTML to write.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        default_value = "whyslow-diff.html"
+    )]
+    pub output: PathBuf,
+    /// Which value to compare: cpu, off-cpu, wall, samples.
+    #[arg(long, value_name = "VIEW")]
+    pub view: Option<String>,
+    /// Rows in the terminal table of changes (0 to skip it).
+    #[arg(long, default_value_t = 15, value_name = "N")]
+    pub top: usize,
+}
+
+/// Parses `10s`, `500ms`, `2m`, `1h`, `1.5` (seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid duration '{text}' (examples: 10s, 500ms, 2m)"))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(format!("duration must be positive, got '{text}'"));
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+}
