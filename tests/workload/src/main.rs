@@ -5,7 +5,8 @@
 //! iteration, so the split holds whatever the CPU speed. Blocked phase: the main
 //! thread sleeps in `blocked_sleep` and then waits in `blocked_read` on a pipe
 //! another thread writes to later. Built with and without frame pointers by the
-//! tests. Usage: `workload [CPU_SECONDS] [BLOCKED_SECONDS] [PERCENT_A]` (defaults 2, 1, 70).
+//! tests. Usage: `workload [CPU_SECONDS] [BLOCKED_SECONDS] [PERCENT_A]` (defaults 2, 1, 70),
+//! or `workload rounds=N` for a fixed amount of work (benchmarks).
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -91,7 +92,28 @@ fn blocked_phase(seconds: f64) -> std::io::Result<usize> {
     blocked_read(seconds / 2.0)
 }
 
+/// Fixed-work mode for overhead benchmarks: `workload rounds=N` runs N rounds of
+/// the CPU phase and prints how long they took, in nanoseconds, on stdout.
+#[inline(never)]
+fn fixed_rounds(rounds: u64) -> u64 {
+    let start = Instant::now();
+    let mut acc = 0u64;
+    for _ in 0..rounds {
+        acc = acc.wrapping_add(caller_a(10, 70));
+        acc = acc.wrapping_add(caller_b(10, 70));
+    }
+    println!("elapsed_ns={} acc={acc:x}", start.elapsed().as_nanos());
+    acc
+}
+
 fn main() -> std::io::Result<()> {
+    if let Some(rounds) = std::env::args()
+        .nth(1)
+        .and_then(|a| a.strip_prefix("rounds=").and_then(|n| n.parse().ok()))
+    {
+        fixed_rounds(rounds);
+        return Ok(());
+    }
     let mut args = std::env::args().skip(1);
     let cpu_seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2.0);
     let blocked_seconds: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1.0);
