@@ -47,6 +47,12 @@ pub enum ProfilerError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A feature the recording needs is not available here (with what to do).
+    #[error("{message}")]
+    Unavailable {
+        /// What is missing and how to get it.
+        message: String,
+    },
     /// Not supported on this platform.
     #[error("recording is supported on Linux only")]
     Unsupported,

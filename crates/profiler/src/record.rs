@@ -1,6 +1,5 @@
-//! `record()`: runs a collection session and feeds its events to the assembler.
-//!
-//! STUB: replaced by the collection work.
+//! `record()`: the entry point of a recording, dispatched to the platform's
+//! collector (Linux only).
 
 use crate::error::ProfilerError;
 use crate::options::{Progress, RecordOptions, Recording};
@@ -13,6 +12,13 @@ pub fn record(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Recording, ProfilerError> {
-    let _ = (options, stop, progress);
-    Err(ProfilerError::Unsupported)
+    #[cfg(target_os = "linux")]
+    {
+        crate::linux::run::record(options, stop, progress)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (options, stop, progress);
+        Err(ProfilerError::Unsupported)
+    }
 }
