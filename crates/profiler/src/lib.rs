@@ -7,6 +7,7 @@
 //! `sched_switch` records into off-CPU intervals, symbolizes every frame and
 //! produces a [`model::Profile`]. Rendering the profile is not this crate's job.
 
+mod analysis;
 pub mod builder;
 pub mod error;
 pub mod event;

@@ -44,7 +44,7 @@ fn to_folded(input: &str, out: &str) -> Folded {
         "report {input}: {:?}",
         text(&output)
     );
-    parse_folded(&std::fs::read_to_string(out).unwrap())
+    parse_folded(&std::fs::read_to_string(out).expect("output written"))
 }
 
 #[test]

@@ -1,0 +1,334 @@
+//! Names every recorded frame at the end of a recording and turns it into a
+//! [`model::Location`]: ELF frames through `symbolize` (one batch per file,
+//! unique offsets only), kernel frames through kallsyms, JIT frames through
+//! perf maps, vDSO frames through its symbol table. A frame that cannot be
+//! named is kept, as `FILE+0xOFFSET` or its hex address, never dropped.
+
+use super::elf::{ElfCache, ElfImage};
+use super::kernel::KernelSymbols;
+use super::mappings::{MappingIndex, MappingInfo, MappingKind, MappingRegistry};
+use super::perfmap::PerfMap;
+use super::stacks::RawFrame;
+use super::symbolize::ElfSymbolizer;
+use super::symtab::SymbolTable;
+use model::{FrameKind, Function, Line, Location, LocationId, Mapping, MappingId, ProfileBuilder};
+use rustc_hash::FxHashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What resolving needs besides the frames.
+pub(crate) struct ResolveSources<'a> {
+    /// Every mapping of the recording.
+    pub registry: &'a MappingRegistry,
+    /// Parsed ELF files by path.
+    pub elf_cache: &'a mut ElfCache,
+    /// Our own vDSO image.
+    pub vdso: Option<&'a Arc<ElfImage>>,
+}
+
+/// The location of every frame (indexed like the frames) and notes for the user.
+#[derive(Debug, Default)]
+pub(crate) struct Resolved {
+    /// `locations[frame_id]`.
+    pub locations: Vec<LocationId>,
+    /// Things the user should know (`note: …`).
+    pub notes: Vec<String>,
+}
+
+/// The address to look up: return addresses point after the call, so one
+/// byte back lands inside the call instruction (and its inlining context).
+fn lookup_address(address: u64, is_return: bool) -> u64 {
+    address.wrapping_sub(u64::from(is_return))
+}
+
+/// Resolves `frames` into locations interned in `builder`.
+pub(crate) fn resolve(
+    frames: &[RawFrame],
+    sources: &mut ResolveSources<'_>,
+    builder: &mut ProfileBuilder,
+) -> Resolved {
+    let mut names = Namer::new(sources, builder);
+    names.symbolize_files(frames);
+    let locations = frames.iter().map(|&f| names.location(f)).collect();
+    let mut notes = Vec::new();
+    if names.kernel.as_ref().is_some_and(|k| k.hidden) {
+        notes.push(
+            "note: kernel addresses are hidden (kernel.kptr_restrict), kernel frames are \
+             unnamed; run `sysctl kernel.kptr_restrict=0` to name them"
+                .to_string(),
+        );
+    }
+    Resolved { locations, notes }
+}
+
+/// State of one resolution pass.
+struct Namer<'s, 'a, 'b> {
+    sources: &'s mut ResolveSources<'a>,
+    builder: &'b mut ProfileBuilder,
+    /// Symbolized lines per (path, lookup offset); `None` when not symbolized.
+    symbols: FxHashMap<(Arc<str>, u64), Option<Vec<Line>>>,
+    mappings: FxHashMap<MappingIndex, MappingId>,
+    kernel: Option<KernelSymbols>,
+    kernel_mapping: Option<MappingId>,
+    perf_maps: FxHashMap<u32, PerfMap>,
+    vdso_symbols: Option<SymbolTable>,
+}
+
+impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
+    fn new(sources: &'s mut ResolveSources<'a>, builder: &'b mut ProfileBuilder) -> Self {
+        Self {
+            sources,
+            builder,
+            symbols: FxHashMap::default(),
+            mappings: FxHashMap::default(),
+            kernel: None,
+            kernel_mapping: None,
+            perf_maps: FxHashMap::default(),
+            vdso_symbols: None,
+        }
+    }
+
+    /// Symbolizes every ELF frame, one blazesym call per file.
+    fn symbolize_files(&mut self, frames: &[RawFrame]) {
+        let mut per_path: FxHashMap<Arc<str>, Vec<u64>> = FxHashMap::default();
+        for frame in frames {
+            let RawFrame::User {
+                mapping,
+                address,
+                is_return,
+                ..
+            } = *frame
+            else {
+                continue;
+            };
+            let Some(info) = self.sources.registry.get(mapping) else {
+                continue;
+            };
+            if info.kind == MappingKind::File {
+                per_path
+                    .entry(Arc::clone(&info.path))
+                    .or_default()
+                    .push(info.file_offset_of(lookup_address(address, is_return)));
+            }
+        }
+        let symbolizer = ElfSymbolizer::default();
+        let mut paths: Vec<_> = per_path.into_iter().collect();
+        paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (path, mut offsets) in paths {
+            offsets.sort_unstable();
+            offsets.dedup();
+            let image = self.sources.elf_cache.get(&path, 0, 0, 0);
+            let results = match image.and_then(|i| i.symbolization_path(Path::new(&*path))) {
+                Some(file) => symbolizer.symbolize(&file, &offsets),
+                None => vec![None; offsets.len()],
+            };
+            for (offset, result) in offsets.into_iter().zip(results) {
+                let lines = result.map(|frames| {
+                    frames
+                        .into_iter()
+                        .map(|f| Line {
+                            function: self.builder.function(Function {
+                                name: f.name,
+                                system_name: String::new(),
+                                filename: f.file,
+                                start_line: f.start_line,
+                            }),
+                            line: f.line,
+                        })
+                        .collect()
+                });
+                self.symbols.insert((Arc::clone(&path), offset), lines);
+            }
+        }
+    }
+
+    /// The location of one frame.
+    fn location(&mut self, frame: RawFrame) -> LocationId {
+        match frame {
+            RawFrame::Kernel { address, is_return } => self.kernel_location(address, is_return),
+            RawFrame::User {
+                mapping,
+                address,
+                is_return,
+                pid,
+            } => self.user_location(mapping, address, is_return, pid),
+            RawFrame::Unmapped { address, pid } => match self.jit_name(pid, address) {
+                Some(name) => self.named(None, address, &name, FrameKind::Jit),
+                None => self.builder.location(Location {
+                    mapping: None,
+                    address,
+                    lines: Vec::new(),
+                    kind: FrameKind::User,
+                }),
+            },
+        }
+    }
+
+    fn kernel_location(&mut self, address: u64, is_return: bool) -> LocationId {
+        let kernel = self.kernel.get_or_insert_with(KernelSymbols::load);
+        let name = kernel
+            .lookup(lookup_address(address, is_return))
+            .map_or_else(|| format!("[kernel] {address:#x}"), str::to_string);
+        let start = kernel.start();
+        let mapping = *self.kernel_mapping.get_or_insert_with(|| {
+            self.builder.mapping(Mapping {
+                start,
+                limit: u64::MAX,
+                file_offset: 0,
+                path: "[kernel.kallsyms]".to_string(),
+                build_id: String::new(),
+            })
+        });
+        self.named(Some(mapping), address, &name, FrameKind::Kernel)
+    }
+
+    fn user_location(
+        &mut self,
+        index: MappingIndex,
+        address: u64,
+        is_return: bool,
+        pid: u32,
+    ) -> LocationId {
+        let Some(info) = self.sources.registry.get(index).cloned() else {
+            return self.builder.location(Location {
+                mapping: None,
+                address,
+                lines: Vec::new(),
+                kind: FrameKind::User,
+            });
+        };
+        let mapping = Some(self.model_mapping(index, &info));
+        let offset = info.file_offset_of(address);
+        let lookup = info.file_offset_of(lookup_address(address, is_return));
+        match info.kind {
+            MappingKind::File => {
+                let lines = self
+                    .symbols
+                    .get(&(Arc::clone(&info.path), lookup))
+                    .cloned()
+                    .flatten();
+                match lines {
+                    Some(lines) if !lines.is_empty() => self.builder.location(Location {
+                        mapping,
+                        address,
+                        lines,
+                        kind: FrameKind::User,
+                    }),
+                    _ => {
+                        let name = format!("{}+{offset:#x}", info.basename());
+                        self.named(mapping, address, &name, FrameKind::User)
+                    }
+                }
+            }
+            MappingKind::Vdso => {
+                let name = self
+                    .vdso_name(lookup)
+                    .unwrap_or_else(|| format!("[vdso]+{offset:#x}"));
+                self.named(mapping, address, &name, FrameKind::User)
+            }
+            MappingKind::Anonymous => match self.jit_name(pid, address) {
+                Some(name) => self.named(mapping, address, &name, FrameKind::Jit),
+                None => self.builder.location(Location {
+                    mapping,
+                    address,
+                    lines: Vec::new(),
+                    kind: FrameKind::User,
+                }),
+            },
+            MappingKind::Special => {
+                let name = format!("{}+{offset:#x}", info.path);
+                self.named(mapping, address, &name, FrameKind::User)
+            }
+        }
+    }
+
+    /// A location with a single line in function `name`.
+    fn named(
+        &mut self,
+        mapping: Option<MappingId>,
+        address: u64,
+        name: &str,
+        kind: FrameKind,
+    ) -> LocationId {
+        let function = self.builder.function_named(name, "");
+        self.builder.location(Location {
+            mapping,
+            address,
+            lines: vec![Line { function, line: 0 }],
+            kind,
+        })
+    }
+
+    fn model_mapping(&mut self, index: MappingIndex, info: &MappingInfo) -> MappingId {
+        if let Some(&id) = self.mappings.get(&index) {
+            return id;
+        }
+        let build_id = info
+            .build_id
+            .as_deref()
+            .map(<[u8]>::to_vec)
+            .or_else(|| match info.kind {
+                MappingKind::File => self
+                    .sources
+                    .elf_cache
+                    .loaded(&info.path)
+                    .and_then(|i| i.build_id.clone()),
+                MappingKind::Vdso => self.sources.vdso.and_then(|i| i.build_id.clone()),
+                _ => None,
+            })
+            .map(|b| hex(&b))
+            .unwrap_or_default();
+        let id = self.builder.mapping(Mapping {
+            start: info.start,
+            limit: info.end,
+            file_offset: info.file_offset,
+            path: info.path.to_string(),
+            build_id,
+        });
+        self.mappings.insert(index, id);
+        id
+    }
+
+    fn jit_name(&mut self, pid: u32, address: u64) -> Option<String> {
+        let map = self
+            .perf_maps
+            .entry(pid)
+            .or_insert_with(|| PerfMap::load(pid));
+        map.lookup(address).map(str::to_string)
+    }
+
+    fn vdso_name(&mut self, file_offset: u64) -> Option<String> {
+        let image = self.sources.vdso?;
+        let table = self
+            .vdso_symbols
+            .get_or_insert_with(|| SymbolTable::of(image));
+        let vaddr = image.vaddr_of_file_offset(file_offset)?;
+        table.lookup(vaddr).map(str::to_string)
+    }
+}
+
+/// Lowercase hex of a build id.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(hex(&[0xab, 0x01]), "ab01");
+    }
+
+    #[test]
+    fn lookup_steps_back_for_return_addresses() {
+        assert_eq!(lookup_address(0x1000, true), 0xfff);
+        assert_eq!(lookup_address(0x1000, false), 0x1000);
+    }
+}
