@@ -83,20 +83,21 @@ def main():
                     post.append(wall - e + time.perf_counter() - t0)
                 elif name.startswith("whyslow"):
                     post.append(wall - e)
-            results[(build, name)] = (median(elapsed), median(post) if post else None, max(rss))
+            results[(build, name)] = (median(elapsed), median(post) if post else None, max(rss),
+                                     statistics.stdev(elapsed) if len(elapsed) > 1 else 0.0)
         base = results[(build, "no profiler")][0]
         for name in configs:
             if (build, name) not in results:
                 continue
-            e, post, rss = results[(build, name)]
-            rows.append((build, name, e, 100.0 * (e / base - 1.0), post, rss if name != "no profiler" else None))
+            e, post, rss, sd = results[(build, name)]
+            rows.append((build, name, e, sd, 100.0 * (e / base - 1.0), post, rss if name != "no profiler" else None))
 
     print(f"Workload: tests/workload rounds={ROUNDS} (CPU-bound, 1 thread), {HZ} Hz, "
           f"median of {REPEAT} runs, event cpu-clock.\n")
-    print("| build | profiler | workload time (s) | overhead | end of recording → flamegraph (s) | profiler peak RSS (MiB) |")
-    print("|---|---|---:|---:|---:|---:|")
-    for build, name, e, over, post, rss in rows:
-        print(f"| {build} | {name} | {e:.3f} | {over:+.2f} % | "
+    print("| build | profiler | workload time (s) | run-to-run σ (s) | overhead | end of recording → flamegraph (s) | profiler peak RSS (MiB) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for build, name, e, sd, over, post, rss in rows:
+        print(f"| {build} | {name} | {e:.3f} | {sd:.3f} | {over:+.2f} % | "
               f"{'' if post is None else f'{post:.3f}'} | {'' if rss is None else f'{rss / 1024:.1f}'} |")
     print()
     for build, ws_name, perf_name in (("frame pointers", "whyslow record", "perf record -g"),

@@ -30,6 +30,33 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two profiles: differential flamegraph (red = grew, blue = shrank) and a table of changes.
     Diff(DiffArgs),
+    /// Profile a built-in workload with a known shape (70 % hot_a, 30 % hot_b, then blocked) and write a flamegraph.
+    Demo(DemoArgs),
+    /// The built-in workload `demo` profiles (internal).
+    #[command(name = "__demo-workload", hide = true)]
+    DemoWorkload {
+        /// Workload arguments: CPU_SECONDS BLOCKED_SECONDS PERCENT_A.
+        args: Vec<String>,
+    },
+}
+
+/// Arguments of `whyslow demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the flamegraph.
+    #[arg(
+        short = 'o',
+        long = "output",
+        default_value = "whyslow-demo.html",
+        value_name = "FILE"
+    )]
+    pub output: PathBuf,
+    /// Seconds of CPU work (split 70/30 between hot_a and hot_b).
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub cpu_seconds: f64,
+    /// Seconds blocked (half in sleep, half in read), shown by the off-CPU view.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub blocked_seconds: f64,
 }
 
 /// Options shared by commands that write profiles.

@@ -3,6 +3,7 @@
 //! beyond turning their results into files, tables and exit codes.
 
 mod cli;
+mod cmd_demo;
 mod cmd_diff;
 mod cmd_record;
 mod cmd_report;
@@ -17,6 +18,10 @@ fn main() -> ExitCode {
         cli::Command::Record(args) => cmd_record::run(args),
         cli::Command::Report(args) => cmd_report::run(args),
         cli::Command::Diff(args) => cmd_diff::run(args),
+        cli::Command::Demo(args) => cmd_demo::run(args),
+        cli::Command::DemoWorkload { args } => {
+            workload::main(&args).map_err(|e| anyhow::anyhow!("demo workload failed: {e}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -174,7 +174,7 @@ fn speedscope_frames_have_file_and_line() {
     assert!(
         hot_a["file"]
             .as_str()
-            .is_some_and(|f| f.ends_with("main.rs")),
+            .is_some_and(|f| f.ends_with("workload/src/lib.rs")),
         "hot_a has no file: {hot_a}"
     );
     assert!(
@@ -197,7 +197,7 @@ fn top_table_is_printed_with_file_and_line() {
     assert!(
         first_rows
             .iter()
-            .any(|l| l.contains("hot_a") && l.contains("main.rs:")),
+            .any(|l| l.contains("hot_a") && l.contains("lib.rs:")),
         "top table:\n{stdout}"
     );
     assert!(
@@ -255,11 +255,11 @@ fn whole_system_recording_names_processes() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Let it exec and reach its CPU phase before the system-wide recording starts.
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let dir = TempDir::new("all");
     let out = dir.str("p.folded");
-    let output = run(&[
-        "record", "-q", "-a", "-d", "0.7", "--view", "cpu", "-o", &out,
-    ]);
+    let output = run(&["record", "-q", "-a", "-d", "1", "--view", "cpu", "-o", &out]);
     let _ = child.kill();
     let _ = child.wait();
     assert!(output.status.success(), "{:?}", text(&output));
@@ -270,5 +270,31 @@ fn whole_system_recording_names_processes() {
             .any(|s| s.first().is_some_and(|f| f == "workload")
                 && s.iter().any(|f| f.ends_with("hot_a"))),
         "no workload;…;hot_a stack in -a profile"
+    );
+}
+
+#[test]
+fn demo_profiles_the_builtin_workload() {
+    let dir = TempDir::new("demo");
+    let out = dir.str("demo.html");
+    let output = run(&[
+        "demo",
+        "-o",
+        &out,
+        "--cpu-seconds",
+        "0.5",
+        "--blocked-seconds",
+        "0.2",
+    ]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("workload::hot_a"),
+        "top table lacks hot_a:\n{stdout}"
+    );
+    let html = std::fs::read_to_string(&out).expect("demo wrote its flamegraph");
+    assert!(
+        html.contains("<html") || html.contains("<!DOCTYPE"),
+        "not HTML"
     );
 }

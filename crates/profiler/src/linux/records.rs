@@ -132,7 +132,7 @@ impl Decoder {
                 let mut c = Cursor::new(body);
                 let pid = c.u32()?;
                 let tid = c.u32()?;
-                let name = c_string(&body[8..body.len().saturating_sub(SAMPLE_ID_LEN)]);
+                let name = c_string(body.get(8..body.len().checked_sub(SAMPLE_ID_LEN)?)?);
                 Some(Event::Comm {
                     pid,
                     tid,
@@ -446,6 +446,10 @@ mod tests {
                 .is_none());
         }
         assert!(d.decode(&[1, 2, 3]).is_none());
+        // Found by fuzzing: a COMM record shorter than its sample_id trailer.
+        let mut short = record(b::PERF_RECORD_COMM, 0, &[0u8; 8]);
+        short.extend_from_slice(&[0x64; 24]);
+        let _ = d.decode(&short); // must not panic
     }
 
     #[test]
