@@ -5,10 +5,15 @@
 //! and small invariant-keeping helpers only: no I/O, no rendering, no analysis.
 
 pub mod profile;
+pub mod trace;
 
 pub use profile::merge_identical_samples;
 
 pub use profile::{
     Frame, FrameKind, Function, FunctionId, Line, Location, LocationId, Mapping, MappingId,
     Profile, ProfileBuilder, Sample, SampleLabels, ValueType,
+};
+pub use trace::{
+    attr, AttrValue, KeyValue, Resource, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink,
+    Status, StatusCode, TraceId,
 };
