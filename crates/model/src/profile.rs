@@ -101,7 +101,8 @@ pub enum FrameKind {
 pub struct Location {
     /// Mapping the address falls into, if known.
     pub mapping: Option<MappingId>,
-    /// Runtime address (for return addresses, already adjusted to point into the call).
+    /// Runtime address: the sampled instruction for a leaf, the return address for
+    /// callers (as pprof stores it; symbolizers look callers up at `address - 1`).
     pub address: u64,
     /// Source lines, innermost (most inlined) first; empty when unsymbolized.
     pub lines: Vec<Line>,
