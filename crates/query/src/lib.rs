@@ -4,10 +4,14 @@
 //! functions (`top`) and the comparison of two profiles (`diff`). No I/O and no
 //! rendering here; `stacks` is the shared fast path that expands every location
 //! into frame names once, so the analyses never allocate per sample.
+//!
+//! For traces (`trace`): the span tree, self times, critical path, per-operation
+//! statistics, the trace summary and the comparison of two traces.
 
 pub mod diff;
 pub mod stacks;
 pub mod top;
+pub mod trace;
 pub mod tree;
 pub mod view;
 

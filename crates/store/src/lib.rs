@@ -7,10 +7,16 @@
 //! RESOURCE_EXHAUSTED) or returns a receiver that resolves once the batch is
 //! durable on disk. Reads are synchronous (servers call them from
 //! `spawn_blocking`).
+//!
+//! The default backend is [`EmbeddedStore`] (module [`embedded`]): a
+//! write-ahead log, an indexed in-memory head and Parquet blocks in one data
+//! directory — `EmbeddedStore::open(EmbeddedConfig::new(dir))`.
 
+pub mod embedded;
 pub mod error;
 pub mod query;
 
+pub use embedded::{EmbeddedConfig, EmbeddedStore};
 pub use error::StoreError;
 pub use query::{DependencyLink, Operation, TraceQuery};
 

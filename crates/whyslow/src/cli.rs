@@ -32,6 +32,11 @@ pub enum Command {
     Diff(DiffArgs),
     /// Profile a built-in workload with a known shape (70 % hot_a, 30 % hot_b, then blocked) and write a flamegraph.
     Demo(DemoArgs),
+    /// The tracing backend: OTLP (gRPC :4317, HTTP :4318) and Zipkin ingest, embedded store, query API and UI (:16686).
+    #[command(
+        after_help = "Examples:\n  whyslow serve\n  whyslow serve --data-dir /var/lib/whyslow --retention 3d --max-disk 50GB\n  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 ./my-service   # then open http://127.0.0.1:16686\n\nSizes use 1024-based units (512MB = 512 MiB); 0 means no disk limit."
+    )]
+    Serve(ServeArgs),
     /// The built-in workload `demo` profiles (internal).
     #[command(name = "__demo-workload", hide = true)]
     DemoWorkload {
@@ -57,6 +62,35 @@ pub struct DemoArgs {
     /// Seconds blocked (half in sleep, half in read), shown by the off-CPU view.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub blocked_seconds: f64,
+}
+
+/// `whyslow serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the write-ahead log and blocks live (created when missing).
+    #[arg(long, default_value = "./whyslow-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Address every listener binds to (use 0.0.0.0 to accept remote senders).
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: std::net::IpAddr,
+    /// OTLP/gRPC port.
+    #[arg(long, default_value_t = 4317, value_name = "PORT")]
+    pub otlp_grpc_port: u16,
+    /// OTLP/HTTP port (also Zipkin v2 JSON at /api/v2/spans).
+    #[arg(long, default_value_t = 4318, value_name = "PORT")]
+    pub otlp_http_port: u16,
+    /// Port of the web UI and the Jaeger-compatible query API.
+    #[arg(long, default_value_t = 16686, value_name = "PORT")]
+    pub http_port: u16,
+    /// Delete traces older than this (e.g. 7d, 12h, 30m).
+    #[arg(long, default_value = "7d", value_parser = crate::cmd_serve::parse_age, value_name = "AGE")]
+    pub retention: Duration,
+    /// Delete the oldest traces when stored blocks exceed this size (0 = no limit).
+    #[arg(long, default_value = "20GB", value_parser = crate::cmd_serve::parse_bytes, value_name = "SIZE")]
+    pub max_disk: u64,
+    /// Memory for queued and recent spans; above it senders are told to back off (429 / RESOURCE_EXHAUSTED).
+    #[arg(long, default_value = "512MB", value_parser = crate::cmd_serve::parse_bytes, value_name = "SIZE")]
+    pub memory_budget: u64,
 }
 
 /// Options shared by commands that write profiles.

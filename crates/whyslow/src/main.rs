@@ -7,6 +7,7 @@ mod cmd_demo;
 mod cmd_diff;
 mod cmd_record;
 mod cmd_report;
+mod cmd_serve;
 mod output;
 
 use clap::Parser;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         cli::Command::Report(args) => cmd_report::run(args),
         cli::Command::Diff(args) => cmd_diff::run(args),
         cli::Command::Demo(args) => cmd_demo::run(args),
+        cli::Command::Serve(args) => cmd_serve::run(args),
         cli::Command::DemoWorkload { args } => {
             workload::main(&args).map_err(|e| anyhow::anyhow!("demo workload failed: {e}"))
         }

@@ -55,10 +55,10 @@ root.setStatus({ code: SpanStatusCode.ERROR, message: 'internal error' });
 root.end();
 
 await provider.forceFlush();
-await provider.shutdown();
-
+// Read the record before shutdown: shutting down clears the in-memory exporter.
 const kinds = ['INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
 const spans = memory.getFinishedSpans().filter((s) => s.spanContext().traceId === root.spanContext().traceId);
+await provider.shutdown();
 console.log(JSON.stringify({
   traceId: root.spanContext().traceId,
   linkedTraceId: other.spanContext().traceId,

@@ -1,0 +1,57 @@
+// The detail panel of one span: overview, attributes, resource (process),
+// events (logs, at their offset in the trace), links and parent, status and
+// warnings. Values are inserted as text, never as HTML.
+import { el, fmtDuration, serviceColor, serviceOf, tagText } from '/static/format.js';
+
+const STATUS_KEYS = new Set(['otel.status_code', 'otel.status_description', 'error']);
+
+function kvTable(pairs, cls) {
+  if (!pairs.length) return el('p', { class: 'muted' }, 'none');
+  return el('table', { class: `kv ${cls || ''}` }, el('tbody', {},
+    pairs.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v)))));
+}
+
+function section(title, content, open = true) {
+  return el('details', { open, class: 'detail-section' }, el('summary', {}, title), content);
+}
+
+export function spanDetail(trace, span, index, onClose) {
+  const service = serviceOf(trace, span);
+  const process = trace.processes[span.processID] || { tags: [] };
+  const tags = span.tags || [];
+  const statusTags = tags.filter(t => STATUS_KEYS.has(t.key));
+  const attrTags = tags.filter(t => !STATUS_KEYS.has(t.key));
+  const kind = (tags.find(t => t.key === 'span.kind') || {}).value || '';
+  const parent = index.byId.get(span.parentID);
+  const links = (span.references || []).filter(r => r.refType === 'FOLLOWS_FROM');
+  const refLink = r => r.traceID === trace.traceID
+    ? el('span', {}, `span ${r.spanID}`, index.byId.has(r.spanID) ? ` (${index.byId.get(r.spanID).operationName})` : '')
+    : el('a', { href: `/trace/${r.traceID}` }, `trace ${r.traceID} span ${r.spanID}`);
+
+  return el('div', { class: 'detail-inner', 'data-span-id': span.spanID },
+    el('div', { class: 'detail-head' },
+      el('h3', {}, el('span', { class: 'swatch', style: { background: serviceColor(service) } }),
+        `${service}: ${span.operationName}`),
+      el('button', { type: 'button', class: 'close', onclick: onClose, 'aria-label': 'close' }, '×')),
+    kvTable([
+      ['Service', service],
+      ['Duration', fmtDuration(span.duration)],
+      ['Start', `+${fmtDuration(span.startTime - index.start)}`],
+      ['Span ID', span.spanID],
+      ['Kind', kind || '—'],
+      ['Parent', parent ? `${parent.operationName} (${parent.spanID})` : 'root'],
+    ], 'overview'),
+    section(`Status`, statusTags.length ? kvTable(statusTags.map(t => [t.key, tagText(t)]), 'status')
+      : el('p', { class: 'muted' }, 'unset')),
+    section(`Attributes (${attrTags.length})`, kvTable(attrTags.map(t => [t.key, tagText(t)]), 'attributes')),
+    section(`Resource: ${process.serviceName || service}`,
+      kvTable((process.tags || []).map(t => [t.key, tagText(t)]), 'resource'), false),
+    section(`Events (${(span.logs || []).length})`, (span.logs || []).length
+      ? el('ul', { class: 'events' }, span.logs.map(log => el('li', {},
+        el('div', { class: 'event-time' }, `+${fmtDuration(log.timestamp - index.start)}`),
+        kvTable((log.fields || []).map(f => [f.key, tagText(f)])))))
+      : el('p', { class: 'muted' }, 'none')),
+    section(`Links (${links.length})`, links.length ? el('ul', { class: 'links' }, links.map(r => el('li', {}, refLink(r))))
+      : el('p', { class: 'muted' }, 'none')),
+    span.warnings && span.warnings.length ? section('Warnings', el('ul', {}, span.warnings.map(w => el('li', {}, w)))) : null);
+}

@@ -1,0 +1,84 @@
+// The trace page: the header (trace start, duration, services, depth, total
+// spans), then one of four views: the timeline (Gantt with the critical path),
+// the statistics table (self time by service and operation), the trace
+// flamegraph, or the comparison with another trace (`?compare=ID`). The
+// analysis comes from `/api/traces/{id}/analysis`; the spans from the Jaeger route.
+import { api } from '/static/api.js';
+import { el, fmtNanos, fmtTime, indexTrace, serviceColor } from '/static/format.js';
+import { Timeline } from '/static/timeline.js';
+import { spanDetail } from '/static/span_detail.js';
+import { traceFlamegraph } from '/static/flame.js';
+import { compareView } from '/static/compare.js';
+
+export async function renderTrace(root, id, query) {
+  root.append(el('p', { class: 'muted' }, 'Loading trace…'));
+  let trace, analysis;
+  try {
+    [trace, analysis] = await Promise.all([api.trace(id), api.analysis(id)]);
+  } catch (e) {
+    root.replaceChildren(el('p', { class: 'error', id: 'trace-error' },
+      e.status === 404 ? `Trace ${id} not found.` : e.message));
+    return;
+  }
+  const index = indexTrace(trace);
+  const s = analysis.summary;
+  const stat = (label, value, key) => el('span', { class: 'stat' }, el('b', {}, `${label} `), el('span', { 'data-stat': key }, value));
+  const header = el('div', { class: 'trace-header', id: 'trace-header' },
+    el('h2', {}, el('span', { class: 'swatch', style: { background: serviceColor(s.root_service) } }),
+      `${s.root_service}: ${s.root_operation} `, el('span', { class: 'trace-id' }, trace.traceID.slice(0, 7))),
+    el('div', { class: 'stats-line' },
+      stat('Trace Start', fmtTime(s.start_unix_nano / 1e3), 'start'),
+      stat('Duration', fmtNanos(s.duration_nanos), 'duration'),
+      stat('Services', s.services, 'services'),
+      stat('Depth', s.depth, 'depth'),
+      stat('Total Spans', s.total_spans, 'spans'),
+      s.errors ? stat('Errors', s.errors, 'errors') : null));
+
+  const body = el('div', { class: 'trace-body' });
+  const detail = el('aside', { class: 'span-detail', id: 'span-detail', hidden: true });
+  const tabs = el('div', { class: 'tabs' });
+  const openDetail = span => {
+    detail.hidden = false;
+    detail.replaceChildren(spanDetail(trace, span, index, () => { detail.hidden = true; }));
+  };
+  const views = {
+    Timeline: () => {
+      const tl = new Timeline(trace, index, analysis, span => {
+        detail.hidden = false;
+        detail.replaceChildren(spanDetail(trace, span, index, () => { detail.hidden = true; tl.select(null); }));
+      });
+      return tl.element;
+    },
+    Statistics: () => statsTable(analysis),
+    Flamegraph: () => traceFlamegraph(trace, index, openDetail),
+    Compare: () => compareView(trace.traceID, query.get('compare')),
+  };
+  const show = name => {
+    tabs.querySelectorAll('button').forEach(b => b.classList.toggle('active', b.textContent === name));
+    body.replaceChildren(views[name]());
+    detail.hidden = true;
+  };
+  tabs.append(...Object.keys(views).map(name => el('button', { type: 'button', onclick: () => show(name), 'data-tab': name }, name)),
+    el('span', { class: 'legend' }, el('span', { class: 'cp-swatch' }), 'critical path'));
+  root.replaceChildren(el('div', { class: 'trace-page' }, header, tabs, el('div', { class: 'trace-main' }, body, detail)));
+  show(query.get('compare') ? 'Compare' : { stats: 'Statistics', flamegraph: 'Flamegraph' }[query.get('view')] || 'Timeline');
+}
+
+function statsTable(analysis) {
+  const total = analysis.summary.duration_nanos || 1;
+  const cols = ['Service', 'Operation', 'Count', 'Total', 'Avg', 'Min', 'Max', 'Self total', 'Self %', 'Errors'];
+  const rows = analysis.stats.map(r => el('tr', {},
+    el('td', {}, el('span', { class: 'swatch', style: { background: serviceColor(r.service) } }), r.service),
+    el('td', {}, r.operation),
+    el('td', { class: 'num' }, r.count),
+    el('td', { class: 'num' }, fmtNanos(r.total_nanos)),
+    el('td', { class: 'num' }, fmtNanos(r.avg_nanos)),
+    el('td', { class: 'num' }, fmtNanos(r.min_nanos)),
+    el('td', { class: 'num' }, fmtNanos(r.max_nanos)),
+    el('td', { class: 'num' }, fmtNanos(r.self_total_nanos)),
+    el('td', { class: 'num' }, el('span', { class: 'pct-bar', style: { width: `${(100 * r.self_total_nanos / total).toFixed(1)}%` } }),
+      `${(100 * r.self_total_nanos / total).toFixed(1)}%`),
+    el('td', { class: 'num' }, r.errors || '')));
+  return el('table', { class: 'stats-table', id: 'stats-table' },
+    el('thead', {}, el('tr', {}, cols.map(c => el('th', {}, c)))), el('tbody', {}, rows));
+}

@@ -1,0 +1,65 @@
+//! The web UI, embedded in the binary: `/`, `/search`, `/trace/{id}`,
+//! `/services` serve the single page; `/static/{file}` its ES modules and CSS.
+//! Assets are plain files under `crates/server/assets/`, included at compile
+//! time, so `cargo build` is the only build step.
+
+use crate::AppState;
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+
+/// Static assets: (file name, content type, bytes).
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("app.js", JS, include_bytes!("../assets/app.js")),
+    ("api.js", JS, include_bytes!("../assets/api.js")),
+    ("format.js", JS, include_bytes!("../assets/format.js")),
+    ("search.js", JS, include_bytes!("../assets/search.js")),
+    ("trace.js", JS, include_bytes!("../assets/trace.js")),
+    ("timeline.js", JS, include_bytes!("../assets/timeline.js")),
+    (
+        "span_detail.js",
+        JS,
+        include_bytes!("../assets/span_detail.js"),
+    ),
+    ("services.js", JS, include_bytes!("../assets/services.js")),
+    ("flame.js", JS, include_bytes!("../assets/flame.js")),
+    ("compare.js", JS, include_bytes!("../assets/compare.js")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/style.css"),
+    ),
+];
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The UI's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/search", get(index))
+        .route("/services", get(index))
+        .route("/trace/{id}", get(index))
+        .route("/static/{file}", get(asset))
+}
+
+async fn index() -> Html<&'static str> {
+    Html(INDEX_HTML)
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    }
+}

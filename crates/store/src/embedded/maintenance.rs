@@ -1,0 +1,95 @@
+//! Background upkeep of blocks: retention (drop blocks whose newest span is
+//! older than `retention`, then the oldest while blocks exceed
+//! `max_disk_bytes`) and compaction (merge small blocks, oldest first, into
+//! one of at most `compaction_max_spans` spans, streamed row group by row
+//! group, so queries open fewer files). The merged
+//! block lists the blocks it replaces, so a crash between writing it and
+//! deleting them never duplicates spans.
+
+use std::sync::{Arc, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::block::Block;
+use super::Shared;
+use crate::StoreError;
+
+/// Most blocks merged in one compaction.
+const MAX_MERGE: usize = 8;
+
+/// Runs retention, then compaction.
+pub fn run(shared: &Shared) -> Result<(), StoreError> {
+    let _guard = shared
+        .maintenance
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    retention(shared)?;
+    compact(shared)
+}
+
+fn now_unix_nano() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn retention(shared: &Shared) -> Result<(), StoreError> {
+    let config = &shared.config;
+    let cutoff = now_unix_nano().saturating_sub(config.retention.as_nanos() as u64);
+    let removed: Vec<Arc<Block>> = {
+        let mut layers = shared.write_layers();
+        let (expired, mut kept): (Vec<_>, Vec<_>) = layers
+            .blocks
+            .drain(..)
+            .partition(|b| b.meta().max_start < cutoff);
+        let mut removed = expired;
+        if config.max_disk_bytes > 0 {
+            kept.sort_by_key(|b| b.meta().max_start);
+            let mut total: u64 = kept.iter().map(|b| b.meta().bytes).sum();
+            while total > config.max_disk_bytes && !kept.is_empty() {
+                let oldest = kept.remove(0);
+                total = total.saturating_sub(oldest.meta().bytes);
+                removed.push(oldest);
+            }
+            kept.sort_by(|a, b| a.meta().id.cmp(&b.meta().id));
+        }
+        layers.blocks = kept;
+        removed
+    };
+    for block in removed {
+        block.remove()?;
+    }
+    Ok(())
+}
+
+fn compact(shared: &Shared) -> Result<(), StoreError> {
+    let config = &shared.config;
+    let mut small: Vec<Arc<Block>> = Vec::new();
+    let mut rows = 0;
+    for block in &shared.read_layers().blocks {
+        let n = block.meta().rows;
+        if n >= config.compaction_small_block_spans {
+            continue;
+        }
+        if small.len() >= MAX_MERGE || rows + n > config.compaction_max_spans {
+            break;
+        }
+        rows += n;
+        small.push(Arc::clone(block));
+    }
+    if small.len() < config.compaction_min_blocks.max(2) {
+        return Ok(());
+    }
+    let wal_upto = small.iter().map(|b| b.meta().wal_upto).max().unwrap_or(0);
+    let replaces: Vec<String> = small.iter().map(|b| b.meta().id.clone()).collect();
+    let merged = Block::merge(&shared.blocks_dir, &small, wal_upto, replaces.clone())?;
+    {
+        let mut layers = shared.write_layers();
+        layers.blocks.retain(|b| !replaces.contains(&b.meta().id));
+        layers.blocks.push(Arc::new(merged));
+        layers.blocks.sort_by(|a, b| a.meta().id.cmp(&b.meta().id));
+    }
+    for block in small {
+        block.remove()?;
+    }
+    Ok(())
+}

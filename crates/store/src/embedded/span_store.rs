@@ -1,0 +1,142 @@
+//! [`SpanStore`] for [`EmbeddedStore`]: writes go to the WAL writer's queue
+//! (or are refused over budget); reads combine the head, the head being
+//! flushed and the blocks under one snapshot of the layers.
+
+use model::{Span, SpanKind, TraceId};
+use std::sync::atomic::Ordering;
+use std::sync::PoisonError;
+use tokio::sync::oneshot;
+
+use super::filter::SpanFilter;
+use super::pending::Pending;
+use super::search::{dependency_links, Candidates};
+use super::{codec, head, EmbeddedStore};
+use crate::{DependencyLink, Operation, SpanStore, StoreError, TraceQuery, WriteAck};
+
+impl SpanStore for EmbeddedStore {
+    fn write(&self, spans: Vec<Span>) -> Result<WriteAck, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        if spans.is_empty() {
+            let _ = tx.send(Ok(()));
+            return Ok(rx);
+        }
+        let budget = self.shared.config.memory_budget_bytes;
+        let estimate: u64 = spans.iter().map(head::span_bytes).sum();
+        let used = self.used_bytes();
+        // An idle store takes any batch, so one oversized batch cannot wedge it.
+        if used > 0 && used + estimate > budget {
+            return Err(StoreError::Overloaded {
+                used_bytes: used,
+                budget_bytes: budget,
+                retry_after_ms: 200,
+            });
+        }
+        let payload = codec::encode_spans(&spans)?;
+        let queued_bytes = estimate + payload.len() as u64;
+        {
+            let mut queue = self
+                .shared
+                .pending
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if queue.closed {
+                return Err(StoreError::Closed);
+            }
+            self.shared
+                .queued_bytes
+                .fetch_add(queued_bytes, Ordering::Relaxed);
+            queue.items.push(Pending {
+                payload,
+                spans,
+                queued_bytes,
+                ack: tx,
+            });
+        }
+        self.shared.pending.ready.notify_one();
+        Ok(rx)
+    }
+
+    fn services(&self) -> Result<Vec<String>, StoreError> {
+        let layers = self.shared.read_layers();
+        let mut names: Vec<String> = layers.head.service_names().map(str::to_string).collect();
+        if let Some(frozen) = &layers.frozen {
+            names.extend(frozen.service_names().map(str::to_string));
+        }
+        for block in &layers.blocks {
+            names.extend(block.meta().services.iter().cloned());
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn operations(
+        &self,
+        service: &str,
+        kind: Option<SpanKind>,
+    ) -> Result<Vec<Operation>, StoreError> {
+        let layers = self.shared.read_layers();
+        let mut ops = Vec::new();
+        layers.head.operations(service, kind, &mut ops);
+        if let Some(frozen) = &layers.frozen {
+            frozen.operations(service, kind, &mut ops);
+        }
+        for block in &layers.blocks {
+            block.operations(service, kind, &mut ops);
+        }
+        ops.sort();
+        ops.dedup();
+        Ok(ops)
+    }
+
+    fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Vec<Span>>, StoreError> {
+        let filter = SpanFilter::new(query);
+        let mut candidates = Candidates::default();
+        let mut blocks = {
+            let layers = self.shared.read_layers();
+            layers.head.search(&filter, &mut candidates);
+            if let Some(frozen) = &layers.frozen {
+                frozen.search(&filter, &mut candidates);
+            }
+            layers.blocks.clone()
+        };
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.meta().max_start));
+        for block in &blocks {
+            if let Some(cutoff) = candidates.cutoff(filter.limit) {
+                if block.meta().max_start < cutoff {
+                    break;
+                }
+            }
+            block.search(&filter, &mut candidates)?;
+        }
+        let ids = candidates.newest(filter.limit);
+        self.collect_traces(&ids)
+    }
+
+    fn trace(&self, id: TraceId) -> Result<Option<Vec<Span>>, StoreError> {
+        let mut traces = self.collect_traces(&[id])?;
+        Ok(traces.pop().filter(|t| !t.is_empty()))
+    }
+
+    fn dependencies(
+        &self,
+        end_unix_nano: u64,
+        lookback_nanos: u64,
+    ) -> Result<Vec<DependencyLink>, StoreError> {
+        let from = end_unix_nano.saturating_sub(lookback_nanos);
+        let mut rows = Vec::new();
+        let blocks = {
+            let layers = self.shared.read_layers();
+            layers.head.dependency_rows(from, end_unix_nano, &mut rows);
+            if let Some(frozen) = &layers.frozen {
+                frozen.dependency_rows(from, end_unix_nano, &mut rows);
+            }
+            layers.blocks.clone()
+        };
+        for block in &blocks {
+            block.dependency_rows(from, end_unix_nano, &mut rows)?;
+        }
+        Ok(dependency_links(&rows))
+    }
+}

@@ -1,0 +1,452 @@
+//! End-to-end: the real `whyslow serve` binary with real clients. The official
+//! OpenTelemetry Python SDK sends over OTLP/gRPC and OTLP/HTTP and reads every
+//! field back (tests/otlp/send_and_verify.py); acknowledged spans survive a
+//! restart; the ingest port answers unknown paths and methods precisely.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `whyslow serve` on ephemeral ports; SIGTERMed on drop.
+struct Serve {
+    child: Child,
+    /// Kept open so later output from the server never meets a closed pipe.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    grpc: String,
+    otlp_http: String,
+    ui: String,
+}
+
+impl Serve {
+    fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
+            .args(["serve", "--data-dir"])
+            .arg(data_dir)
+            .args([
+                "--otlp-grpc-port",
+                "0",
+                "--otlp-http-port",
+                "0",
+                "--http-port",
+                "0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = || lines.next().unwrap().unwrap();
+        let (grpc_line, http_line, ui_line) = (next(), next(), next());
+        // "OTLP/gRPC   listening on 127.0.0.1:PORT"
+        let grpc = grpc_line.rsplit(' ').next().unwrap().to_string();
+        // "OTLP/HTTP   listening on http://127.0.0.1:PORT/v1/traces (…)"
+        let otlp_http = address_in(&http_line);
+        // "UI and API  listening on http://127.0.0.1:PORT/"
+        let ui = address_in(&ui_line);
+        Self {
+            child,
+            _stdout: lines,
+            grpc,
+            otlp_http,
+            ui,
+        }
+    }
+
+    /// SIGTERM, then the exit status must be success (graceful shutdown).
+    fn stop(mut self) {
+        terminate(&self.child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "serve exited with {status}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        terminate(&self.child);
+        let _ = self.child.wait();
+    }
+}
+
+fn terminate(child: &Child) {
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+/// `host:port` out of a line containing `http://host:port/…`.
+fn address_in(line: &str) -> String {
+    let rest = line.split("http://").nth(1).unwrap();
+    rest.split('/').next().unwrap().to_string()
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns status and body.
+fn http(addr: &str, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("whyslow-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+const TRACE: &str = "5b8efff798038103d269b633813fc60c";
+
+fn span_count(ui: &str) -> usize {
+    let (status, body) = http(
+        ui,
+        "GET",
+        &format!("/api/traces/{TRACE}"),
+        "text/plain",
+        b"",
+    );
+    if status == 404 {
+        return 0;
+    }
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    json["data"][0]["spans"].as_array().unwrap().len()
+}
+
+#[test]
+fn acknowledged_spans_survive_a_restart() {
+    let data_dir = temp_dir("serve-restart");
+    let fixture =
+        std::fs::read(workspace_root().join("crates/ingest/tests/data/otlp_all_fields.json"))
+            .unwrap();
+
+    let serve = Serve::start(&data_dir);
+    let (status, body) = http(
+        &serve.otlp_http,
+        "POST",
+        "/v1/traces",
+        "application/json",
+        &fixture,
+    );
+    assert_eq!((status, body.as_str()), (200, "{}"));
+    assert_eq!(span_count(&serve.ui), 7);
+
+    serve.stop();
+
+    let serve = Serve::start(&data_dir);
+    assert_eq!(
+        span_count(&serve.ui),
+        7,
+        "spans acknowledged before the restart"
+    );
+    serve.stop();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[test]
+fn ingest_refusals_are_precise_and_the_server_keeps_serving() {
+    let data_dir = temp_dir("serve-refusals");
+    let serve = Serve::start(&data_dir);
+    let addr = serve.otlp_http.as_str();
+    let (status, body) = http(addr, "POST", "/v1/logs", "application/json", b"{}");
+    assert_eq!(status, 404);
+    assert!(body.contains("/v1/traces"), "{body}");
+    let (status, _) = http(addr, "GET", "/v1/traces", "application/json", b"");
+    assert_eq!(status, 405);
+    let (status, body) = http(
+        addr,
+        "POST",
+        "/v1/traces",
+        "application/json",
+        b"{\"resourceSpans\":[",
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("malformed JSON ExportTraceServiceRequest"),
+        "{body}"
+    );
+    let (status, _) = http(
+        addr,
+        "POST",
+        "/v1/traces",
+        "application/x-protobuf",
+        b"\x0a\xff\xff",
+    );
+    assert_eq!(status, 400);
+    let (status, body) = http(addr, "POST", "/v1/traces", "text/csv", b"a,b");
+    assert_eq!(status, 415);
+    assert!(body.contains("text/csv"), "{body}");
+
+    // 17 MiB declared: refused from the headers, before any body is read.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let head = "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 17825792\r\nConnection: close\r\n\r\n";
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(
+        response.contains("exceeds the 16777216-byte limit"),
+        "{response}"
+    );
+
+    let fixture =
+        std::fs::read(workspace_root().join("crates/ingest/tests/data/otlp_all_fields.json"))
+            .unwrap();
+    let (status, _) = http(addr, "POST", "/v1/traces", "application/json", &fixture);
+    assert_eq!(status, 200);
+    serve.stop();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// The venv dev/test installs from tests/otlp/requirements.txt.
+fn otlp_python() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("WHYSLOW_OTLP_PYTHON") {
+        return Some(PathBuf::from(path));
+    }
+    let python = workspace_root().join("target/otlp-venv/bin/python");
+    python.exists().then_some(python)
+}
+
+#[test]
+fn python_sdk_traces_round_trip_over_grpc_and_http() {
+    let Some(python) = otlp_python() else {
+        assert!(
+            std::env::var_os("WHYSLOW_REQUIRE_OTLP_VENV").is_none(),
+            "target/otlp-venv is missing but WHYSLOW_REQUIRE_OTLP_VENV is set"
+        );
+        eprintln!(
+            "SKIPPED python_sdk_traces_round_trip_over_grpc_and_http: no target/otlp-venv; \
+             dev/test installs it from tests/otlp/requirements.txt"
+        );
+        return;
+    };
+    let data_dir = temp_dir("serve-python");
+    let serve = Serve::start(&data_dir);
+    let output = Command::new(python)
+        .arg(workspace_root().join("tests/otlp/send_and_verify.py"))
+        .args(["--grpc", &serve.grpc])
+        .arg("--http")
+        .arg(format!("http://{}", serve.otlp_http))
+        .arg("--query")
+        .arg(format!("http://{}", serve.ui))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "send_and_verify.py failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("read back 10 spans: every field matches"),
+        "{stdout}"
+    );
+    serve.stop();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// tests/otlp/node with its packages installed (dev/test runs `npm ci` there).
+fn node_client() -> Option<PathBuf> {
+    let dir = workspace_root().join("tests/otlp/node");
+    dir.join("node_modules/@opentelemetry/sdk-trace-base")
+        .exists()
+        .then_some(dir)
+}
+
+/// The Jaeger tag `key` of a span, as (type, value).
+fn jaeger_tag<'a>(
+    span: &'a serde_json::Value,
+    key: &str,
+) -> Option<(&'a str, &'a serde_json::Value)> {
+    span["tags"]
+        .as_array()?
+        .iter()
+        .find(|t| t["key"] == key)
+        .map(|t| (t["type"].as_str().unwrap_or(""), &t["value"]))
+}
+
+/// Compares what the Node SDK sent (its own record of the spans) with what
+/// `/api/traces/{id}` returns, field by field.
+fn check_node_trace(sent: &serde_json::Value, got: &serde_json::Value, service: &str) {
+    let trace = &got["data"][0];
+    let spans = trace["spans"].as_array().unwrap();
+    let expected = sent["spans"].as_array().unwrap();
+    assert_eq!(spans.len(), expected.len(), "span count: {got}");
+    for want in expected {
+        let id = want["spanId"].as_str().unwrap();
+        let span = spans
+            .iter()
+            .find(|s| s["spanID"] == id)
+            .unwrap_or_else(|| panic!("span {id} missing: {got}"));
+        assert_eq!(span["operationName"], want["name"]);
+        let process = &trace["processes"][span["processID"].as_str().unwrap()];
+        assert_eq!(process["serviceName"], service);
+        let refs = span["references"].as_array().unwrap();
+        if let Some(parent) = want["parentSpanId"].as_str() {
+            assert!(
+                refs.iter()
+                    .any(|r| r["refType"] == "CHILD_OF" && r["spanID"] == parent),
+                "{id}: no CHILD_OF {parent}: {span}"
+            );
+        }
+        for link in want["links"].as_array().unwrap() {
+            assert!(
+                refs.iter().any(|r| r["refType"] == "FOLLOWS_FROM"
+                    && r["traceID"] == link["traceId"]
+                    && r["spanID"] == link["spanId"]),
+                "{id}: link missing: {span}"
+            );
+        }
+        let start = span["startTime"].as_i64().unwrap();
+        let duration = span["duration"].as_i64().unwrap();
+        assert!(
+            (start - want["startUs"].as_i64().unwrap()).abs() <= 1,
+            "{id} start"
+        );
+        assert!(
+            (duration - want["durationUs"].as_i64().unwrap()).abs() <= 1,
+            "{id} duration"
+        );
+        let kind = want["kind"].as_str().unwrap().to_lowercase();
+        assert_eq!(
+            jaeger_tag(span, "span.kind").map(|t| t.1.as_str()),
+            Some(Some(kind.as_str())),
+            "{id}: {span}"
+        );
+        for (key, value) in want["attributes"].as_object().unwrap() {
+            let (ty, got_value) =
+                jaeger_tag(span, key).unwrap_or_else(|| panic!("{id}: tag {key} missing: {span}"));
+            match value {
+                serde_json::Value::String(s) => {
+                    assert_eq!((ty, got_value.as_str()), ("string", Some(s.as_str())))
+                }
+                serde_json::Value::Bool(b) => {
+                    assert_eq!((ty, got_value.as_bool()), ("bool", Some(*b)))
+                }
+                serde_json::Value::Number(n) if n.is_i64() => {
+                    assert_eq!((ty, got_value.as_i64()), ("int64", n.as_i64()), "{key}")
+                }
+                serde_json::Value::Number(n) => {
+                    assert_eq!((ty, got_value.as_f64()), ("float64", n.as_f64()), "{key}")
+                }
+                _ => {} // arrays: Jaeger renders them as JSON text
+            }
+        }
+        // SpanStatusCode.ERROR == 2
+        if want["status"]["code"] == 2 {
+            assert_eq!(
+                jaeger_tag(span, "error").map(|t| t.1.as_bool()),
+                Some(Some(true)),
+                "{id}: {span}"
+            );
+            assert_eq!(
+                jaeger_tag(span, "otel.status_description").map(|t| t.1.clone()),
+                Some(want["status"]["message"].clone())
+            );
+        }
+        let logs = span["logs"].as_array().unwrap();
+        for event in want["events"].as_array().unwrap() {
+            assert!(
+                logs.iter().any(|l| l["fields"].as_array().is_some_and(|f| f
+                    .iter()
+                    .any(|kv| kv["key"] == "event" && kv["value"] == event["name"]))),
+                "{id}: event {} missing: {span}",
+                event["name"]
+            );
+        }
+    }
+}
+
+#[test]
+fn node_sdk_traces_round_trip_over_grpc_protobuf_and_json() {
+    let Some(dir) = node_client() else {
+        assert!(
+            std::env::var_os("WHYSLOW_REQUIRE_OTLP_VENV").is_none(),
+            "tests/otlp/node/node_modules is missing but WHYSLOW_REQUIRE_OTLP_VENV is set"
+        );
+        eprintln!(
+            "SKIPPED node_sdk_traces_round_trip: run `npm ci` in tests/otlp/node (dev/test does)"
+        );
+        return;
+    };
+    let data_dir = temp_dir("serve-node");
+    let serve = Serve::start(&data_dir);
+    for (protocol, endpoint) in [
+        ("grpc", format!("http://{}", serve.grpc)),
+        ("proto", format!("http://{}/v1/traces", serve.otlp_http)),
+        ("json", format!("http://{}/v1/traces", serve.otlp_http)),
+    ] {
+        let service = format!("node-{protocol}");
+        let output = Command::new("node")
+            .arg(dir.join("send.mjs"))
+            .args([protocol, &endpoint, &service])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "node client ({protocol}) failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let sent: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let trace_id = sent["traceId"].as_str().unwrap();
+        let (status, body) = http(
+            &serve.ui,
+            "GET",
+            &format!("/api/traces/{trace_id}"),
+            "text/plain",
+            b"",
+        );
+        assert_eq!(status, 200, "{protocol}: {body}");
+        let got: serde_json::Value = serde_json::from_str(&body).unwrap();
+        check_node_trace(&sent, &got, &service);
+
+        // Search finds it by service and by an error tag.
+        let (status, body) = http(
+            &serve.ui,
+            "GET",
+            &format!("/api/traces?service={service}&tags=%7B%22error%22%3A%22true%22%7D&limit=5&lookback=1h"),
+            "text/plain",
+            b"",
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains(trace_id),
+            "search by service+error misses {trace_id}: {body}"
+        );
+    }
+    serve.stop();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
