@@ -140,8 +140,10 @@ fn off_cpu_shows_blocked_phase_only_when_asked() {
         );
 
         let wall = record_folded(build, "0.5", "1", &["--off-cpu"], "wall");
+        // On-CPU time shrinks when the machine is busy (the CPU phase is timed by
+        // the clock), so only ask for a clear presence, not its unloaded share.
         assert!(
-            inclusive_percent(&wall, "hot_a") > 10.0,
+            inclusive_percent(&wall, "hot_a") > 3.0,
             "{build:?}: wall view lacks on-CPU time"
         );
         assert!(

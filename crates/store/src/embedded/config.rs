@@ -44,7 +44,7 @@ impl EmbeddedConfig {
             flush_interval: Duration::from_secs(300),
             compaction_small_block_spans: 500_000,
             compaction_min_blocks: 4,
-            compaction_max_spans: 4_000_000,
+            compaction_max_spans: 2_000_000,
             maintenance_interval: Duration::from_secs(30),
         }
     }

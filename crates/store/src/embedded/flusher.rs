@@ -1,20 +1,19 @@
 //! The flusher thread: writes each frozen head as a Parquet block, publishes
 //! it to queries in the same step that drops the frozen head, then deletes
-//! the WAL segments the block covers. When idle it runs compaction and
-//! retention every `maintenance_interval`.
+//! the WAL segments the block covers. Compaction and retention run on their
+//! own thread (`maintenance::run_loop`) so a long merge never delays a flush.
 
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::block::Block;
 use super::writer::FlushJob;
-use super::{maintenance, wal, Shared};
+use super::{wal, Shared};
 use crate::StoreError;
 
 /// Runs until the writer hangs up.
 pub fn run(shared: &Shared, jobs: &mpsc::Receiver<FlushJob>) {
-    let mut last_maintenance = Instant::now();
     loop {
         match jobs.recv_timeout(Duration::from_millis(500)) {
             Ok(job) => {
@@ -38,10 +37,6 @@ pub fn run(shared: &Shared, jobs: &mpsc::Receiver<FlushJob>) {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
-        }
-        if last_maintenance.elapsed() >= shared.config.maintenance_interval {
-            last_maintenance = Instant::now();
-            let _ = maintenance::run(shared);
         }
     }
 }

@@ -232,6 +232,7 @@ impl Head {
     /// Appends one row per span that started in `[from, to]`.
     pub fn dependency_rows(&self, from: u64, to: u64, out: &mut Vec<DependencyRow>) {
         for (service, index) in &self.services {
+            let service: std::sync::Arc<str> = service.as_str().into();
             let lo = index.by_start.partition_point(|(s, _)| *s < from);
             let hi = index.by_start.partition_point(|(s, _)| *s <= to);
             for (_, idx) in &index.by_start[lo..hi] {

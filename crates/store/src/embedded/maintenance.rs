@@ -16,6 +16,19 @@ use crate::StoreError;
 /// Most blocks merged in one compaction.
 const MAX_MERGE: usize = 8;
 
+/// The maintenance thread: runs [`run`] every `maintenance_interval` until
+/// the store closes (the sender of `stop` is dropped).
+pub fn run_loop(shared: &Shared, stop: &std::sync::mpsc::Receiver<()>) {
+    loop {
+        match stop.recv_timeout(shared.config.maintenance_interval) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = run(shared);
+            }
+            _ => return,
+        }
+    }
+}
+
 /// Runs retention, then compaction.
 pub fn run(shared: &Shared) -> Result<(), StoreError> {
     let _guard = shared
@@ -81,7 +94,13 @@ fn compact(shared: &Shared) -> Result<(), StoreError> {
     }
     let wal_upto = small.iter().map(|b| b.meta().wal_upto).max().unwrap_or(0);
     let replaces: Vec<String> = small.iter().map(|b| b.meta().id.clone()).collect();
-    let merged = Block::merge(&shared.blocks_dir, &small, wal_upto, replaces.clone())?;
+    let merged = Block::merge(
+        &shared.blocks_dir,
+        &small,
+        wal_upto,
+        replaces.clone(),
+        &shared.closing,
+    )?;
     {
         let mut layers = shared.write_layers();
         layers.blocks.retain(|b| !replaces.contains(&b.meta().id));

@@ -28,7 +28,7 @@ pub use filter::DEFAULT_LIMIT;
 use model::{Span, TraceId};
 use std::fs;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
@@ -60,6 +60,8 @@ struct Shared {
     layers: RwLock<Layers>,
     /// Serialises compaction and retention.
     maintenance: Mutex<()>,
+    /// Set when the store closes: long maintenance work stops early.
+    closing: AtomicBool,
 }
 
 impl Shared {
@@ -93,6 +95,9 @@ pub struct EmbeddedStore {
     recovery: RecoveryReport,
     writer: Mutex<Option<JoinHandle<()>>>,
     flusher: Mutex<Option<JoinHandle<()>>>,
+    maintenance: Mutex<Option<JoinHandle<()>>>,
+    /// Dropped on close to stop the maintenance thread.
+    maintenance_stop: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 fn io_err(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
@@ -151,6 +156,7 @@ impl EmbeddedStore {
                 blocks: blocks.into_iter().map(Arc::new).collect(),
             }),
             maintenance: Mutex::new(()),
+            closing: AtomicBool::new(false),
             config,
         });
         let (flush_tx, flush_rx) = mpsc::channel();
@@ -168,11 +174,21 @@ impl EmbeddedStore {
                 .spawn(move || flusher::run(&shared, &flush_rx))
                 .map_err(io_err("starting the block flusher thread".into()))?
         };
+        let (stop_tx, stop_rx) = mpsc::channel();
+        let maintenance = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("store-maintenance".into())
+                .spawn(move || maintenance::run_loop(&shared, &stop_rx))
+                .map_err(io_err("starting the maintenance thread".into()))?
+        };
         Ok(Self {
             shared,
             recovery,
             writer: Mutex::new(Some(writer)),
             flusher: Mutex::new(Some(flusher)),
+            maintenance: Mutex::new(Some(maintenance)),
+            maintenance_stop: Mutex::new(Some(stop_tx)),
         })
     }
 
@@ -271,7 +287,14 @@ impl EmbeddedStore {
             queue.closed = true;
         }
         self.shared.pending.ready.notify_all();
-        for slot in [&self.writer, &self.flusher] {
+        self.shared.closing.store(true, Ordering::Relaxed);
+        drop(
+            self.maintenance_stop
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        for slot in [&self.writer, &self.flusher, &self.maintenance] {
             let handle = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
             if let Some(handle) = handle {
                 let _ = handle.join();

@@ -4,6 +4,7 @@
 
 use model::{SpanId, TraceId};
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 use crate::DependencyLink;
 
@@ -73,15 +74,15 @@ pub struct DependencyRow {
     pub span_id: SpanId,
     /// Its parent.
     pub parent_span_id: Option<SpanId>,
-    /// Its service.
-    pub service: String,
+    /// Its service (shared: one allocation per service, not per span).
+    pub service: Arc<str>,
 }
 
 /// Counts parent → child calls between different services.
 pub fn dependency_links(rows: &[DependencyRow]) -> Vec<DependencyLink> {
     let by_span: FxHashMap<(TraceId, SpanId), &str> = rows
         .iter()
-        .map(|r| ((r.trace_id, r.span_id), r.service.as_str()))
+        .map(|r| ((r.trace_id, r.span_id), &*r.service))
         .collect();
     let mut counts: FxHashMap<(&str, &str), u64> = FxHashMap::default();
     for row in rows {
@@ -89,8 +90,8 @@ pub fn dependency_links(rows: &[DependencyRow]) -> Vec<DependencyLink> {
             continue;
         };
         if let Some(parent_service) = by_span.get(&(row.trace_id, parent)) {
-            if *parent_service != row.service {
-                *counts.entry((parent_service, &row.service)).or_default() += 1;
+            if **parent_service != *row.service {
+                *counts.entry((parent_service, &*row.service)).or_default() += 1;
             }
         }
     }

@@ -102,13 +102,51 @@ impl SpanStore for EmbeddedStore {
             layers.blocks.clone()
         };
         blocks.sort_by_key(|b| std::cmp::Reverse(b.meta().max_start));
-        for block in &blocks {
+        // Newest blocks first, a few in parallel; stop once `limit` traces
+        // newer than every remaining block are found.
+        let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut rest = blocks.as_slice();
+        while !rest.is_empty() {
             if let Some(cutoff) = candidates.cutoff(filter.limit) {
-                if block.meta().max_start < cutoff {
+                if rest.first().is_some_and(|b| b.meta().max_start < cutoff) {
                     break;
                 }
             }
-            block.search(&filter, &mut candidates)?;
+            let take = parallel.min(rest.len());
+            let (wave, later) = rest.split_at(take);
+            rest = later;
+            if wave.len() == 1 {
+                wave[0].search(&filter, &mut candidates)?;
+                continue;
+            }
+            let found: Vec<Result<Candidates, StoreError>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = wave
+                    .iter()
+                    .map(|block| {
+                        let filter = &filter;
+                        scope.spawn(move || {
+                            let mut local = Candidates::default();
+                            block.search(filter, &mut local).map(|()| local)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(StoreError::Corrupt {
+                                what: "block search".into(),
+                                detail: "a search thread panicked".into(),
+                            })
+                        })
+                    })
+                    .collect()
+            });
+            for local in found {
+                for (trace_id, start) in local?.newest_with_starts(filter.limit) {
+                    candidates.offer(trace_id, start);
+                }
+            }
         }
         let ids = candidates.newest(filter.limit);
         self.collect_traces(&ids)

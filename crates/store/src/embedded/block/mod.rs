@@ -53,6 +53,21 @@ pub fn parquet_err(context: &'static str) -> impl Fn(parquet::errors::ParquetErr
     }
 }
 
+/// Service names shared as `Arc<str>` while collecting dependency rows.
+#[derive(Default)]
+struct ServiceNames(rustc_hash::FxHashMap<String, std::sync::Arc<str>>);
+
+impl ServiceNames {
+    fn intern(&mut self, name: &str) -> std::sync::Arc<str> {
+        if let Some(a) = self.0.get(name) {
+            return a.clone();
+        }
+        let a: std::sync::Arc<str> = name.into();
+        self.0.insert(name.to_string(), a.clone());
+        a
+    }
+}
+
 /// One block, with its metadata and trace index in memory.
 pub struct Block {
     dir: PathBuf,
@@ -313,6 +328,7 @@ impl Block {
                 continue;
             }
             let c = read::read_row_group(reader, rg_no, &projection)?;
+            let mut services = ServiceNames::default();
             for i in 0..c.rows() {
                 if !(from..=to).contains(&c.start(i)) {
                     continue;
@@ -322,7 +338,7 @@ impl Block {
                         trace_id,
                         span_id,
                         parent_span_id: c.parent_span_id(i),
-                        service: c.service(i).to_string(),
+                        service: services.intern(c.service(i)),
                     });
                 }
             }
@@ -331,12 +347,14 @@ impl Block {
     }
 
     /// Merges `sources` (oldest first) into one new block, streaming one
-    /// row group at a time (memory stays at about two row groups of spans).
+    /// row group at a time (memory stays at about two row groups of spans);
+    /// gives up with `Closed` once `cancel` is set.
     pub fn merge(
         blocks_dir: &Path,
         sources: &[std::sync::Arc<Block>],
         wal_upto: u64,
         replaces: Vec<String>,
+        cancel: &std::sync::atomic::AtomicBool,
     ) -> Result<Self, StoreError> {
         let id = new_block_id();
         let mut writer = write::BlockWriter::create(blocks_dir, &id, wal_upto, replaces)?;
@@ -352,6 +370,9 @@ impl Block {
         };
         for block in sources {
             for rg in 0..block.meta.row_groups.len() {
+                if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(StoreError::Closed); // the `.tmp` dir is removed on next open
+                }
                 let columns = read::read_row_group(&block.reader, rg, &read::ALL)?;
                 let mut cache = SharedDecoded::default();
                 for i in 0..columns.rows() {

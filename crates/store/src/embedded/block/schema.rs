@@ -154,7 +154,7 @@ impl ValueRef<'_> {
         match self {
             Self::Str(s) => *s == text,
             Self::Bool(b) => (if *b { "true" } else { "false" }) == text,
-            Self::Int(i) => i.to_string() == text,
+            Self::Int(i) => text.parse::<i64>().is_ok_and(|t| t == *i) && is_canonical_int(text),
             other => other.to_owned_value().to_text() == text,
         }
     }
@@ -178,5 +178,33 @@ impl ValueRef<'_> {
             ),
             Self::Empty => AttrValue::Empty,
         }
+    }
+}
+
+/// Whether `text` is how `i64::to_string` writes its value (no `+`, no
+/// leading zeros, no `-0`), so parsing compares like formatting would.
+fn is_canonical_int(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty()
+        && !digits.starts_with('+')
+        && (digits == "0" && !text.starts_with('-') || !digits.starts_with('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int_text_comparison_matches_formatting() {
+        let v = ValueRef::Int(500);
+        assert!(v.text_is("500"));
+        assert!(!v.text_is("0500"));
+        assert!(!v.text_is("+500"));
+        assert!(ValueRef::Int(0).text_is("0"));
+        assert!(!ValueRef::Int(0).text_is("-0"));
+        assert!(ValueRef::Int(-7).text_is("-7"));
+        assert!(!ValueRef::Int(-7).text_is("-07"));
+        assert!(ValueRef::Double(1.5).text_is("1.5"));
+        assert!(ValueRef::Bool(true).text_is("true"));
     }
 }
