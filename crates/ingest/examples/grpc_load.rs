@@ -3,7 +3,10 @@
 //! the embedded store (durable) or by a store that discards, next to the
 //! ceiling of decoding (prost) and converting the same bytes in one thread.
 //!
-//!     cargo run --release -p ingest --example grpc_load -- [embedded|discard] [REQUESTS] [CLIENTS]
+//!     cargo run --release -p ingest --example grpc_load -- [embedded|discard|remote=ADDR] [REQUESTS] [CLIENTS]
+//!
+//! `remote=127.0.0.1:4317` sends to a running `whyslow serve` instead of an
+//! in-process server (loopback addresses only).
 //!
 //! Not a benchmark harness (dev/bench is); it prints spans/s for a quick look.
 #![allow(clippy::unwrap_used)]
@@ -193,9 +196,19 @@ fn main() {
     println!("ceiling, one thread: prost decode {decode_rate:.0} spans/s; decode + convert to model {convert_rate:.0} spans/s");
 
     let data_dir = std::env::temp_dir().join(format!("whyslow-grpc-load-{}", std::process::id()));
-    let store: Arc<dyn SpanStore> = match mode.as_str() {
-        "discard" => Arc::new(Discard),
-        _ => Arc::new(store::EmbeddedStore::open(store::EmbeddedConfig::new(&data_dir)).unwrap()),
+    let remote: Option<std::net::SocketAddr> = mode
+        .strip_prefix("remote=")
+        .map(|a| a.parse().expect("remote=IP:PORT"));
+    assert!(
+        remote.is_none_or(|a| a.ip().is_loopback()),
+        "load tests target loopback only"
+    );
+    let store: Option<Arc<dyn SpanStore>> = match mode.as_str() {
+        _ if remote.is_some() => None,
+        "discard" => Some(Arc::new(Discard)),
+        _ => Some(Arc::new(
+            store::EmbeddedStore::open(store::EmbeddedConfig::new(&data_dir)).unwrap(),
+        )),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -203,9 +216,16 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(ingest::serve_grpc(listener, store, Limits::default(), std::future::pending()));
+        let addr = match (remote, store) {
+            (Some(addr), _) => addr,
+            (None, Some(store)) => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                tokio::spawn(ingest::serve_grpc(listener, store, Limits::default(), std::future::pending()));
+                addr
+            }
+            (None, None) => unreachable!("a store exists unless remote"),
+        };
         let bodies = Arc::new(bodies);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let started = Instant::now();
@@ -241,7 +261,7 @@ fn main() {
         }
         let elapsed = started.elapsed().as_secs_f64();
         println!(
-            "OTLP/gRPC into {mode} store: {:.0} spans/s ({spans} spans in {elapsed:.2} s, {overloaded} RESOURCE_EXHAUSTED retries)",
+            "OTLP/gRPC into {mode}: {:.0} spans/s ({spans} spans in {elapsed:.2} s, {overloaded} RESOURCE_EXHAUSTED retries)",
             spans as f64 / elapsed
         );
     });

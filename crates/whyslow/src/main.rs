@@ -11,6 +11,7 @@ mod cmd_serve;
 mod output;
 
 use clap::Parser;
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -6,7 +6,7 @@
 
 use model::{Span, SpanKind, TraceId};
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use super::filter::SpanFilter;
@@ -32,8 +32,10 @@ fn kind_bit(kind: SpanKind) -> u8 {
 struct ServiceIndex {
     /// Operation name → bit set of kinds seen.
     operations: FxHashMap<String, u8>,
-    /// `(start_unix_nano, span index)`, sorted by start.
-    by_start: Vec<(u64, u32)>,
+    /// `(start_unix_nano, span index)`, ordered by start. A B-tree, not a
+    /// sorted Vec: batches from concurrent clients interleave in time, and
+    /// mid-Vec inserts made ingest memmove-bound.
+    by_start: BTreeSet<(u64, u32)>,
 }
 
 /// The in-memory head.
@@ -127,15 +129,7 @@ impl Head {
                     service.operations.insert(span.name.clone(), bit);
                 }
             }
-            let key = (span.start_unix_nano, idx);
-            // Spans arrive nearly in time order: the insert point is almost
-            // always at or near the end.
-            if service.by_start.last().is_none_or(|last| *last <= key) {
-                service.by_start.push(key);
-            } else {
-                let at = service.by_start.partition_point(|e| *e <= key);
-                service.by_start.insert(at, key);
-            }
+            service.by_start.insert((span.start_unix_nano, idx));
             self.spans.push(span);
         }
         self.bytes += added;
@@ -208,14 +202,12 @@ impl Head {
             None => self.services.values().collect(),
         };
         for index in indexes {
-            let lo = index
-                .by_start
-                .partition_point(|(s, _)| *s < filter.start_min);
-            let hi = index
-                .by_start
-                .partition_point(|(s, _)| *s <= filter.start_max);
+            if filter.start_min > filter.start_max {
+                continue;
+            }
+            let range = (filter.start_min, 0)..=(filter.start_max, u32::MAX);
             let mut found = 0;
-            for (start, idx) in index.by_start[lo..hi].iter().rev() {
+            for (start, idx) in index.by_start.range(range).rev() {
                 let Some(span) = self.spans.get(*idx as usize) else {
                     continue;
                 };
@@ -233,9 +225,10 @@ impl Head {
     pub fn dependency_rows(&self, from: u64, to: u64, out: &mut Vec<DependencyRow>) {
         for (service, index) in &self.services {
             let service: std::sync::Arc<str> = service.as_str().into();
-            let lo = index.by_start.partition_point(|(s, _)| *s < from);
-            let hi = index.by_start.partition_point(|(s, _)| *s <= to);
-            for (_, idx) in &index.by_start[lo..hi] {
+            if from > to {
+                continue;
+            }
+            for (_, idx) in index.by_start.range((from, 0)..=(to, u32::MAX)) {
                 if let Some(span) = self.spans.get(*idx as usize) {
                     out.push(DependencyRow {
                         trace_id: span.trace_id,
