@@ -450,3 +450,124 @@ fn node_sdk_traces_round_trip_over_grpc_protobuf_and_json() {
     serve.stop();
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// An OTLP/JSON export request holding one 4-span trace with id `trace`.
+fn otlp_json_trace(trace: &str, now_ns: u64) -> String {
+    let span = |i: u64, parent: Option<u64>| {
+        let parent = parent.map_or(String::new(), |p| format!(r#""parentSpanId":"{p:016x}","#));
+        format!(
+            r#"{{"traceId":"{trace}","spanId":"{i:016x}",{parent}"name":"op-{i}","kind":2,"startTimeUnixNano":"{s}","endTimeUnixNano":"{e}","attributes":[{{"key":"i","value":{{"intValue":"{i}"}}}}]}}"#,
+            s = now_ns + i * 1000,
+            e = now_ns + 1_000_000
+        )
+    };
+    let spans = [
+        span(1, None),
+        span(2, Some(1)),
+        span(3, Some(1)),
+        span(4, Some(2)),
+    ]
+    .join(",");
+    format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"crash-test"}}}}]}},"scopeSpans":[{{"spans":[{spans}]}}]}}]}}"#
+    )
+}
+
+/// Like [`http`], but a connection the server drops (it was killed) is `None`.
+fn try_post(addr: &str, body: &[u8]) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let text = String::from_utf8_lossy(&response);
+    text.get(9..12)?.parse().ok()
+}
+
+#[test]
+fn every_acknowledged_span_survives_kill_9_in_a_loop() {
+    let data_dir = temp_dir("serve-kill9");
+    let mut acknowledged: Vec<String> = Vec::new();
+    let mut next_trace = 1u64;
+    for iteration in 0..20u64 {
+        let serve = Serve::start(&data_dir);
+        // Everything acknowledged in earlier lives is still there.
+        for trace in &acknowledged {
+            let (status, body) = http(
+                &serve.ui,
+                "GET",
+                &format!("/api/traces/{trace}"),
+                "text/plain",
+                b"",
+            );
+            assert_eq!(
+                status, 200,
+                "iteration {iteration}: acknowledged trace {trace} lost: {body}"
+            );
+            let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                json["data"][0]["spans"].as_array().map(Vec::len),
+                Some(4),
+                "{trace}"
+            );
+        }
+        // A sender posts batches while the server is killed at a varying moment.
+        let addr = serve.otlp_http.clone();
+        let start_trace = next_trace;
+        let sender = std::thread::spawn(move || {
+            let mut acked = Vec::new();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64;
+            for n in start_trace..start_trace + 10_000 {
+                let trace = format!("{n:032x}");
+                match try_post(&addr, otlp_json_trace(&trace, now).as_bytes()) {
+                    Some(200) => acked.push(trace),
+                    Some(status) => panic!("unexpected status {status}"),
+                    None => break, // killed
+                }
+            }
+            acked
+        });
+        std::thread::sleep(Duration::from_millis(150 + 37 * (iteration % 7)));
+        let pid = libc::pid_t::try_from(serve.child.id()).unwrap();
+        // SAFETY: SIGKILL to the server child we spawned and have not reaped.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+        let acked = sender.join().unwrap();
+        assert!(
+            !acked.is_empty(),
+            "iteration {iteration}: nothing was acknowledged"
+        );
+        next_trace += 10_000;
+        acknowledged.extend(acked);
+        drop(serve);
+    }
+    let serve = Serve::start(&data_dir);
+    let (status, body) = http(
+        &serve.ui,
+        "GET",
+        "/api/traces?service=crash-test&limit=100000&lookback=2d",
+        "text/plain",
+        b"",
+    );
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let found = json["data"].as_array().unwrap().len();
+    assert!(
+        found >= acknowledged.len(),
+        "search finds {found} of {} acknowledged traces",
+        acknowledged.len()
+    );
+    serve.stop();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
