@@ -22,9 +22,14 @@ struct Serve {
 
 impl Serve {
     fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
             .args(["serve", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .args([
                 "--otlp-grpc-port",
                 "0",
@@ -568,6 +573,107 @@ fn every_acknowledged_span_survives_kill_9_in_a_loop() {
         "search finds {found} of {} acknowledged traces",
         acknowledged.len()
     );
+    serve.stop();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// Peak RSS of a process in MiB (VmHWM).
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kib / 1024
+}
+
+#[test]
+fn overload_gets_429_with_retry_after_and_memory_stays_bounded() {
+    const BUDGET_MIB: u64 = 8;
+    let data_dir = temp_dir("serve-overload");
+    let budget = format!("{BUDGET_MIB}MB");
+    let serve = Serve::start_with(&data_dir, &["--memory-budget", &budget]);
+    let baseline = peak_rss_mib(serve.child.id());
+    // One request: 1000 traces × 4 spans with long operation names (~2 MB of JSON).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let padding = "x".repeat(400);
+    let traces: Vec<String> = (0..1000u64)
+        .map(|n| {
+            otlp_json_trace(&format!("{:032x}", 0xdead_0000_0000u64 + n), now)
+                .replace("op-", &format!("op-{padding}-"))
+        })
+        .collect();
+    // Merge the one-trace requests into one resourceSpans list.
+    let body = format!(
+        r#"{{"resourceSpans":[{}]}}"#,
+        traces
+            .iter()
+            .map(|t| &t[r#"{"resourceSpans":["#.len()..t.len() - 2])
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    // 16 senders, as fast as they can, bounded to 8 s and 200 requests each.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let body = std::sync::Arc::new(body);
+    let senders: Vec<_> = (0..16)
+        .map(|_| {
+            let (addr, body) = (serve.otlp_http.clone(), std::sync::Arc::clone(&body));
+            std::thread::spawn(move || {
+                let (mut ok, mut refused, mut retry_after) = (0u32, 0u32, false);
+                for _ in 0..200 {
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    let mut stream = TcpStream::connect(&addr).unwrap();
+                    let head = format!(
+                        "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    stream.write_all(head.as_bytes()).unwrap();
+                    stream.write_all(body.as_bytes()).unwrap();
+                    let mut response = String::new();
+                    stream.read_to_string(&mut response).unwrap();
+                    match &response[9..12] {
+                        "200" => ok += 1,
+                        "429" => {
+                            refused += 1;
+                            retry_after |= response.to_ascii_lowercase().contains("\r\nretry-after: ");
+                        }
+                        other => panic!("unexpected status {other}: {response}"),
+                    }
+                }
+                (ok, refused, retry_after)
+            })
+        })
+        .collect();
+    let (mut ok, mut refused, mut retry_after) = (0, 0, false);
+    for s in senders {
+        let (o, r, ra) = s.join().unwrap();
+        ok += o;
+        refused += r;
+        retry_after |= ra;
+    }
+    let peak = peak_rss_mib(serve.child.id());
+    eprintln!("overload: {ok} accepted, {refused} refused with 429; RSS {baseline} MiB idle, {peak} MiB peak (budget {BUDGET_MIB} MiB)");
+    assert!(ok > 0, "nothing accepted");
+    assert!(refused > 0, "no backpressure at several times capacity");
+    assert!(retry_after, "429 without Retry-After");
+    // The budget bounds queued + recent spans. Request bodies are decoded
+    // before the store is asked, so 16 in-flight 2 MB JSON bodies and their
+    // decoded trees come on top (~100 MiB measured). TODO(issue 3): admit
+    // requests against the budget before decoding, then tighten this bound.
+    assert!(
+        peak <= baseline + BUDGET_MIB + 160,
+        "RSS grew to {peak} MiB (idle {baseline} MiB, budget {BUDGET_MIB} MiB)"
+    );
+    // Still serving after the storm.
+    let (status, _) = http(&serve.ui, "GET", "/api/services", "text/plain", b"");
+    assert_eq!(status, 200);
     serve.stop();
     let _ = std::fs::remove_dir_all(&data_dir);
 }
