@@ -118,7 +118,12 @@ pub fn detect_format(bytes: &[u8]) -> Option<Format> {
     if trimmed.starts_with('{') {
         return Some(Format::Speedscope);
     }
-    let lower_start = trimmed[..trimmed.len().min(1024)].to_ascii_lowercase();
+    // The first 1 KiB, cut at a character boundary (found by fuzzing).
+    let mut cut = trimmed.len().min(1024);
+    while !trimmed.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let lower_start = trimmed[..cut].to_ascii_lowercase();
     if lower_start.starts_with("<!doctype html")
         || lower_start.starts_with("<html")
         || lower_start.starts_with("<!--")
@@ -148,6 +153,15 @@ pub fn detect_format(bytes: &[u8]) -> Option<Format> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detection_cuts_multibyte_text_at_a_char_boundary() {
+        // Found by fuzzing: a two-byte character straddling byte 1024.
+        let mut text = "a".repeat(1023);
+        text.push('Û');
+        text.push_str(" more");
+        let _ = detect_format(text.as_bytes());
+    }
 
     #[test]
     fn names_round_trip_through_from_str() {
