@@ -228,19 +228,9 @@ impl EmbeddedStore {
     /// (for tests, benchmarks and shutdown paths that want blocks).
     pub fn flush(&self) -> Result<(), StoreError> {
         let (tx, rx) = std::sync::mpsc::channel();
-        {
-            let mut queue = self
-                .shared
-                .pending
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if queue.closed {
-                return Err(StoreError::Closed);
-            }
-            queue.flush_requests.push(tx);
-        }
-        self.shared.pending.ready.notify_all();
+        self.shared
+            .pending
+            .add(|queue| queue.flush_requests.push(tx))?;
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
@@ -277,15 +267,7 @@ impl EmbeddedStore {
     }
 
     fn stop(&self) {
-        {
-            let mut queue = self
-                .shared
-                .pending
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            queue.closed = true;
-        }
+        self.shared.pending.lock().closed = true;
         self.shared.pending.ready.notify_all();
         self.shared.closing.store(true, Ordering::Relaxed);
         drop(

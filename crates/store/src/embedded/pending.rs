@@ -3,7 +3,7 @@
 //! decides backpressure.
 
 use model::Span;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use tokio::sync::oneshot;
 
 use crate::StoreError;
@@ -41,4 +41,24 @@ pub struct PendingQueue {
     pub queue: Mutex<Queue>,
     /// Signalled on every push and on close.
     pub ready: Condvar,
+}
+
+impl PendingQueue {
+    /// Locks the queue; a poisoned lock is still usable (the data is plain).
+    pub fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `add` on the queue unless it is closed, then wakes the writer.
+    pub fn add(&self, add: impl FnOnce(&mut Queue)) -> Result<(), StoreError> {
+        {
+            let mut queue = self.lock();
+            if queue.closed {
+                return Err(StoreError::Closed);
+            }
+            add(&mut queue);
+        }
+        self.ready.notify_all();
+        Ok(())
+    }
 }

@@ -4,7 +4,6 @@
 
 use model::{Span, SpanKind, TraceId};
 use std::sync::atomic::Ordering;
-use std::sync::PoisonError;
 use tokio::sync::oneshot;
 
 use super::filter::SpanFilter;
@@ -33,16 +32,7 @@ impl SpanStore for EmbeddedStore {
         }
         let payload = codec::encode_spans(&spans)?;
         let queued_bytes = estimate + payload.len() as u64;
-        {
-            let mut queue = self
-                .shared
-                .pending
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if queue.closed {
-                return Err(StoreError::Closed);
-            }
+        self.shared.pending.add(|queue| {
             self.shared
                 .queued_bytes
                 .fetch_add(queued_bytes, Ordering::Relaxed);
@@ -52,8 +42,7 @@ impl SpanStore for EmbeddedStore {
                 queued_bytes,
                 ack: tx,
             });
-        }
-        self.shared.pending.ready.notify_one();
+        })?;
         Ok(rx)
     }
 

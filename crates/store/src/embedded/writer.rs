@@ -38,11 +38,7 @@ pub fn run(
     let mut frame_buf = Vec::new();
     loop {
         let (batch, closed) = {
-            let mut queue = shared
-                .pending
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut queue = shared.pending.lock();
             if queue.items.is_empty() && !queue.closed && queue.flush_requests.is_empty() {
                 let wait = if waiters.is_empty() {
                     IDLE_WAIT
@@ -66,11 +62,7 @@ pub fn run(
             for w in waiters.drain(..) {
                 let _ = w.send(Err(StoreError::Closed));
             }
-            let queue = shared
-                .pending
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let queue = shared.pending.lock();
             if queue.items.is_empty() {
                 return;
             }
