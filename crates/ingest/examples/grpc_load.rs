@@ -11,20 +11,19 @@
 //! Not a benchmark harness (dev/bench is); it prints spans/s for a quick look.
 #![allow(clippy::unwrap_used)]
 
-use bytes::{BufMut, Bytes};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use bytes::Bytes;
 use ingest::Limits;
-use model::{Span, SpanKind, TraceId};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan};
 use prost::Message;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use store::{DependencyLink, Operation, SpanStore, StoreError, TraceQuery, WriteAck};
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use store::SpanStore;
 
 const SPANS_PER_REQUEST: usize = 512;
 
@@ -96,71 +95,6 @@ fn request(index: u64, now: u64) -> Bytes {
     Bytes::from(request.encode_to_vec())
 }
 
-/// Accepts and forgets: measures the receivers without the store.
-struct Discard;
-
-impl SpanStore for Discard {
-    fn write(&self, spans: Vec<Span>) -> Result<WriteAck, StoreError> {
-        drop(spans);
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let _ = tx.send(Ok(()));
-        Ok(rx)
-    }
-    fn services(&self) -> Result<Vec<String>, StoreError> {
-        Ok(Vec::new())
-    }
-    fn operations(&self, _: &str, _: Option<SpanKind>) -> Result<Vec<Operation>, StoreError> {
-        Ok(Vec::new())
-    }
-    fn find_traces(&self, _: &TraceQuery) -> Result<Vec<Vec<Span>>, StoreError> {
-        Ok(Vec::new())
-    }
-    fn trace(&self, _: TraceId) -> Result<Option<Vec<Span>>, StoreError> {
-        Ok(None)
-    }
-    fn dependencies(&self, _: u64, _: u64) -> Result<Vec<DependencyLink>, StoreError> {
-        Ok(Vec::new())
-    }
-}
-
-/// Sends pre-encoded request bytes as the message.
-struct RawCodec;
-struct RawEncoder;
-struct ResponseDecoder;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = ExportTraceServiceResponse;
-    type Encoder = RawEncoder;
-    type Decoder = ResponseDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> ResponseDecoder {
-        ResponseDecoder
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Bytes;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for ResponseDecoder {
-    type Item = ExportTraceServiceResponse;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, tonic::Status> {
-        Ok(Some(
-            ExportTraceServiceResponse::decode(src)
-                .map_err(|e| tonic::Status::internal(e.to_string()))?,
-        ))
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args
@@ -205,7 +139,7 @@ fn main() {
     );
     let store: Option<Arc<dyn SpanStore>> = match mode.as_str() {
         _ if remote.is_some() => None,
-        "discard" => Some(Arc::new(Discard)),
+        "discard" => Some(Arc::new(common::MemoryStore::discarding())),
         _ => Some(Arc::new(
             store::EmbeddedStore::open(store::EmbeddedConfig::new(&data_dir)).unwrap(),
         )),
@@ -243,7 +177,7 @@ fn main() {
                     loop {
                         grpc.ready().await.unwrap();
                         let path = tonic::codegen::http::uri::PathAndQuery::from_static(ingest::otlp_grpc::EXPORT_PATH);
-                        match grpc.unary(tonic::Request::new(body.clone()), path, RawCodec).await {
+                        match grpc.unary(tonic::Request::new(body.clone()), path, common::RawCodec).await {
                             Ok(_) => break,
                             Err(status) if status.code() == tonic::Code::ResourceExhausted => {
                                 refused += 1;

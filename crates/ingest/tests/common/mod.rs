@@ -7,7 +7,9 @@ use model::{
     AttrValue, KeyValue, Resource, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink, Status,
     StatusCode, TraceId,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{
     any_value::Value, AnyValue, ArrayValue, InstrumentationScope, KeyValue as OtlpKeyValue,
     KeyValueList,
@@ -21,14 +23,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use store::{DependencyLink, Operation, SpanStore, StoreError, TraceQuery, WriteAck};
 
-/// A store that keeps spans in a Vec; `overloaded` makes every write refuse.
+/// A store that keeps spans in a Vec; `overloaded` makes every write refuse;
+/// `discard` acknowledges without keeping anything (for throughput checks).
 #[derive(Default)]
 pub struct MemoryStore {
     pub spans: Mutex<Vec<Span>>,
     pub overloaded: AtomicBool,
+    pub discard: bool,
 }
 
 impl MemoryStore {
+    /// A store that acknowledges every write and keeps nothing.
+    pub fn discarding() -> Self {
+        Self {
+            discard: true,
+            ..Self::default()
+        }
+    }
     pub fn spans(&self) -> Vec<Span> {
         self.spans.lock().unwrap().clone()
     }
@@ -46,7 +57,9 @@ impl SpanStore for MemoryStore {
                 retry_after_ms: 1500,
             });
         }
-        self.spans.lock().unwrap().extend(spans);
+        if !self.discard {
+            self.spans.lock().unwrap().extend(spans);
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         tx.send(Ok(())).unwrap();
         Ok(rx)
@@ -97,6 +110,52 @@ pub async fn start_grpc(store: Arc<MemoryStore>, limits: Limits) -> SocketAddr {
 pub const TRACE: &str = "5b8efff798038103d269b633813fc60c";
 pub const LINKED_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 pub const T0: u64 = 1_544_712_660_000_000_000;
+
+/// A tonic codec that sends pre-encoded request bytes as the message, so
+/// clients can send malformed or pre-built bodies.
+pub struct RawCodec;
+pub struct RawEncoder;
+pub struct ResponseDecoder;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = bytes::Bytes;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = RawEncoder;
+    type Decoder = ResponseDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> ResponseDecoder {
+        ResponseDecoder
+    }
+}
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: bytes::Bytes,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        bytes::BufMut::put(dst, item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for ResponseDecoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Self::Item>, tonic::Status> {
+        use prost::Message;
+        ExportTraceServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
 
 pub fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
