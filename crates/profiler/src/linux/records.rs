@@ -13,8 +13,6 @@ use std::collections::HashMap;
 
 /// PERF_CONTEXT_* markers are the top 4095 values of u64.
 const PERF_CONTEXT_MAX: u64 = -4095i64 as u64;
-/// Marker before kernel frames.
-const PERF_CONTEXT_KERNEL: u64 = -128i64 as u64;
 /// Marker before user frames.
 const PERF_CONTEXT_USER: u64 = -512i64 as u64;
 /// MMAP2 carries a build id instead of device/inode (kernel ≥ 5.12).
@@ -202,10 +200,9 @@ impl Decoder {
         for _ in 0..nr {
             let ip = c.u64()?;
             if ip >= PERF_CONTEXT_MAX {
+                // Frames after the USER marker are user frames; any other marker
+                // (KERNEL, HV, GUEST…) starts non-user frames.
                 in_user = ip == PERF_CONTEXT_USER;
-                if ip != PERF_CONTEXT_USER && ip != PERF_CONTEXT_KERNEL {
-                    in_user = false;
-                }
                 continue;
             }
             if in_user {
@@ -333,6 +330,9 @@ pub fn time_of(event: &Event) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Marker before kernel frames.
+    const PERF_CONTEXT_KERNEL: u64 = -128i64 as u64;
 
     fn record(kind: u32, misc: u16, body: &[u8]) -> Vec<u8> {
         let mut r = Vec::new();
