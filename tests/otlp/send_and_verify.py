@@ -4,11 +4,13 @@ checks that every field comes back through the query API.
 
 Over OTLP/gRPC (gzip) and OTLP/HTTP (protobuf), one trace each: a server span
 with nested client/internal/producer children, attributes of every type the SDK
-allows, events, a recorded exception, an error status, and a link to a span of
-another trace. The expected OTLP JSON is computed with the SDK's own encoder
-(`encode_spans` + protobuf's `MessageToDict`), then compared field by field with
-`GET /api/v3/traces/{id}`; `GET /api/traces/{id}` (Jaeger JSON) and
-`GET /api/traces?service=` are checked too.
+allows, events, a recorded exception, an error status, a link to a span of
+another trace and one to a remote span context (link flags: has-is-remote,
+is-remote, sampled), from a tracer with instrumentation-scope attributes. The
+expected OTLP JSON is computed with the SDK's own encoder (`encode_spans` +
+protobuf's `MessageToDict`), then compared field by field with
+`GET /api/v3/traces/{id}`; `GET /api/traces/{id}` (Jaeger JSON, link flags and
+scope tags included) and `GET /api/traces?service=` are checked too.
 
     python send_and_verify.py --grpc 127.0.0.1:4317 --http http://127.0.0.1:4318 \
         --query http://127.0.0.1:16686
@@ -36,7 +38,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 import grpc
 
@@ -58,7 +60,19 @@ def record_spans(service):
         )
     )
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    tracer = provider.get_tracer("whyslow.e2e", "0.1.0")
+    tracer = provider.get_tracer(
+        "whyslow.e2e",
+        "0.1.0",
+        schema_url="https://opentelemetry.io/schemas/1.26.0",
+        attributes={"scope.team": "payments", "scope.shard": 3, "scope.canary": True},
+    )
+    # A context propagated from another process: the link's flags say "remote".
+    remote = SpanContext(
+        trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736,
+        span_id=0x00F067AA0BA902B7,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
 
     background = tracer.start_span("refresh cache", kind=SpanKind.CONSUMER)
     background.end()
@@ -81,7 +95,10 @@ def record_spans(service):
         with tracer.start_as_current_span(
             "charge card",
             kind=SpanKind.CLIENT,
-            links=[Link(background.get_span_context(), {"link.reason": "triggered-by"})],
+            links=[
+                Link(background.get_span_context(), {"link.reason": "triggered-by"}),
+                Link(remote, {"link.reason": "remote-caller"}),
+            ],
             attributes={"payment.provider": "acme", "amount": 12.5},
         ) as charge:
             with tracer.start_as_current_span(
@@ -116,8 +133,6 @@ def expected_otlp(spans):
                 for link in span.get("links", []):
                     link["traceId"] = b64_to_hex(link["traceId"])
                     link["spanId"] = b64_to_hex(link["spanId"])
-                    # model::SpanLink keeps no flags (the SDK sets has-is-remote bits).
-                    link.pop("flags", None)
     return request
 
 
@@ -184,14 +199,15 @@ def verify(query, spans, service):
 
 
 def verify_jaeger(query, hex_id, want, service):
-    """The Jaeger JSON view of the same spans: names, times, references, kinds, errors, logs."""
+    """The Jaeger JSON view of the same spans: names, times, references (with link
+    flags), kinds, errors, logs, and the instrumentation scope as tags."""
     data = get_json(f"{query}/api/traces/{hex_id}")["data"]
     check(len(data) == 1, f"{service}: /api/traces/{hex_id} returned {len(data)} traces")
     if not data:
         return
     trace = data[0]
     jaeger_spans = {s["spanID"]: s for s in trace["spans"]}
-    for span_id, (span, _, _) in want.items():
+    for span_id, (span, _, scope) in want.items():
         got = jaeger_spans.get(span_id)
         check(got is not None, f"{service}: Jaeger view lacks span {span['name']!r}")
         if got is None:
@@ -208,7 +224,18 @@ def verify_jaeger(query, hex_id, want, service):
             check(("CHILD_OF", span["parentSpanId"]) in refs, f"{service}: parent of {span['name']!r}: {refs}")
         for link in span.get("links", []):
             check(("FOLLOWS_FROM", link["spanId"]) in refs, f"{service}: link of {span['name']!r}: {refs}")
+            flags = [r.get("flags") for r in got["references"] if r["spanID"] == link["spanId"]]
+            check(flags == [link.get("flags", 0)], f"{service}: link flags of {span['name']!r}: {flags} vs {link}")
         tags = {t["key"]: t["value"] for t in got["tags"]}
+        check(tags.get("otel.scope.name") == scope.get("name"), f"{service}: otel.scope.name of {span['name']!r}")
+        check(tags.get("otel.scope.version") == scope.get("version"), f"{service}: otel.scope.version")
+        for attribute in scope.get("attributes", []):
+            key = f"otel.scope.attributes.{attribute['key']}"
+            value = attribute["value"]
+            scalar = value.get("stringValue", value.get("boolValue"))
+            if "intValue" in value:
+                scalar = int(value["intValue"])
+            check(tags.get(key) == scalar, f"{service}: scope tag {key}: {tags.get(key)!r} vs {value}")
         kinds = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
         check(tags.get("span.kind") == kinds[span["kind"]], f"{service}: span.kind of {span['name']!r}")
         if span.get("status", {}).get("code") == 2:

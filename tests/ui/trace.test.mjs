@@ -26,6 +26,7 @@ const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SAMPLE = '0af7651916cd43dd8448eb211c80319c';
 const SLOW = '0af7651916cd43dd8448eb211c80319d';
 const BIG = 'ffffffffffffffff0000000000010000';
+const MANY = '0af7651916cd43dd8448eb211c80319e';
 
 let server;
 let base;
@@ -162,12 +163,60 @@ test('trace page: header numbers, one bar per span, critical path, span detail',
   assert.match(detail, /redis timeout/);
   assert.match(detail, /exception\.message/);
   assert.match(detail, /trace 0707/);
+  // Lossless OTLP fields: the link's flags and the instrumentation scope's attributes.
+  assert.match(detail, /flags 0x301 \(sampled, remote\)/);
+  assert.match(detail, /Instrumentation scope: test-scope/);
+  assert.match(await page.textContent('#span-detail table.scope'), /scope\.attr\s*s/);
   await shot('trace-span-detail.png');
 
   await page.click('.tabs [data-tab="Statistics"]');
   await page.waitForSelector('#stats-table tbody tr');
   assert.equal(await page.$$eval('#stats-table tbody tr', r => r.length), 3);
   await shot('trace-statistics.png');
+});
+
+test('12 services: 12 distinct colors, the same in legend and bars; a skewed span is moved and explained', async () => {
+  await page.goto(`${base}/trace/${MANY}`);
+  await page.waitForSelector('#timeline .tl-row');
+  const legend = await page.$$eval('#service-legend .legend-item', items =>
+    items.map(i => [i.dataset.service, getComputedStyle(i.querySelector('.swatch')).backgroundColor]));
+  assert.equal(legend.length, 12);
+  assert.equal(new Set(legend.map(([, color]) => color)).size, 12, JSON.stringify(legend));
+  const legendColor = new Map(legend);
+  const rows = await page.$$eval('#timeline .tl-row', r => r.map(row => ({
+    service: row.dataset.service,
+    bar: getComputedStyle(row.querySelector('.span-bar')).backgroundColor,
+    mark: getComputedStyle(row.querySelector('.svc-mark')).backgroundColor,
+    left: parseFloat(row.querySelector('.span-bar').style.left),
+    width: parseFloat(row.querySelector('.span-bar').style.width),
+  })));
+  assert.equal(rows.length, 12);
+  for (const row of rows) {
+    assert.equal(row.bar, legendColor.get(row.service), row.service);
+    assert.equal(row.mark, row.bar, row.service);
+  }
+  // payment's host clock is 250 ms ahead: adjusted back inside gateway (0–300 ms), centred.
+  const payment = rows.find(r => r.service === 'payment');
+  assert.ok(payment.left >= 0 && payment.left + payment.width <= 100.001, JSON.stringify(payment));
+  assert.ok(Math.abs(payment.left - 140 / 3) < 0.1, JSON.stringify(payment));
+  assert.equal(await page.textContent('#trace-header [data-stat="skew"]'), '1 span adjusted');
+  assert.equal(await page.$$eval('#timeline .tl-row .warn-icon', w => w.length), 1);
+  await shot('trace-12-services.png');
+  await page.click('#timeline .tl-row[data-service="payment"]');
+  await page.waitForSelector('#span-detail:not([hidden]) .detail-inner');
+  assert.match(await page.textContent('#span-detail ul.warnings'), /This span's timestamps were adjusted by -285ms/);
+  await shot('trace-clock-skew-detail.png');
+  // The flamegraph paints with the same colors: sample the payment block's middle.
+  await page.click('.tabs [data-tab="Flamegraph"]');
+  await page.waitForSelector('#flame-canvas');
+  const pixel = await page.$eval('#flame-canvas', c => {
+    const r = c.getBoundingClientRect();
+    const scale = c.width / r.width;
+    const [red, green, blue] = c.getContext('2d').getImageData(Math.round(r.width * (150 / 300) * scale), Math.round((18 + 15) * scale), 1, 1).data;
+    return `rgb(${red}, ${green}, ${blue})`;
+  });
+  assert.equal(pixel, legendColor.get('payment'));
+  await shot('trace-12-services-flamegraph.png');
 });
 
 test('flamegraph view draws the spans and opens detail on click', async () => {

@@ -5,6 +5,7 @@
 //! [`SpanStore`]. A success answer is sent only after the store's
 //! acknowledgement says the spans are durable.
 
+use crate::admission::Admitted;
 use crate::error::IngestError;
 use crate::limits::{Limits, Trimmed};
 use model::Span;
@@ -66,11 +67,21 @@ impl Batch {
 }
 
 /// Writes spans and waits until the store says they are durable.
-pub async fn store_durably(store: &dyn SpanStore, spans: Vec<Span>) -> Result<(), IngestError> {
+///
+/// `admitted` is the request's share of the in-flight budget: it is returned
+/// as soon as the store has taken the spans (its own budget counts them from
+/// then on) or refused them, not when the write is durable.
+pub async fn store_durably(
+    store: &dyn SpanStore,
+    spans: Vec<Span>,
+    admitted: Admitted,
+) -> Result<(), IngestError> {
     if spans.is_empty() {
         return Ok(());
     }
-    let ack = store.write(spans)?;
+    let written = store.write(spans);
+    drop(admitted);
+    let ack = written?;
     match ack.await {
         Ok(result) => result.map_err(IngestError::from),
         Err(_) => Err(IngestError::AckLost),

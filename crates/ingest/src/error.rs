@@ -34,6 +34,19 @@ pub enum IngestError {
     /// The request body could not be read from the connection.
     #[error("reading the request body failed: {0}")]
     Read(String),
+    /// The in-flight budget ([`crate::Limits::in_flight`]) cannot take this
+    /// request now; refused before its body was read or decoded.
+    #[error("server busy: requests being read and decoded hold {in_use_bytes} of the {budget_bytes}-byte in-flight budget and this one needs {needed_bytes} bytes (body size x decode expansion); retry in {retry_after_ms} ms, or give the server more memory (`whyslow serve --memory-budget`, a quarter of which admits requests in flight)")]
+    InFlightBudget {
+        /// This request's charge (wire bytes times the decode expansion).
+        needed_bytes: u64,
+        /// Bytes charged to the requests already admitted.
+        in_use_bytes: u64,
+        /// The whole in-flight budget.
+        budget_bytes: u64,
+        /// Suggested client back-off.
+        retry_after_ms: u64,
+    },
     /// The store refused the write or failed to make it durable.
     #[error("{0}")]
     Store(#[from] StoreError),
@@ -46,7 +59,8 @@ impl IngestError {
     /// Suggested client back-off in milliseconds, for overload answers.
     pub fn retry_after_ms(&self) -> Option<u64> {
         match self {
-            Self::Store(StoreError::Overloaded { retry_after_ms, .. }) => Some(*retry_after_ms),
+            Self::Store(StoreError::Overloaded { retry_after_ms, .. })
+            | Self::InFlightBudget { retry_after_ms, .. } => Some(*retry_after_ms),
             _ => None,
         }
     }

@@ -86,7 +86,9 @@ pub(crate) fn http_status(error: &IngestError) -> StatusCode {
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         }
         IngestError::Malformed(_) | IngestError::Read(_) => StatusCode::BAD_REQUEST,
-        IngestError::Store(StoreError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
+        IngestError::Store(StoreError::Overloaded { .. }) | IngestError::InFlightBudget { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         IngestError::Store(StoreError::Closed | StoreError::Io { .. }) | IngestError::AckLost => {
             StatusCode::SERVICE_UNAVAILABLE
         }

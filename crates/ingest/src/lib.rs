@@ -11,12 +11,19 @@
 //! stored), applies [`Limits`] (oversized requests are refused; extra
 //! attributes are dropped and long values truncated, both counted), and
 //! answers success only after the store's acknowledgement says the batch is
-//! durable. Store overload becomes HTTP 429 + `Retry-After` or gRPC
-//! RESOURCE_EXHAUSTED with `google.rpc.RetryInfo`.
+//! durable.
+//!
+//! Memory is bounded twice: before a body is read, the request is admitted
+//! against the in-flight budget ([`Limits::in_flight`], see [`admission`]);
+//! once converted, its spans count against the store's own budget. Either one
+//! full becomes HTTP 429 + `Retry-After` or gRPC RESOURCE_EXHAUSTED with
+//! `google.rpc.RetryInfo`, answered at once rather than queued.
 
+pub mod admission;
 pub mod batch;
 mod body;
 pub mod error;
+mod grpc_in_flight;
 mod http;
 pub mod limits;
 pub mod otlp_convert;
@@ -26,6 +33,7 @@ pub mod otlp_http;
 pub mod otlp_json;
 pub mod zipkin;
 
+pub use admission::InFlightBudget;
 pub use batch::Batch;
 pub use error::IngestError;
 pub use http::{http_router, serve_http};

@@ -1,11 +1,14 @@
-//! What a receiver accepts: request size, attribute counts and value lengths,
-//! and the trimming that enforces them on converted spans.
+//! What a receiver accepts: request size, the in-flight memory budget,
+//! attribute counts and value lengths, and the trimming that enforces the
+//! latter on converted spans.
 //!
 //! Limits never reject a batch: extra attributes, events and links are dropped
 //! and counted into the span's `dropped_*_count`, long strings are cut at a
-//! UTF-8 boundary. Request size is enforced by the body readers, not here.
+//! UTF-8 boundary. Request size is enforced by the body readers and the
+//! in-flight budget by admission (`admission.rs`), not here.
 
-use model::{AttrValue, KeyValue, Resource, Span};
+use crate::admission::InFlightBudget;
+use model::{AttrValue, KeyValue, Resource, Scope, Span};
 
 /// Receiver limits. `Default` gives values that suit a single-node backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +16,12 @@ pub struct Limits {
     /// Largest request body in bytes, checked on the wire and again after
     /// decompression (so a small gzip bomb cannot expand past it).
     pub max_request_bytes: usize,
+    /// Memory for requests being read, decoded and converted, taken before a
+    /// body is read (see [`InFlightBudget`]); over it requests are refused
+    /// with 429 / RESOURCE_EXHAUSTED and a retry hint. Clones of `Limits`
+    /// share this budget, so the gRPC and HTTP receivers of one server given
+    /// clones of one `Limits` draw from one pool. Default: 128 MiB.
+    pub in_flight: InFlightBudget,
     /// Attributes kept per span (and per resource); the rest are dropped and counted.
     pub max_attributes_per_span: usize,
     /// Attributes kept per span event.
@@ -32,6 +41,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_request_bytes: 16 * 1024 * 1024,
+            in_flight: InFlightBudget::default(),
             max_attributes_per_span: 128,
             max_attributes_per_event: 128,
             max_attributes_per_link: 128,
@@ -143,6 +153,16 @@ impl Limits {
             resource.dropped_attributes_count.saturating_add(dropped);
     }
 
+    /// Enforces the limits on an instrumentation scope (its name and version
+    /// like values, its attributes like a span's).
+    pub fn trim_scope(&self, scope: &mut Scope, trimmed: &mut Trimmed) {
+        self.trim_text(&mut scope.name, trimmed);
+        self.trim_text(&mut scope.version, trimmed);
+        let dropped =
+            self.trim_attributes(&mut scope.attributes, self.max_attributes_per_span, trimmed);
+        scope.dropped_attributes_count = scope.dropped_attributes_count.saturating_add(dropped);
+    }
+
     /// Keeps the first `max` attributes and truncates long values; returns how many were dropped.
     fn trim_attributes(&self, attrs: &mut Vec<KeyValue>, max: usize, trimmed: &mut Trimmed) -> u32 {
         let dropped = cut(attrs, max);
@@ -218,6 +238,36 @@ mod tests {
         let mut s = "short".to_string();
         truncate_utf8(&mut s, 100);
         assert_eq!(s, "short");
+    }
+
+    #[test]
+    fn scope_attributes_are_trimmed_and_counted() {
+        let limits = Limits {
+            max_attribute_value_bytes: 4,
+            max_attributes_per_span: 2,
+            ..Limits::default()
+        };
+        let mut scope = Scope {
+            name: "library.name".into(),
+            version: "1.0".into(),
+            attributes: vec![
+                KeyValue::str("a", "long value"),
+                KeyValue::str("b", "ok"),
+                KeyValue::str("c", "dropped"),
+            ],
+            dropped_attributes_count: 1,
+        };
+        let mut trimmed = Trimmed::default();
+        limits.trim_scope(&mut scope, &mut trimmed);
+        assert_eq!(scope.name, "libr");
+        assert_eq!(scope.version, "1.0");
+        assert_eq!(
+            scope.attributes,
+            vec![KeyValue::str("a", "long"), KeyValue::str("b", "ok")]
+        );
+        assert_eq!(scope.dropped_attributes_count, 2);
+        assert_eq!(trimmed.truncated_values, 2);
+        assert_eq!(trimmed.dropped_attributes, 1);
     }
 
     #[test]

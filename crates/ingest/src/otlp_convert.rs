@@ -39,15 +39,17 @@ pub fn convert_request(request: ExportTraceServiceRequest, limits: &Limits) -> B
             &mut batch.trimmed,
         ));
         for (scope_index, scope_spans) in resource_spans.scope_spans.into_iter().enumerate() {
-            let scope = Arc::new(
-                scope_spans
-                    .scope
-                    .map(|s| Scope {
-                        name: s.name,
-                        version: s.version,
-                    })
-                    .unwrap_or_default(),
-            );
+            let mut scope = scope_spans
+                .scope
+                .map(|s| Scope {
+                    name: s.name,
+                    version: s.version,
+                    attributes: convert_attributes(s.attributes),
+                    dropped_attributes_count: s.dropped_attributes_count,
+                })
+                .unwrap_or_default();
+            limits.trim_scope(&mut scope, &mut batch.trimmed);
+            let scope = Arc::new(scope);
             for (span_index, span) in scope_spans.spans.into_iter().enumerate() {
                 match convert_span(span, &resource, &scope) {
                     Ok(mut span) => {
@@ -186,6 +188,7 @@ fn convert_link(link: otlp_trace::span::Link) -> Option<SpanLink> {
         trace_state: link.trace_state,
         attributes: convert_attributes(link.attributes),
         dropped_attributes_count: link.dropped_attributes_count,
+        flags: link.flags,
     })
 }
 

@@ -6,11 +6,14 @@
 //! codec that answers malformed protobuf with INTERNAL and oversized messages
 //! with OUT_OF_RANGE; OTLP clients treat those as "retry", while the right
 //! answers are INVALID_ARGUMENT and RESOURCE_EXHAUSTED (do not retry). Message
-//! encoding and decoding stay prost's.
+//! encoding and decoding stay prost's. Each request is admitted against the
+//! in-flight budget before tonic reads its message (`grpc_in_flight.rs`).
 
 use crate::error::IngestError;
+use crate::grpc_in_flight::{self, AdmittedBody, InFlight, SharedInFlight};
 use crate::limits::Limits;
 use crate::otlp_export;
+use bytes::Buf;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -96,11 +99,25 @@ where
         let receiver = Arc::clone(&self.receiver);
         Box::pin(async move {
             let limit = receiver.limits.max_request_bytes;
-            let mut grpc = Grpc::new(ExportCodec)
+            // Admitted before tonic reads a byte of the message; refused at once.
+            let in_flight = match InFlight::admit(&receiver.limits.in_flight, &request, limit) {
+                Ok(in_flight) => in_flight,
+                Err(refused) => return Ok(status_for(&refused).into_http()),
+            };
+            let request = request.map(|body| AdmittedBody::new(body, Arc::clone(&in_flight)));
+            let mut grpc = Grpc::new(ExportCodec(Arc::clone(&in_flight)))
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(limit);
-            let response = grpc.unary(ExportMethod(receiver), request).await;
+            let response = grpc
+                .unary(
+                    ExportMethod {
+                        receiver,
+                        in_flight,
+                    },
+                    request,
+                )
+                .await;
             Ok(too_large_is_resource_exhausted(response, limit))
         })
     }
@@ -122,30 +139,32 @@ fn too_large_is_resource_exhausted(
     }
 }
 
-struct ExportMethod(Arc<Receiver>);
+struct ExportMethod {
+    receiver: Arc<Receiver>,
+    in_flight: SharedInFlight,
+}
 
 impl UnaryService<ExportTraceServiceRequest> for ExportMethod {
     type Response = ExportTraceServiceResponse;
     type Future = BoxFuture<tonic::Response<Self::Response>, Status>;
 
     fn call(&mut self, request: tonic::Request<ExportTraceServiceRequest>) -> Self::Future {
-        let receiver = Arc::clone(&self.0);
+        let receiver = Arc::clone(&self.receiver);
+        let admitted = grpc_in_flight::lock(&self.in_flight).take();
         Box::pin(async move {
-            receiver
-                .export(request.into_inner())
-                .await
-                .map(tonic::Response::new)
-                .map_err(|e| status_for(&e))
+            let Some(admitted) = admitted else {
+                return Err(Status::internal("request was not admitted (server bug)"));
+            };
+            otlp_export::export(
+                receiver.store.as_ref(),
+                &receiver.limits,
+                request.into_inner(),
+                admitted,
+            )
+            .await
+            .map(tonic::Response::new)
+            .map_err(|e| status_for(&e))
         })
-    }
-}
-
-impl Receiver {
-    async fn export(
-        &self,
-        request: ExportTraceServiceRequest,
-    ) -> Result<ExportTraceServiceResponse, IngestError> {
-        otlp_export::export(self.store.as_ref(), &self.limits, request).await
     }
 }
 
@@ -154,13 +173,12 @@ impl Receiver {
 pub fn status_for(error: &IngestError) -> Status {
     let message = error.to_string();
     match error {
-        IngestError::Store(StoreError::Overloaded { retry_after_ms, .. }) => {
-            Status::with_error_details(
-                Code::ResourceExhausted,
-                message,
-                ErrorDetails::with_retry_info(Some(Duration::from_millis(*retry_after_ms))),
-            )
-        }
+        IngestError::Store(StoreError::Overloaded { retry_after_ms, .. })
+        | IngestError::InFlightBudget { retry_after_ms, .. } => Status::with_error_details(
+            Code::ResourceExhausted,
+            message,
+            ErrorDetails::with_retry_info(Some(Duration::from_millis(*retry_after_ms))),
+        ),
         IngestError::TooLarge { .. } => Status::resource_exhausted(message),
         IngestError::Malformed(_)
         | IngestError::UnsupportedContentType { .. }
@@ -172,9 +190,10 @@ pub fn status_for(error: &IngestError) -> Status {
     }
 }
 
-/// Prost encoding for the response, and a decoder that calls malformed
-/// requests what they are (INVALID_ARGUMENT).
-struct ExportCodec;
+/// Prost encoding for the response, and a decoder that charges the message's
+/// decoded size to the request's in-flight share before decoding it and
+/// calls malformed requests what they are (INVALID_ARGUMENT).
+struct ExportCodec(SharedInFlight);
 
 impl Codec for ExportCodec {
     type Encode = ExportTraceServiceResponse;
@@ -187,17 +206,20 @@ impl Codec for ExportCodec {
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        ExportRequestDecoder
+        ExportRequestDecoder(Arc::clone(&self.0))
     }
 }
 
-struct ExportRequestDecoder;
+struct ExportRequestDecoder(SharedInFlight);
 
 impl Decoder for ExportRequestDecoder {
     type Item = ExportTraceServiceRequest;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        grpc_in_flight::lock(&self.0)
+            .on_message(buf.remaining())
+            .map_err(|refused| status_for(&refused))?;
         prost::Message::decode(buf).map(Some).map_err(|e| {
             Status::invalid_argument(format!("malformed protobuf ExportTraceServiceRequest: {e}"))
         })

@@ -3,8 +3,10 @@
 //!
 //! Success is 200 with an `ExportTraceServiceResponse` (partial success when
 //! spans were rejected or trimmed); failures carry a `google.rpc.Status` body
-//! as the OTLP spec asks. Routing, 404 and 405 live in `http.rs`.
+//! as the OTLP spec asks. A request is admitted against the in-flight budget
+//! before its body is read (`body.rs`). Routing, 404 and 405 live in `http.rs`.
 
+use crate::admission::{EXPANSION_OTLP_JSON, EXPANSION_PROTOBUF};
 use crate::body::read_body;
 use crate::error::IngestError;
 use crate::http::{error_response, ErrorBody, HttpReceiver};
@@ -90,9 +92,14 @@ async fn export(
     body: Body,
 ) -> Result<ExportTraceServiceResponse, IngestError> {
     let limits = &receiver.limits;
-    let bytes = read_body(headers, body, limits.max_request_bytes).await?;
+    let expansion = match encoding {
+        Encoding::Protobuf => EXPANSION_PROTOBUF,
+        Encoding::Json => EXPANSION_OTLP_JSON,
+    };
+    let (bytes, admitted) = read_body(headers, body, limits, expansion).await?;
     let request = decode(encoding, &bytes)?;
-    otlp_export::export(receiver.store.as_ref(), limits, request).await
+    drop(bytes);
+    otlp_export::export(receiver.store.as_ref(), limits, request, admitted).await
 }
 
 /// Decodes a request body in either encoding.

@@ -7,6 +7,7 @@
 //! `peer.service`, `network.peer.address`, `network.peer.port`; µs → ns.
 //! `shared` is ignored. Zipkin's protobuf encoding is not supported (415).
 
+use crate::admission::EXPANSION_ZIPKIN_JSON;
 use crate::batch::{store_durably, Batch};
 use crate::body::read_body;
 use crate::error::IngestError;
@@ -90,13 +91,15 @@ async fn accept(
     body: Body,
 ) -> Result<String, IngestError> {
     check_content_type(headers)?;
-    let bytes = read_body(headers, body, receiver.limits.max_request_bytes).await?;
+    let (bytes, admitted) =
+        read_body(headers, body, &receiver.limits, EXPANSION_ZIPKIN_JSON).await?;
     let batch = decode_spans(&bytes, &receiver.limits)?;
+    drop(bytes);
     let message = batch.message(&receiver.limits);
     if batch.spans.is_empty() && batch.rejected_spans > 0 {
         return Err(IngestError::Malformed(message));
     }
-    store_durably(receiver.store.as_ref(), batch.spans).await?;
+    store_durably(receiver.store.as_ref(), batch.spans, admitted).await?;
     Ok(if message.is_empty() {
         String::new()
     } else {

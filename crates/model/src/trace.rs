@@ -238,6 +238,23 @@ pub struct SpanLink {
     pub attributes: Vec<KeyValue>,
     /// Attributes dropped.
     pub dropped_attributes_count: u32,
+    /// OTLP span flags of the linked context: bits 0–7 are the W3C trace
+    /// flags (bit 0 = sampled), bit 8 says whether bit 9 is known, bit 9 =
+    /// the linked context is remote (see [`link_flags`]). 0 when the sender
+    /// did not set them (OTLP before 1.1, Zipkin).
+    pub flags: u32,
+}
+
+/// Bits of [`SpanLink::flags`] and [`Span::flags`] (OTLP `SpanFlags`).
+pub mod link_flags {
+    /// W3C trace flags (bits 0–7).
+    pub const TRACE_FLAGS_MASK: u32 = 0xff;
+    /// W3C `sampled` trace flag.
+    pub const SAMPLED: u32 = 0x01;
+    /// Set when [`CONTEXT_IS_REMOTE`] is meaningful.
+    pub const CONTEXT_HAS_IS_REMOTE: u32 = 0x100;
+    /// The linked (or parent) context came from another process.
+    pub const CONTEXT_IS_REMOTE: u32 = 0x200;
 }
 
 /// The entity that produced spans: its `service.name` and other attributes.
@@ -252,12 +269,16 @@ pub struct Resource {
 }
 
 /// The instrumentation library that produced spans.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Scope {
     /// Library name, e.g. `opentelemetry.instrumentation.flask`.
     pub name: String,
     /// Library version.
     pub version: String,
+    /// Scope attributes (OTLP `InstrumentationScope.attributes`).
+    pub attributes: Vec<KeyValue>,
+    /// Scope attributes dropped by the sender.
+    pub dropped_attributes_count: u32,
 }
 
 /// One span.

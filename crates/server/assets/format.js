@@ -19,15 +19,31 @@ export function fmtTime(us) {
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-const PALETTE = ['#17b8be', '#f8dcac', '#b7885e', '#ffcb99', '#f89570', '#829ae3', '#e79fd5',
-  '#1e96be', '#89dac1', '#b3ad9e', '#12939a', '#ddb27c', '#88572c', '#ff9833', '#ef5d28',
-  '#162a65', '#da70bf', '#125c77', '#4dc19c', '#776e57'];
+// Twelve categorical colors (Tableau 10 plus cyan and olive), ordered so the
+// first ones are the most distinct from each other; red comes late because it
+// reads as "error". Hashing names onto a palette gives collisions with as few
+// as three services, so colors are handed out in order instead.
+export const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#edc948',
+  '#9c755f', '#ff9da7', '#17becf', '#bcbd22', '#e15759', '#7f7f7f'];
 
-/** A stable color per service name. */
+const assigned = new Map();
+
+/** The color of a service: stable for the page's lifetime, distinct for the first 12 services. */
 export function serviceColor(name) {
-  let h = 0;
-  for (const c of name) h = (h * 31 + c.codePointAt(0)) >>> 0;
-  return PALETTE[h % PALETTE.length];
+  let color = assigned.get(name);
+  if (!color) {
+    const i = assigned.size;
+    // Past the palette: golden-angle hues, still far apart.
+    color = i < PALETTE.length ? PALETTE[i] : `hsl(${Math.round((i * 137.508) % 360)}, 55%, 50%)`;
+    assigned.set(name, color);
+  }
+  return color;
+}
+
+/** Starts a page's coloring: `names` (sorted) take the palette's first colors. */
+export function useServiceColors(names) {
+  assigned.clear();
+  for (const name of [...new Set(names)].sort()) serviceColor(name);
 }
 
 /** `el('div', {class: 'x', onclick}, child, 'text', …)`. */

@@ -2,7 +2,7 @@
 // counts) over a chosen lookback, laid out in columns from callers to callees
 // and drawn as SVG. Clicking a service searches its traces.
 import { api } from '/static/api.js';
-import { el, svg, serviceColor } from '/static/format.js';
+import { el, svg, serviceColor, useServiceColors } from '/static/format.js';
 
 const LOOKBACKS = [['1h', 3600e3], ['6h', 6 * 3600e3], ['24h', 86400e3], ['2d', 2 * 86400e3], ['7d', 7 * 86400e3]];
 
@@ -52,6 +52,7 @@ function layers(names, links) {
 function graph(links, services) {
   const names = [...new Set([...services, ...links.flatMap(l => [l.parent, l.child])])].sort();
   if (!names.length) return el('p', { class: 'muted' }, 'No services yet.');
+  useServiceColors(names);
   const layer = layers(names, links);
   const sparse = [];
   for (const n of names) (sparse[layer.get(n)] ||= []).push(n);

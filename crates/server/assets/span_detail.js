@@ -1,9 +1,20 @@
 // The detail panel of one span: overview, attributes, resource (process),
-// events (logs, at their offset in the trace), links and parent, status and
-// warnings. Values are inserted as text, never as HTML.
+// instrumentation scope, events (logs, at their offset in the trace), links
+// (with their flags) and parent, status and warnings (e.g. clock-skew
+// adjustments). Values are inserted as text, never as HTML.
 import { el, fmtDuration, serviceColor, serviceOf, tagText } from '/static/format.js';
 
 const STATUS_KEYS = new Set(['otel.status_code', 'otel.status_description', 'error']);
+const SCOPE_ATTRIBUTE = 'otel.scope.attributes.';
+const isScopeTag = key => key === 'otel.scope.name' || key === 'otel.scope.version' || key.startsWith(SCOPE_ATTRIBUTE);
+
+/** OTLP link flags as text: `0x301 (sampled, remote)`. */
+export function linkFlagsText(flags) {
+  if (flags === undefined || flags === null) return '';
+  const words = [(flags & 0x01) ? 'sampled' : 'not sampled'];
+  if (flags & 0x100) words.push((flags & 0x200) ? 'remote' : 'local');
+  return `0x${flags.toString(16)} (${words.join(', ')})`;
+}
 
 function kvTable(pairs, cls) {
   if (!pairs.length) return el('p', { class: 'muted' }, 'none');
@@ -20,13 +31,17 @@ export function spanDetail(trace, span, index, onClose) {
   const process = trace.processes[span.processID] || { tags: [] };
   const tags = span.tags || [];
   const statusTags = tags.filter(t => STATUS_KEYS.has(t.key));
-  const attrTags = tags.filter(t => !STATUS_KEYS.has(t.key));
+  const attrTags = tags.filter(t => !STATUS_KEYS.has(t.key) && !isScopeTag(t.key));
+  const scopeTags = tags.filter(t => isScopeTag(t.key));
+  const scopeName = (scopeTags.find(t => t.key === 'otel.scope.name') || {}).value || '';
   const kind = (tags.find(t => t.key === 'span.kind') || {}).value || '';
   const parent = index.byId.get(span.parentID);
   const links = (span.references || []).filter(r => r.refType === 'FOLLOWS_FROM');
   const refLink = r => r.traceID === trace.traceID
     ? el('span', {}, `span ${r.spanID}`, index.byId.has(r.spanID) ? ` (${index.byId.get(r.spanID).operationName})` : '')
     : el('a', { href: `/trace/${r.traceID}` }, `trace ${r.traceID} span ${r.spanID}`);
+  const linkItem = r => el('li', {}, refLink(r),
+    r.flags !== undefined ? el('span', { class: 'link-flags muted', title: 'OTLP link flags' }, ` flags ${linkFlagsText(r.flags)}`) : null);
 
   return el('div', { class: 'detail-inner', 'data-span-id': span.spanID },
     el('div', { class: 'detail-head' },
@@ -46,12 +61,15 @@ export function spanDetail(trace, span, index, onClose) {
     section(`Attributes (${attrTags.length})`, kvTable(attrTags.map(t => [t.key, tagText(t)]), 'attributes')),
     section(`Resource: ${process.serviceName || service}`,
       kvTable((process.tags || []).map(t => [t.key, tagText(t)]), 'resource'), false),
+    section(`Instrumentation scope${scopeName ? `: ${scopeName}` : ''}`,
+      kvTable(scopeTags.map(t => [t.key.startsWith(SCOPE_ATTRIBUTE) ? t.key.slice(SCOPE_ATTRIBUTE.length) : t.key.slice('otel.scope.'.length), tagText(t)]), 'scope'), false),
     section(`Events (${(span.logs || []).length})`, (span.logs || []).length
       ? el('ul', { class: 'events' }, span.logs.map(log => el('li', {},
         el('div', { class: 'event-time' }, `+${fmtDuration(log.timestamp - index.start)}`),
         kvTable((log.fields || []).map(f => [f.key, tagText(f)])))))
       : el('p', { class: 'muted' }, 'none')),
-    section(`Links (${links.length})`, links.length ? el('ul', { class: 'links' }, links.map(r => el('li', {}, refLink(r))))
+    section(`Links (${links.length})`, links.length ? el('ul', { class: 'links' }, links.map(linkItem))
       : el('p', { class: 'muted' }, 'none')),
-    span.warnings && span.warnings.length ? section('Warnings', el('ul', {}, span.warnings.map(w => el('li', {}, w)))) : null);
+    span.warnings && span.warnings.length
+      ? section(`Warnings (${span.warnings.length})`, el('ul', { class: 'warnings' }, span.warnings.map(w => el('li', {}, w)))) : null);
 }

@@ -167,12 +167,13 @@ export class Timeline {
       : el('span', { class: 'toggle' });
     return el('div', {
       class: `tl-row${critical ? ' critical' : ''}${this.selected === span.spanID ? ' selected' : ''}${this.matches.has(span.spanID) ? ' match' : ''}`,
-      'data-span-id': span.spanID, style: { height: `${ROW}px` },
+      'data-span-id': span.spanID, 'data-service': service, style: { height: `${ROW}px` },
       onclick: () => { this.select(span); this.onSelect(span); },
     },
     el('div', { class: 'tl-label', style: { paddingLeft: `${depth * 10 + 4}px` }, title: `${service}: ${span.operationName}` },
       toggle, el('span', { class: 'svc-mark', style: { background: color } }),
       isError ? el('span', { class: 'err-icon', title: 'error' }, '!') : null,
+      (span.warnings || []).length ? el('span', { class: 'warn-icon', title: span.warnings.join('\n') }, '⚠') : null,
       el('span', { class: 'svc-name' }, service), ' ',
       el('span', { class: 'op-name' }, span.operationName),
       kids && this.collapsed.has(span.spanID) ? el('span', { class: 'badge' }, kids.length) : null),

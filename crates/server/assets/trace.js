@@ -4,7 +4,7 @@
 // flamegraph, or the comparison with another trace (`?compare=ID`). The
 // analysis comes from `/api/traces/{id}/analysis`; the spans from the Jaeger route.
 import { api } from '/static/api.js';
-import { el, fmtNanos, fmtTime, indexTrace, serviceColor } from '/static/format.js';
+import { el, fmtNanos, fmtTime, indexTrace, serviceColor, serviceOf, useServiceColors } from '/static/format.js';
 import { Timeline } from '/static/timeline.js';
 import { spanDetail } from '/static/span_detail.js';
 import { traceFlamegraph } from '/static/flame.js';
@@ -21,6 +21,9 @@ export async function renderTrace(root, id, query) {
     return;
   }
   const index = indexTrace(trace);
+  const services = [...new Set(trace.spans.map(span => serviceOf(trace, span)))].sort();
+  useServiceColors(services);
+  const adjusted = trace.spans.filter(span => (span.warnings || []).some(w => /adjusted|clock skew/.test(w))).length;
   const s = analysis.summary;
   const stat = (label, value, key) => el('span', { class: 'stat' }, el('b', {}, `${label} `), el('span', { 'data-stat': key }, value));
   const header = el('div', { class: 'trace-header', id: 'trace-header' },
@@ -32,7 +35,12 @@ export async function renderTrace(root, id, query) {
       stat('Services', s.services, 'services'),
       stat('Depth', s.depth, 'depth'),
       stat('Total Spans', s.total_spans, 'spans'),
-      s.errors ? stat('Errors', s.errors, 'errors') : null));
+      s.errors ? stat('Errors', s.errors, 'errors') : null,
+      adjusted ? el('span', { class: 'stat skew-note', title: 'see the Warnings of the marked spans; ?raw=true on the API shows stored times' },
+        el('b', {}, 'Clock skew '), el('span', { 'data-stat': 'skew' }, `${adjusted} span${adjusted > 1 ? 's' : ''} adjusted`)) : null),
+    el('div', { class: 'service-legend', id: 'service-legend' }, services.map(name =>
+      el('span', { class: 'legend-item', 'data-service': name },
+        el('span', { class: 'swatch', style: { background: serviceColor(name) } }), name))));
 
   const body = el('div', { class: 'trace-body' });
   const detail = el('aside', { class: 'span-detail', id: 'span-detail', hidden: true });

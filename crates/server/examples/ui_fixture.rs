@@ -1,5 +1,6 @@
 //! The UI test fixture traces: the three-span sample trace of the API tests, a
-//! slower copy of it, and a 10 000-span trace.
+//! slower copy of it, a 10 000-span trace, and a 12-service trace with one
+//! span on a skewed clock.
 //!
 //! `cargo run --release -p server --example ui_fixture -- --otlp-json FILE`
 //! writes them as an OTLP/JSON export request, which the browser tests POST to
@@ -77,12 +78,72 @@ fn slow_trace(t0: u64) -> Vec<Span> {
     spans
 }
 
+/// Trace id of the 12-service trace.
+const SERVICES_TRACE: &str = "0af7651916cd43dd8448eb211c80319e";
+
+/// `gateway` (host h0, 0–300 ms) calling 11 services, each on its own host,
+/// one after the other; `payment`'s host clock runs 250 ms ahead, so it
+/// reports its call as ending after the gateway span ended.
+fn many_services_trace(t0: u64) -> Vec<Span> {
+    const NAMES: [&str; 12] = [
+        "gateway",
+        "auth",
+        "cart",
+        "catalog",
+        "checkout",
+        "currency",
+        "email",
+        "payment",
+        "quote",
+        "recommend",
+        "shipping",
+        "ad",
+    ];
+    let ms = 1_000_000;
+    let template = common::sample_trace(t0).remove(0);
+    let trace_id = TraceId::from_hex(SERVICES_TRACE).unwrap();
+    NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut span = template.clone();
+            span.trace_id = trace_id;
+            span.span_id = SpanId([0xb0, 0, 0, 0, 0, 0, 0, i as u8 + 1]);
+            span.parent_span_id = (i > 0).then_some(SpanId([0xb0, 0, 0, 0, 0, 0, 0, 1]));
+            span.name = if i == 0 {
+                "GET /order".into()
+            } else {
+                format!("{name}.call")
+            };
+            span.resource = Arc::new(Resource {
+                service_name: name.to_string(),
+                attributes: vec![
+                    KeyValue::str("service.name", name),
+                    KeyValue::str("host.name", &format!("h{i}")),
+                ],
+                dropped_attributes_count: 0,
+            });
+            let (start, end) = if i == 0 {
+                (0, 300)
+            } else {
+                (i as u64 * 25, i as u64 * 25 + 20)
+            };
+            let skew = if *name == "payment" { 250 } else { 0 };
+            span.start_unix_nano = t0 + (start + skew) * ms;
+            span.end_unix_nano = t0 + (end + skew) * ms;
+            span.links.clear();
+            span
+        })
+        .collect()
+}
+
 /// Every fixture span.
 fn fixture_spans() -> Vec<Span> {
     let t0 = common::t0();
     let mut spans = common::sample_trace(t0);
     spans.extend(slow_trace(t0 - 5_000_000_000));
     spans.extend(big_trace(t0 - 60_000_000_000));
+    spans.extend(many_services_trace(t0 - 10_000_000_000));
     spans
 }
 
@@ -105,7 +166,7 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     println!("listening on http://{}", listener.local_addr().unwrap());
     println!(
-        "sample trace {}, slower copy {SLOW_TRACE}, big trace {BIG_TRACE}",
+        "sample trace {}, slower copy {SLOW_TRACE}, big trace {BIG_TRACE}, 12 services {SERVICES_TRACE}",
         common::TRACE
     );
     axum::serve(listener, app).await.expect("serve");

@@ -3,7 +3,7 @@
 //! per-operation statistics) and `GET /api/compare?a=ID&b=ID`.
 //! Times are nanoseconds; ids are hex.
 
-use crate::api_jaeger::load_trace;
+use crate::api_jaeger::{load_trace, raw_param};
 use crate::error::{ApiError, Envelope};
 use crate::params::{get, Pairs};
 use crate::AppState;
@@ -71,15 +71,21 @@ pub fn analyze(spans: &[model::Span]) -> TraceAnalysis {
     }
 }
 
-/// `GET /api/traces/{traceID}/analysis`.
+/// `GET /api/traces/{traceID}/analysis`: of the clock-skew adjusted trace, as
+/// the UI shows it (`?raw=true`: of the stored timestamps).
 pub async fn analysis(
     State(state): State<AppState>,
     Path(trace_id): Path<String>,
+    Query(pairs): Query<Pairs>,
 ) -> Result<Envelope<TraceAnalysis>, ApiError> {
-    let spans = load_trace(&state, &trace_id).await?;
-    let result = tokio::task::spawn_blocking(move || analyze(&spans))
-        .await
-        .map_err(|e| ApiError::Internal(format!("analysis task failed: {e}")))?;
+    let raw = raw_param(&pairs, &["raw"])?;
+    let mut spans = load_trace(&state, &trace_id).await?;
+    let result = tokio::task::spawn_blocking(move || {
+        state.adjust(&mut spans, raw);
+        analyze(&spans)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("analysis task failed: {e}")))?;
     Ok(Envelope::new(result, 1))
 }
 
@@ -93,7 +99,7 @@ pub struct ComparisonJson {
     pub duration_delta_nanos: i64,
 }
 
-/// `GET /api/compare?a=TRACEID&b=TRACEID`.
+/// `GET /api/compare?a=TRACEID&b=TRACEID` (both clock-skew adjusted unless `raw=true`).
 pub async fn compare(
     State(state): State<AppState>,
     Query(pairs): Query<Pairs>,
@@ -104,8 +110,11 @@ pub async fn compare(
             .ok_or_else(|| ApiError::BadRequest(format!("parameter '{k}' is required")))
     };
     let (a_id, b_id) = (id("a")?, id("b")?);
-    let a = load_trace(&state, &a_id).await?;
-    let b = load_trace(&state, &b_id).await?;
+    let raw = raw_param(&pairs, &["raw"])?;
+    let mut a = load_trace(&state, &a_id).await?;
+    let mut b = load_trace(&state, &b_id).await?;
+    state.adjust(&mut a, raw);
+    state.adjust(&mut b, raw);
     let comparison = compare_traces(&a, &b);
     let duration_delta_nanos =
         comparison.b.duration_nanos as i64 - comparison.a.duration_nanos as i64;

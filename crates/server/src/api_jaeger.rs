@@ -2,10 +2,13 @@
 //! and of `/api/v3/traces/{id}`. Parameters follow Jaeger's query parser:
 //! `start`/`end` in µs, durations as Go strings, `limit` default 100, `start`
 //! default `end - lookback` (lookback default 2 days); dependencies take `endTs`
-//! and `lookback` in ms.
+//! and `lookback` in ms. Traces are clock-skew adjusted before they are shown
+//! (see `AppState::adjust`) unless the request asks for them raw: `raw=true`
+//! as Jaeger's `/api/traces/{id}`, `raw_traces`/`rawTraces=true` as its
+//! `/api/v3/traces/{id}`.
 
 use crate::error::{ApiError, ApiErrorBody, Envelope};
-use crate::jaeger_json::{to_jaeger_trace, JaegerTrace};
+use crate::jaeger_json::{to_jaeger_trace_with_warnings, JaegerTrace};
 use crate::otlp_json::to_otlp_traces_data;
 use crate::params::{self, bad_param, get, get_all, Pairs};
 use crate::AppState;
@@ -98,6 +101,32 @@ fn parse_kind(text: &str) -> Result<SpanKind, ApiError> {
     })
 }
 
+/// Whether any of `names` is a true boolean (Go's `strconv.ParseBool`
+/// spellings, as Jaeger parses them); a value that is not a boolean is a 400.
+pub fn raw_param(pairs: &Pairs, names: &[&str]) -> Result<bool, ApiError> {
+    let mut raw = false;
+    for name in names {
+        raw |= match get(pairs, name) {
+            None => false,
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True") => true,
+            Some("0" | "f" | "F" | "false" | "FALSE" | "False") => false,
+            Some(other) => {
+                return Err(bad_param(
+                    name,
+                    format!("strconv.ParseBool: parsing \"{other}\": invalid syntax"),
+                ))
+            }
+        };
+    }
+    Ok(raw)
+}
+
+/// A trace in Jaeger's JSON after clock-skew adjustment (unless `raw`).
+fn shown(state: &AppState, mut spans: Vec<Span>, raw: bool) -> JaegerTrace {
+    let warnings = state.adjust(&mut spans, raw);
+    to_jaeger_trace_with_warnings(&spans, &warnings)
+}
+
 /// Parses `/api/traces` parameters into a store query (and explicit trace ids).
 pub fn parse_search(pairs: &Pairs, now_nanos: u64) -> Result<(TraceQuery, Vec<TraceId>), ApiError> {
     let trace_ids = get_all(pairs, "traceID")
@@ -150,12 +179,13 @@ pub fn parse_search(pairs: &Pairs, now_nanos: u64) -> Result<(TraceQuery, Vec<Tr
 }
 
 /// `GET /api/traces?service=&operation=&tags=&start=&end=&minDuration=&maxDuration=&limit=&lookback=`
-/// (or `?traceID=…` repeated).
+/// (or `?traceID=…` repeated); `raw=true` skips clock-skew adjustment.
 pub async fn search(
     State(state): State<AppState>,
     Query(pairs): Query<Pairs>,
 ) -> Result<Envelope<Vec<JaegerTrace>>, ApiError> {
     let (query, ids) = parse_search(&pairs, params::now_unix_nano())?;
+    let raw = raw_param(&pairs, &["raw"])?;
     if !ids.is_empty() {
         let found = state
             .read(move |s| {
@@ -168,7 +198,7 @@ pub async fn search(
         let mut data = Vec::new();
         for (id, trace) in found {
             match trace {
-                Some(spans) if !spans.is_empty() => data.push(to_jaeger_trace(&spans)),
+                Some(spans) if !spans.is_empty() => data.push(shown(&state, spans, raw)),
                 _ => errors.push(ApiErrorBody {
                     code: None,
                     msg: "trace not found".into(),
@@ -182,9 +212,9 @@ pub async fn search(
     }
     let traces = state.read(move |s| s.find_traces(&query)).await?;
     let data = traces
-        .iter()
+        .into_iter()
         .filter(|t| !t.is_empty())
-        .map(|t| to_jaeger_trace(t))
+        .map(|t| shown(&state, t, raw))
         .collect();
     Ok(Envelope::new(data, 0))
 }
@@ -199,20 +229,37 @@ pub async fn load_trace(state: &AppState, id_text: &str) -> Result<Vec<Span>, Ap
     }
 }
 
-/// `GET /api/traces/{traceID}`.
+/// `GET /api/traces/{traceID}` (`?raw=true`: without clock-skew adjustment).
 pub async fn trace(
     State(state): State<AppState>,
     Path(trace_id): Path<String>,
+    Query(pairs): Query<Pairs>,
 ) -> Result<Envelope<Vec<JaegerTrace>>, ApiError> {
+    let raw = raw_param(&pairs, &["raw"])?;
     let spans = load_trace(&state, &trace_id).await?;
-    Ok(Envelope::new(vec![to_jaeger_trace(&spans)], 0))
+    Ok(Envelope::new(vec![shown(&state, spans, raw)], 0))
 }
 
 /// `GET /api/v3/traces/{traceID}`: `{"result": {"resourceSpans": [...]}}`; errors
 /// in api_v3's gateway shape, `{"error": {"httpCode": 404, "message": "trace not found"}}`.
-pub async fn trace_otlp(State(state): State<AppState>, Path(trace_id): Path<String>) -> Response {
-    let spans = match load_trace(&state, &trace_id).await {
-        Ok(spans) => spans,
+/// Clock-skew adjusted unless `raw_traces=true` (or `rawTraces=true`); warnings
+/// go in each span's `@jaeger@warnings` attribute, as Jaeger v2 puts them.
+pub async fn trace_otlp(
+    State(state): State<AppState>,
+    Path(trace_id): Path<String>,
+    Query(pairs): Query<Pairs>,
+) -> Response {
+    let loaded = match raw_param(&pairs, &["raw_traces", "rawTraces"]) {
+        Ok(raw) => load_trace(&state, &trace_id)
+            .await
+            .map(|spans| (spans, raw)),
+        Err(e) => Err(e),
+    };
+    let (mut spans, warnings) = match loaded {
+        Ok((mut spans, raw)) => {
+            let warnings = state.adjust(&mut spans, raw);
+            (spans, warnings)
+        }
         Err(e) => {
             let status = e.status();
             let body = serde_json::json!({
@@ -223,6 +270,7 @@ pub async fn trace_otlp(State(state): State<AppState>, Path(trace_id): Path<Stri
     };
     let mut body = serde_json::Map::new();
     // Moved in, not `json!`-ed: `json!` would deep-copy the whole trace.
+    crate::otlp_json::add_warnings(&mut spans, warnings);
     body.insert("result".into(), to_otlp_traces_data(&spans));
     Json(serde_json::Value::Object(body)).into_response()
 }

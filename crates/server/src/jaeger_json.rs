@@ -6,6 +6,10 @@
 //! `span.kind`, `otel.status_code`, `otel.status_description`, `error=true`,
 //! `otel.scope.name`/`otel.scope.version`, `w3c.tracestate`. Parents become
 //! `CHILD_OF` references and links `FOLLOWS_FROM`. Times are microseconds.
+//!
+//! Two extensions keep what Jaeger v2 drops (clients ignore unknown keys):
+//! scope attributes become tags `otel.scope.attributes.KEY`, and a link's
+//! OTLP flags go in its reference's `flags`.
 
 use base64::Engine;
 use model::{AttrValue, KeyValue, Resource, Span, SpanKind, StatusCode};
@@ -71,7 +75,14 @@ pub struct JaegerReference {
     /// Span id, hex.
     #[serde(rename = "spanID")]
     pub span_id: String,
+    /// A link's OTLP flags (W3C trace flags, bits 8–9 = is-remote); absent
+    /// on the parent reference. Not in Jaeger's model: an extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<u32>,
 }
+
+/// The tag-key prefix of scope attributes (an extension; Jaeger drops them).
+pub const SCOPE_ATTRIBUTE_PREFIX: &str = "otel.scope.attributes.";
 
 /// A typed tag.
 #[derive(Debug, Serialize, PartialEq)]
@@ -106,11 +117,18 @@ pub struct JaegerProcess {
 
 /// Converts one trace (all spans share a trace id; any order).
 pub fn to_jaeger_trace(spans: &[Span]) -> JaegerTrace {
-    let mut ordered: Vec<&Span> = spans.iter().collect();
-    ordered.sort_by_key(|s| (s.start_unix_nano, s.span_id));
+    to_jaeger_trace_with_warnings(spans, &[])
+}
+
+/// Converts one trace, adding `warnings[i]` to the `warnings` of `spans[i]`
+/// (`warnings` may be shorter than `spans`, e.g. empty).
+pub fn to_jaeger_trace_with_warnings(spans: &[Span], warnings: &[Vec<String>]) -> JaegerTrace {
+    let mut ordered: Vec<usize> = (0..spans.len()).collect();
+    ordered.sort_by_key(|&i| (spans[i].start_unix_nano, spans[i].span_id));
     let mut processes: Vec<(Arc<Resource>, String)> = Vec::new();
     let mut out = Vec::with_capacity(spans.len());
-    for span in ordered {
+    for i in ordered {
+        let span = &spans[i];
         let process_id = match processes
             .iter()
             .find(|(r, _)| Arc::ptr_eq(r, &span.resource) || **r == *span.resource)
@@ -122,7 +140,14 @@ pub fn to_jaeger_trace(spans: &[Span]) -> JaegerTrace {
                 id
             }
         };
-        out.push(to_jaeger_span(span, process_id));
+        let mut jaeger_span = to_jaeger_span(span, process_id);
+        if let Some(extra) = warnings.get(i).filter(|w| !w.is_empty()) {
+            jaeger_span
+                .warnings
+                .get_or_insert_with(Vec::new)
+                .extend(extra.iter().cloned());
+        }
+        out.push(jaeger_span);
     }
     JaegerTrace {
         trace_id: spans
@@ -158,12 +183,14 @@ fn to_jaeger_span(span: &Span, process_id: String) -> JaegerSpan {
             ref_type: "CHILD_OF",
             trace_id: trace_id.clone(),
             span_id: parent.to_string(),
+            flags: None,
         });
     }
     references.extend(span.links.iter().map(|l| JaegerReference {
         ref_type: "FOLLOWS_FROM",
         trace_id: l.trace_id.to_string(),
         span_id: l.span_id.to_string(),
+        flags: Some(l.flags),
     }));
     let logs = span
         .events
@@ -209,6 +236,11 @@ fn span_tags(span: &Span) -> Vec<JaegerKeyValue> {
     if !span.scope.version.is_empty() {
         tags.push(string_tag("otel.scope.version", &span.scope.version));
     }
+    tags.extend(span.scope.attributes.iter().map(|kv| {
+        let mut tag = to_tag(kv);
+        tag.key = format!("{SCOPE_ATTRIBUTE_PREFIX}{}", kv.key);
+        tag
+    }));
     if span.kind != SpanKind::Unspecified {
         tags.push(string_tag("span.kind", span.kind.as_jaeger()));
     }

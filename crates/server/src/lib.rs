@@ -26,11 +26,29 @@ use axum::Router;
 use std::sync::Arc;
 use store::{SpanStore, StoreError};
 
-/// What every handler gets: the store.
+/// What every handler gets: the store and the query options.
 #[derive(Clone)]
 pub struct AppState {
     /// The trace store.
     pub store: Arc<dyn SpanStore>,
+    /// How traces are prepared for display.
+    pub options: QueryOptions,
+}
+
+/// Server-wide query options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryOptions {
+    /// Largest clock-skew adjustment applied to a span, ns (Jaeger's
+    /// `max_clock_skew_adjust`); 0 reports skew in warnings without moving spans.
+    pub max_clock_skew_adjustment_nanos: u64,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        Self {
+            max_clock_skew_adjustment_nanos: query::trace::DEFAULT_MAX_ADJUSTMENT_NANOS,
+        }
+    }
 }
 
 impl AppState {
@@ -46,11 +64,26 @@ impl AppState {
             .map_err(|e| ApiError::Internal(format!("store read task failed: {e}")))?
             .map_err(ApiError::from)
     }
+
+    /// Corrects clock skew in a trace about to be shown (unless `raw`), as
+    /// Jaeger's query service does; returns the warnings per span. Works on
+    /// the caller's copy: stored data never changes.
+    pub fn adjust(&self, spans: &mut [model::Span], raw: bool) -> query::trace::SpanWarnings {
+        if raw {
+            return vec![Vec::new(); spans.len()];
+        }
+        query::trace::adjust_clock_skew(spans, self.options.max_clock_skew_adjustment_nanos)
+    }
 }
 
-/// The whole HTTP app: query APIs and the UI.
+/// The whole HTTP app: query APIs and the UI, with default options.
 pub fn router(store: Arc<dyn SpanStore>) -> Router {
-    let state = AppState { store };
+    router_with_options(store, QueryOptions::default())
+}
+
+/// The whole HTTP app with explicit query options.
+pub fn router_with_options(store: Arc<dyn SpanStore>, options: QueryOptions) -> Router {
+    let state = AppState { store, options };
     Router::new()
         .route("/api/services", get(api_jaeger::services))
         .route(

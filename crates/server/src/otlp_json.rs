@@ -10,6 +10,22 @@ use model::{AttrValue, KeyValue, Resource, Scope, Span, SpanKind, StatusCode};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
+/// The span attribute Jaeger v2 keeps query-time warnings in (a string array).
+pub const WARNINGS_ATTRIBUTE: &str = "@jaeger@warnings";
+
+/// Appends each span's warnings (same order as `spans`) as its
+/// [`WARNINGS_ATTRIBUTE`], as Jaeger v2's adjusters do.
+pub fn add_warnings(spans: &mut [Span], warnings: Vec<Vec<String>>) {
+    for (span, warnings) in spans.iter_mut().zip(warnings) {
+        if !warnings.is_empty() {
+            span.attributes.push(KeyValue {
+                key: WARNINGS_ATTRIBUTE.into(),
+                value: AttrValue::Array(warnings.into_iter().map(AttrValue::Str).collect()),
+            });
+        }
+    }
+}
+
 /// `{"resourceSpans": [...]}` for the given spans.
 pub fn to_otlp_traces_data(spans: &[Span]) -> Value {
     // (resource, [(scope, [span])]) in order of first appearance.
@@ -54,6 +70,14 @@ pub fn to_otlp_traces_data(spans: &[Span]) -> Value {
                     if !scope.version.is_empty() {
                         s.insert("version".into(), json!(scope.version));
                     }
+                    if !scope.attributes.is_empty() {
+                        s.insert("attributes".into(), attributes(&scope.attributes));
+                    }
+                    put_count(
+                        &mut s,
+                        "droppedAttributesCount",
+                        scope.dropped_attributes_count,
+                    );
                     object([
                         ("scope", Value::Object(s)),
                         ("spans", spans.into_iter().map(span_json).collect()),
@@ -151,6 +175,7 @@ fn span_json(span: &Span) -> Value {
                     "droppedAttributesCount",
                     l.dropped_attributes_count,
                 );
+                put_count(&mut lk, "flags", l.flags);
                 Value::Object(lk)
             })
             .collect();

@@ -6,6 +6,7 @@ mod common;
 use axum::http::StatusCode;
 use common::{app_with_sample, get, TRACE};
 use serde_json::json;
+use std::sync::Arc;
 
 #[tokio::test]
 async fn services_and_operations() {
@@ -72,13 +73,18 @@ async fn trace_by_id_has_jaeger_shape() {
     assert_eq!(tag("span.kind")["value"], "server");
     assert_eq!(tag("otel.scope.name")["value"], "test-scope");
     assert_eq!(tag("otel.scope.version")["value"], "1.0");
+    assert_eq!(
+        tag("otel.scope.attributes.scope.attr"),
+        json!({"key": "otel.scope.attributes.scope.attr", "type": "string", "value": "s"})
+    );
 
     let driver = &spans[2];
     assert_eq!(
         driver["references"],
         json!([
             {"refType": "CHILD_OF", "traceID": TRACE, "spanID": "a000000000000002"},
-            {"refType": "FOLLOWS_FROM", "traceID": "07".repeat(16), "spanID": "08".repeat(8)}
+            // `flags`: whyslow's extension carrying the OTLP link flags.
+            {"refType": "FOLLOWS_FROM", "traceID": "07".repeat(16), "spanID": "08".repeat(8), "flags": 0x301}
         ])
     );
     assert_eq!(driver["processID"], "p2");
@@ -233,4 +239,167 @@ async fn dependencies_count_cross_service_calls() {
     )
     .await;
     assert_eq!(body["data"], json!([]));
+}
+
+/// The sample trace with `driver` on another host whose clock runs 300 ms
+/// ahead: its server span ends after the frontend's client span ended.
+fn skewed_spans(t0: u64) -> Vec<model::Span> {
+    let mut spans = common::sample_trace(t0);
+    let driver_host = Arc::new(model::Resource {
+        service_name: "driver".into(),
+        attributes: vec![
+            model::KeyValue::str("service.name", "driver"),
+            model::KeyValue::str("host.name", "box2"),
+        ],
+        dropped_attributes_count: 0,
+    });
+    for span in spans.iter_mut().filter(|s| s.service() == "driver") {
+        span.start_unix_nano += 300_000_000;
+        span.end_unix_nano += 300_000_000;
+        for e in &mut span.events {
+            e.time_unix_nano += 300_000_000;
+        }
+        span.resource = Arc::clone(&driver_host);
+    }
+    spans
+}
+
+fn skewed_app_with(options: server::QueryOptions) -> (axum::Router, u64) {
+    let t0 = common::t0();
+    let store = Arc::new(common::MemStore::default());
+    store::SpanStore::write(store.as_ref(), skewed_spans(t0)).unwrap();
+    (server::router_with_options(store, options), t0)
+}
+
+fn skewed_app() -> (axum::Router, u64) {
+    skewed_app_with(server::QueryOptions::default())
+}
+
+#[tokio::test]
+async fn clock_skew_is_corrected_with_a_warning_unless_raw() {
+    let (app, t0) = skewed_app();
+    let driver = |body: &serde_json::Value| {
+        body["data"][0]["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["operationName"] == "FindNearest")
+            .cloned()
+            .unwrap_or_else(|| panic!("no driver span: {body}"))
+    };
+    let client = |body: &serde_json::Value| {
+        body["data"][0]["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["spanID"] == "a000000000000002")
+            .cloned()
+            .unwrap()
+    };
+    let (status, adjusted, _) = get(&app, &format!("/api/traces/{TRACE}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (d, c) = (driver(&adjusted), client(&adjusted));
+    let (d_start, d_dur) = (
+        d["startTime"].as_u64().unwrap(),
+        d["duration"].as_u64().unwrap(),
+    );
+    let (c_start, c_dur) = (
+        c["startTime"].as_u64().unwrap(),
+        c["duration"].as_u64().unwrap(),
+    );
+    // Centred inside its parent, duration kept.
+    assert!(
+        d_start >= c_start && d_start + d_dur <= c_start + c_dur,
+        "{d} in {c}"
+    );
+    assert_eq!(d_start - c_start, (c_dur - d_dur) / 2);
+    let warnings = d["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .starts_with("This span's timestamps were adjusted by -")),
+        "{d}"
+    );
+    // Its event moved with it.
+    assert!(d["logs"][0]["timestamp"].as_u64().unwrap() < (t0 + 300_000_000) / 1000);
+    assert!(client(&adjusted)["warnings"].is_null());
+
+    // raw=true: the stored timestamps, no warning; the store was not changed.
+    let (_, raw, _) = get(&app, &format!("/api/traces/{TRACE}?raw=true")).await;
+    let raw_driver = driver(&raw);
+    assert!(raw_driver["startTime"].as_u64().unwrap() > c_start + c_dur);
+    assert!(
+        raw_driver["warnings"].is_null()
+            || !raw_driver["warnings"].to_string().contains("adjusted")
+    );
+    let (_, again, _) = get(&app, &format!("/api/traces/{TRACE}")).await;
+    assert_eq!(driver(&again)["startTime"], d["startTime"]);
+
+    // Search results are adjusted the same way.
+    let (_, found, _) = get(&app, "/api/traces?service=frontend&lookback=1h").await;
+    assert_eq!(driver(&found)["startTime"], d["startTime"]);
+
+    // /api/v3 (OTLP JSON): adjusted with Jaeger v2's warnings attribute; raw_traces skips it.
+    let v3_driver = |body: &serde_json::Value| {
+        body["result"]["resourceSpans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|rs| rs["scopeSpans"][0]["spans"].as_array().unwrap().clone())
+            .find(|s| s["name"] == "FindNearest")
+            .unwrap()
+    };
+    let (_, v3, _) = get(&app, &format!("/api/v3/traces/{TRACE}")).await;
+    let span = v3_driver(&v3);
+    assert_eq!(
+        span["startTimeUnixNano"].as_str().unwrap(),
+        (d_start * 1000).to_string()
+    );
+    assert!(span["attributes"].to_string().contains("@jaeger@warnings"));
+    for raw_param in ["raw_traces=true", "rawTraces=true"] {
+        let (_, v3_raw, _) = get(&app, &format!("/api/v3/traces/{TRACE}?{raw_param}")).await;
+        let span = v3_driver(&v3_raw);
+        assert!(!span["attributes"].to_string().contains("@jaeger@warnings"));
+        assert_eq!(
+            span["startTimeUnixNano"],
+            raw_driver["startTime"]
+                .as_u64()
+                .map(|us| (us * 1000).to_string())
+                .unwrap()
+        );
+    }
+    let (status, body, _) = get(&app, &format!("/api/traces/{TRACE}?raw=maybe")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // The analysis sees the adjusted trace: the driver call is inside the root.
+    let (_, analysis, _) = get(&app, &format!("/api/traces/{TRACE}/analysis")).await;
+    assert_eq!(analysis["data"]["summary"]["duration_nanos"], 242_170_000);
+    let (_, raw_analysis, _) = get(&app, &format!("/api/traces/{TRACE}/analysis?raw=true")).await;
+    assert!(
+        raw_analysis["data"]["summary"]["duration_nanos"]
+            .as_u64()
+            .unwrap()
+            > 242_170_000
+    );
+}
+
+#[tokio::test]
+async fn a_zero_limit_reports_skew_without_moving_spans() {
+    let (app, t0) = skewed_app_with(server::QueryOptions {
+        max_clock_skew_adjustment_nanos: 0,
+    });
+    let (_, body, _) = get(&app, &format!("/api/traces/{TRACE}")).await;
+    let driver = body["data"][0]["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["operationName"] == "FindNearest")
+        .cloned()
+        .unwrap();
+    assert_eq!(driver["startTime"], json!((t0 + 320_000_000) / 1000));
+    assert_eq!(
+        driver["warnings"],
+        json!(["clock skew adjustment disabled; not applying calculated delta of -300ms"])
+    );
 }

@@ -21,7 +21,8 @@ async fn v3_trace_is_otlp_json() {
     let scope_spans = &rs[0]["scopeSpans"][0];
     assert_eq!(
         scope_spans["scope"],
-        json!({"name": "test-scope", "version": "1.0"})
+        json!({"name": "test-scope", "version": "1.0",
+               "attributes": [{"key": "scope.attr", "value": {"stringValue": "s"}}]})
     );
     let root = &scope_spans["spans"][0];
     assert_eq!(root["traceId"], TRACE);
@@ -42,6 +43,7 @@ async fn v3_trace_is_otlp_json() {
     );
     assert_eq!(driver["events"][0]["name"], "exception");
     assert_eq!(driver["links"][0]["spanId"], "0808080808080808");
+    assert_eq!(driver["links"][0]["flags"], 0x301);
 }
 
 #[tokio::test]

@@ -6,6 +6,10 @@
 //! `cargo run --release -p store --example store_bench -- [SPANS] [DATA_DIR]
 //! [MEMORY_BUDGET_MIB] [IN_FLIGHT_PER_WRITER]` — a small budget with many
 //! batches in flight shows backpressure (`Overloaded`) keeping RSS bounded.
+//! With `STORE_BENCH_QUERY_ONLY=1` and a DATA_DIR written by an earlier run
+//! (same SPANS), writing is skipped and only the queries run;
+//! `STORE_BENCH_ONLY=TEXT` runs only the searches whose label contains TEXT
+//! (`trace by id` or `dependencies` for those lines alone).
 
 use model::{
     AttrValue, KeyValue, Resource, Scope, Span, SpanId, SpanKind, Status, StatusCode, TraceId,
@@ -150,6 +154,17 @@ fn status_mib(field: &str) -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
+/// CPU time (user + system) this process has used so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct we pass it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 /// Peak resident set size of this process, MiB.
 fn peak_rss_mib() -> u64 {
     status_mib("VmHWM:")
@@ -175,6 +190,11 @@ fn main() -> Result<(), StoreError> {
     config.memory_budget_bytes = budget_mib << 20;
     config.head_flush_bytes = config.memory_budget_bytes / 4;
     config.retention = Duration::from_secs(3650 * 24 * 3600);
+    let query_only = std::env::var_os("STORE_BENCH_QUERY_ONLY").is_some();
+    if query_only {
+        // Measure the blocks as written: no compaction while querying.
+        config.maintenance_interval = Duration::from_secs(24 * 3600);
+    }
     let store = Arc::new(EmbeddedStore::open(config)?);
     let resources: Vec<Arc<Resource>> = SERVICES
         .iter()
@@ -193,6 +213,7 @@ fn main() -> Result<(), StoreError> {
     let scope = Arc::new(Scope {
         name: "bench".into(),
         version: "1.0".into(),
+        ..Scope::default()
     });
     let base = 1_767_225_600_000_000_000u64;
     let batches = total / BATCH as u64;
@@ -202,6 +223,9 @@ fn main() -> Result<(), StoreError> {
 
     let started = Instant::now();
     std::thread::scope(|scope_| {
+        if query_only {
+            return;
+        }
         let handles: Vec<_> = (0..threads)
             .map(|w| {
                 let store = Arc::clone(&store);
@@ -282,8 +306,14 @@ fn main() -> Result<(), StoreError> {
 
     let traces = written / SPANS_PER_TRACE;
     let mut rng = fastrand::Rng::with_seed(42);
+    let only = std::env::var("STORE_BENCH_ONLY").ok();
+    let lookups = if only.as_deref().is_some_and(|o| !"trace by id".contains(o)) {
+        0
+    } else {
+        500
+    };
     let mut by_id = Vec::new();
-    for _ in 0..500 {
+    for _ in 0..lookups {
         let id = trace_id(rng.u64(..traces));
         let t = Instant::now();
         let found = store.trace(id)?;
@@ -352,8 +382,12 @@ fn main() -> Result<(), StoreError> {
         }),
     ];
     for (label, make) in kinds {
+        if only.as_deref().is_some_and(|o| !label.contains(o)) {
+            continue;
+        }
         let mut times = Vec::new();
         let mut found = 0;
+        let cpu_before = cpu_time();
         let runs = if label.contains("full scan") { 4 } else { 40 };
         for i in 0..runs {
             let q = make(i, base + rng.u64(..span_ns * 9 / 10));
@@ -361,20 +395,27 @@ fn main() -> Result<(), StoreError> {
             found += store.find_traces(&q)?.len();
             times.push(t.elapsed());
         }
+        let cpu_per_query = (cpu_time() - cpu_before) / times.len() as u32;
         times.sort();
         println!(
-            "search {label} ({} queries, {:.1} traces each): p50 {:?} p99 {:?}",
+            "search {label} ({} queries, {:.1} traces each): p50 {:?} p99 {:?} (CPU {:?}/query)",
             times.len(),
             found as f64 / times.len() as f64,
             percentile(&times, 0.5),
-            percentile(&times, 0.99)
+            percentile(&times, 0.99),
+            cpu_per_query
         );
     }
+    if only.as_deref().is_some_and(|o| !"dependencies".contains(o)) {
+        return Ok(());
+    }
     let t = Instant::now();
+    let cpu_before = cpu_time();
     let links = store.dependencies(base + span_ns + 60_000_000_000, span_ns + 120_000_000_000)?;
     println!(
-        "dependencies over all {written} spans: {:?} ({} links, {} calls)",
+        "dependencies over all {written} spans: {:?}, CPU {:?} ({} links, {} calls)",
         t.elapsed(),
+        cpu_time() - cpu_before,
         links.len(),
         links.iter().map(|l| l.call_count).sum::<u64>()
     );

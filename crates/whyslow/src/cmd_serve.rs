@@ -2,6 +2,13 @@
 //! small tokio runtime — OTLP/gRPC, OTLP/HTTP (+ Zipkin), and the query API
 //! with the web UI — until Ctrl-C or SIGTERM, then drains in-flight requests
 //! and closes the store (which commits every queued batch).
+//!
+//! `--memory-budget` is split: a quarter ([`IN_FLIGHT_SHARE`]) admits requests
+//! in flight (bodies being read, decoded and converted; see
+//! `ingest::admission`), the rest bounds the store's queued and recent spans.
+//! Over either share senders get 429 + `Retry-After` / RESOURCE_EXHAUSTED +
+//! `RetryInfo`. So ingest holds at most the budget, plus one request larger
+//! than the in-flight share when it is the only one in flight.
 
 use crate::cli::ServeArgs;
 use anyhow::{Context, Result};
@@ -15,11 +22,12 @@ use tokio::sync::watch;
 
 /// Runs the server until interrupted.
 pub fn run(args: ServeArgs) -> Result<()> {
+    let budget = MemoryBudget::split(args.memory_budget);
     let mut config = EmbeddedConfig::new(&args.data_dir);
     config.retention = args.retention;
     config.max_disk_bytes = args.max_disk;
-    config.memory_budget_bytes = args.memory_budget;
-    config.head_flush_bytes = args.memory_budget / 4;
+    config.memory_budget_bytes = budget.store_bytes;
+    config.head_flush_bytes = budget.store_bytes / 4;
     let store = EmbeddedStore::open(config).with_context(|| {
         format!(
             "opening the trace store in {} (is another `whyslow serve` using it?)",
@@ -41,6 +49,12 @@ pub fn run(args: ServeArgs) -> Result<()> {
             String::new()
         }
     );
+    eprintln!(
+        "whyslow: memory budget {} MiB: {} MiB for requests in flight, {} MiB for queued and recent spans",
+        args.memory_budget >> 20,
+        budget.in_flight_bytes >> 20,
+        budget.store_bytes >> 20
+    );
     let store: Arc<dyn SpanStore> = Arc::new(store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -48,13 +62,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .thread_name("serve")
         .build()
         .context("starting the tokio runtime")?;
-    let result = runtime.block_on(serve(&args, store));
+    let result = runtime.block_on(serve(&args, store, budget));
     // Servers have stopped and dropped their store handles: the store closes here.
     drop(runtime);
     result
 }
 
-async fn serve(args: &ServeArgs, store: Arc<dyn SpanStore>) -> Result<()> {
+async fn serve(args: &ServeArgs, store: Arc<dyn SpanStore>, budget: MemoryBudget) -> Result<()> {
     let grpc = bind(args, args.otlp_grpc_port, "OTLP/gRPC").await?;
     let otlp_http = bind(args, args.otlp_http_port, "OTLP/HTTP").await?;
     let ui = bind(args, args.http_port, "UI and query API").await?;
@@ -66,7 +80,11 @@ async fn serve(args: &ServeArgs, store: Arc<dyn SpanStore>) -> Result<()> {
     println!("UI and API  listening on http://{}/", local(&ui)?);
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let limits = ingest::Limits::default();
+    // One in-flight budget: both receivers get clones of these limits.
+    let limits = ingest::Limits {
+        in_flight: ingest::InFlightBudget::new(budget.in_flight_bytes),
+        ..ingest::Limits::default()
+    };
     let grpc_task = tokio::spawn(ingest::serve_grpc(
         grpc,
         Arc::clone(&store),
@@ -79,8 +97,12 @@ async fn serve(args: &ServeArgs, store: Arc<dyn SpanStore>) -> Result<()> {
         limits,
         stopped(stop_rx.clone()),
     ));
+    let query = server::QueryOptions {
+        max_clock_skew_adjustment_nanos: u64::try_from(args.max_clock_skew_adjustment.as_nanos())
+            .unwrap_or(u64::MAX),
+    };
     let ui_task = tokio::spawn(
-        axum::serve(ui, server::router(Arc::clone(&store)))
+        axum::serve(ui, server::router_with_options(Arc::clone(&store), query))
             .with_graceful_shutdown(stopped(stop_rx))
             .into_future(),
     );
@@ -96,6 +118,33 @@ async fn serve(args: &ServeArgs, store: Arc<dyn SpanStore>) -> Result<()> {
     http_result.context("OTLP/HTTP server")?;
     ui_result.context("UI server")?;
     Ok(())
+}
+
+/// The part of `--memory-budget` that admits requests in flight (the rest is the store's).
+pub const IN_FLIGHT_SHARE: u64 = 4;
+
+/// `--memory-budget` split between requests in flight and the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MemoryBudget {
+    /// Bodies being read, decoded and converted (`ingest::Limits::in_flight`).
+    in_flight_bytes: u64,
+    /// Spans queued for the write-ahead log and held in the head.
+    store_bytes: u64,
+}
+
+impl MemoryBudget {
+    /// A quarter for requests in flight, the rest for the store. Request
+    /// memory is short-lived (milliseconds per batch) while the store's
+    /// head holds minutes of spans, so the store gets the larger part; a
+    /// quarter still admits ~10 MiB of protobuf (or ~7 MiB of OTLP JSON) on
+    /// the wire at once with the default 512 MB.
+    fn split(total_bytes: u64) -> Self {
+        let in_flight_bytes = total_bytes / IN_FLIGHT_SHARE;
+        Self {
+            in_flight_bytes,
+            store_bytes: total_bytes - in_flight_bytes,
+        }
+    }
 }
 
 async fn bind(args: &ServeArgs, port: u16, what: &str) -> Result<TcpListener> {
@@ -199,6 +248,29 @@ mod tests {
         assert_eq!(parse_bytes("0"), Ok(0));
         assert!(parse_bytes("lots").is_err());
         assert!(parse_bytes("5XB").is_err());
+    }
+
+    #[test]
+    fn the_memory_budget_is_split_a_quarter_for_requests_in_flight() {
+        let budget = MemoryBudget::split(512 << 20);
+        assert_eq!(budget.in_flight_bytes, 128 << 20);
+        assert_eq!(budget.store_bytes, 384 << 20);
+        let budget = MemoryBudget::split(0);
+        assert_eq!((budget.in_flight_bytes, budget.store_bytes), (0, 0));
+    }
+
+    #[test]
+    fn the_help_text_names_the_decode_expansions_in_use() {
+        // `--memory-budget`'s help (cli.rs) spells these out.
+        use ingest::admission::{EXPANSION_OTLP_JSON, EXPANSION_PROTOBUF, EXPANSION_ZIPKIN_JSON};
+        assert_eq!(
+            (
+                EXPANSION_PROTOBUF,
+                EXPANSION_OTLP_JSON,
+                EXPANSION_ZIPKIN_JSON
+            ),
+            (12, 18, 6)
+        );
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //   node send.mjs grpc|proto|json ENDPOINT SERVICE
 //
 // ENDPOINT: http://127.0.0.1:4317 for grpc, http://127.0.0.1:4318/v1/traces for proto/json.
-// Prints one JSON line: { traceId, spans: [{ spanId, parentSpanId, name, kind, ... }] }
+// Prints one JSON line: { traceId, scope, spans: [{ spanId, parentSpanId, name, kind, ... }] }
 // so the test can compare every field with what whyslow's Jaeger API returns.
-import { trace, context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+// The JS API's getTracer(name, version, { schemaUrl }) takes no scope attributes
+// (TracerOptions has only schemaUrl), so only name and version are checked here;
+// link flags are, one link local and one to a remote context.
+import { trace, context, SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor, InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -28,7 +31,10 @@ const provider = new BasicTracerProvider({
   resource: resourceFromAttributes({ 'service.name': service, 'service.version': '1.2.3', 'host.name': 'test-host' }),
   spanProcessors: [new SimpleSpanProcessor(exporter), new SimpleSpanProcessor(memory)],
 });
-const tracer = provider.getTracer('whyslow-node-test', '0.1.0');
+const scope = { name: 'whyslow-node-test', version: '0.1.0', schemaUrl: 'https://opentelemetry.io/schemas/1.26.0' };
+const tracer = provider.getTracer(scope.name, scope.version, { schemaUrl: scope.schemaUrl });
+// A context propagated from another process (W3C traceparent … -01).
+const remote = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true };
 
 // A separate trace to link to.
 const other = tracer.startSpan('background-job');
@@ -42,7 +48,10 @@ const rootCtx = trace.setSpan(context.active(), root);
 const child = tracer.startSpan('SELECT orders', {
   kind: SpanKind.CLIENT,
   attributes: { 'db.system': 'postgresql' },
-  links: [{ context: other.spanContext(), attributes: { 'link.reason': 'caused-by' } }],
+  links: [
+    { context: other.spanContext(), attributes: { 'link.reason': 'caused-by' } },
+    { context: remote, attributes: { 'link.reason': 'remote-caller' } },
+  ],
 }, rootCtx);
 child.addEvent('query.start', { 'db.rows': 3 });
 child.end();
@@ -62,6 +71,7 @@ await provider.shutdown();
 console.log(JSON.stringify({
   traceId: root.spanContext().traceId,
   linkedTraceId: other.spanContext().traceId,
+  scope,
   spans: spans.map((s) => ({
     spanId: s.spanContext().spanId,
     parentSpanId: s.parentSpanContext?.spanId ?? null,
@@ -69,7 +79,12 @@ console.log(JSON.stringify({
     kind: kinds[s.kind],
     attributes: s.attributes,
     events: s.events.map((e) => ({ name: e.name, attributes: e.attributes ?? {} })),
-    links: s.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId })),
+    // OTLP SpanFlags: W3C trace flags, 0x100 = is-remote known, 0x200 = is remote.
+    links: s.links.map((l) => ({
+      traceId: l.context.traceId,
+      spanId: l.context.spanId,
+      flags: (l.context.traceFlags & 0xff) | 0x100 | (l.context.isRemote ? 0x200 : 0),
+    })),
     status: { code: s.status.code, message: s.status.message ?? '' },
     startUs: Math.round(s.startTime[0] * 1e6 + s.startTime[1] / 1e3),
     durationUs: Math.round(s.duration[0] * 1e6 + s.duration[1] / 1e3),

@@ -251,7 +251,8 @@ pub fn full_request() -> ExportTraceServiceRequest {
             trace_state: "x=y".into(),
             attributes: vec![kv("link.kind", s("follows"))],
             dropped_attributes_count: 0,
-            flags: 1,
+            // sampled + "has is-remote" + "is remote" (OTLP 1.1 SpanFlags).
+            flags: 0x301,
         }],
         dropped_links_count: 4,
         status: Some(OtlpStatus {
@@ -276,8 +277,8 @@ pub fn full_request() -> ExportTraceServiceRequest {
                     scope: Some(InstrumentationScope {
                         name: "io.opentelemetry.test".into(),
                         version: "1.2.3".into(),
-                        attributes: Vec::new(),
-                        dropped_attributes_count: 0,
+                        attributes: vec![kv("scope.kind", s("test"))],
+                        dropped_attributes_count: 2,
                     }),
                     spans: vec![
                         root,
@@ -353,6 +354,8 @@ pub fn expected_spans() -> Vec<Span> {
     let scope = Arc::new(Scope {
         name: "io.opentelemetry.test".into(),
         version: "1.2.3".into(),
+        attributes: vec![KeyValue::str("scope.kind", "test")],
+        dropped_attributes_count: 2,
     });
     let unknown = Arc::new(Resource {
         service_name: "unknown_service".into(),
@@ -402,6 +405,7 @@ pub fn expected_spans() -> Vec<Span> {
             trace_state: "x=y".into(),
             attributes: vec![KeyValue::str("link.kind", "follows")],
             dropped_attributes_count: 0,
+            flags: 0x301,
         }],
         dropped_links_count: 4,
         status: Status {

@@ -6,10 +6,12 @@
 //! Spans whose parent is missing from the trace (orphans) hang under a virtual
 //! root, as jaeger-ui shows them, so no span is ever lost from an analysis.
 
+pub mod clock_skew;
 pub mod compare;
 pub mod critical_path;
 pub mod stats;
 
+pub use clock_skew::{adjust_clock_skew, SpanWarnings, DEFAULT_MAX_ADJUSTMENT_NANOS};
 pub use compare::{compare_traces, OperationDelta, TraceComparison};
 pub use critical_path::critical_time_per_span;
 pub use critical_path::{critical_path, CriticalPathSection};

@@ -155,6 +155,8 @@ fn base(
         scope: Arc::new(Scope {
             name: "test-scope".into(),
             version: "1.0".into(),
+            attributes: vec![KeyValue::str("scope.attr", "s")],
+            dropped_attributes_count: 0,
         }),
     }
 }
@@ -224,6 +226,7 @@ pub fn sample_trace(t0: u64) -> Vec<Span> {
         trace_state: String::new(),
         attributes: vec![],
         dropped_attributes_count: 0,
+        flags: 0x301,
     }];
     vec![root, client, server]
 }

@@ -49,7 +49,7 @@ fn flush(shared: &Shared, job: &FlushJob) -> Result<(), StoreError> {
     };
     let mut attempt = 0;
     let block = loop {
-        match Block::write(&shared.blocks_dir, head.spans(), job.wal_upto, Vec::new()) {
+        match Block::write_refs(&shared.blocks_dir, &head.spans(), job.wal_upto, Vec::new()) {
             Ok(block) => break block,
             Err(e) if attempt >= 5 => {
                 // Keep the frozen head so queries still see it; unfreeze by

@@ -11,6 +11,7 @@ mod config;
 mod filter;
 mod flusher;
 mod head;
+mod legacy;
 mod maintenance;
 mod pending;
 mod search;

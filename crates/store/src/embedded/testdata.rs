@@ -39,6 +39,8 @@ pub fn sample_spans(traces: u64, spans_per_trace: u64) -> Vec<Span> {
     let scope = Arc::new(Scope {
         name: "test".into(),
         version: "1".into(),
+        attributes: vec![KeyValue::str("scope.attr", "x")],
+        dropped_attributes_count: 1,
     });
     let mut out = Vec::new();
     for t in 0..traces {
@@ -90,6 +92,7 @@ pub fn sample_spans(traces: u64, spans_per_trace: u64) -> Vec<Span> {
                         trace_state: String::new(),
                         attributes: Vec::new(),
                         dropped_attributes_count: 0,
+                        flags: 0x301,
                     }]
                 } else {
                     Vec::new()

@@ -42,4 +42,12 @@ pub struct BlockMeta {
     pub replaces: Vec<String>,
     /// Bytes of the block's files.
     pub bytes: u64,
+    /// Encoding of the `scope` and `details` columns (`schema::FORMAT`);
+    /// 1 for blocks written before the field existed.
+    #[serde(default = "format_1")]
+    pub format: u32,
+}
+
+fn format_1() -> u32 {
+    1
 }

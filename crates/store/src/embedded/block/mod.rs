@@ -1,13 +1,20 @@
 //! Immutable Parquet blocks under `DATA_DIR/blocks/<id>/`: `spans.parquet`
 //! (one row per span, see `schema`), `trace_index.bin` (trace id → row
-//! groups), `tag_bloom.bin` (per row group, which `key=value` attributes may
-//! occur) and `meta.json` (time range, services, operations, row-group
-//! ranges) so queries skip blocks and row groups they cannot match.
+//! groups), `tag_granules.bin` (per granule of rows, which `key=value`
+//! attributes may occur; blocks written before it have `tag_bloom.bin`, per
+//! row group) and `meta.json` (time range, services, operations, row-group
+//! ranges) so queries skip blocks, row groups and pages they cannot match.
 
+mod attr_check;
+mod find;
+#[cfg(test)]
+mod format_1_tests;
+mod granule_bloom;
 mod meta;
 mod read;
 mod schema;
 mod tag_bloom;
+mod token;
 mod trace_index;
 mod write;
 
@@ -16,11 +23,11 @@ pub use meta::BlockMeta;
 use model::{Span, SpanKind, TraceId};
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::filter::SpanFilter;
-use super::search::{Candidates, DependencyRow};
+use super::search::DependencyRow;
 use crate::{Operation, StoreError};
 use read::SharedDecoded;
 use schema::col;
@@ -31,19 +38,11 @@ pub const DATA_FILE: &str = "spans.parquet";
 pub const INDEX_FILE: &str = "trace_index.bin";
 /// The metadata of a block.
 pub const META_FILE: &str = "meta.json";
-/// Per-row-group Bloom filters of `key=value` attribute tokens.
+/// Per-row-group Bloom filters of `key=value` attribute tokens (blocks
+/// written before [`GRANULE_FILE`]).
 pub const BLOOM_FILE: &str = "tag_bloom.bin";
-
-/// Columns every search reads.
-const CHEAP: [usize; 5] = [
-    col::TRACE_ID,
-    col::SERVICE,
-    col::NAME,
-    col::START,
-    col::DURATION,
-];
-/// Further columns a search with tags reads for row groups with candidates.
-const TAG_COLUMNS: [usize; 4] = [col::KIND, col::STATUS_CODE, col::RESOURCE, col::DETAILS];
+/// Per-granule Bloom filters of `key=value` attribute tokens.
+pub const GRANULE_FILE: &str = "tag_granules.bin";
 
 /// Maps a parquet error to a store error saying what was being done.
 pub fn parquet_err(context: &'static str) -> impl Fn(parquet::errors::ParquetError) -> StoreError {
@@ -68,12 +67,22 @@ impl ServiceNames {
     }
 }
 
+/// Which attribute-token filters a block has.
+enum TagFilters {
+    /// Per granule (blocks written now).
+    Granules(granule_bloom::GranuleBlooms),
+    /// Per row group (older blocks).
+    RowGroups(tag_bloom::TagBlooms),
+    /// None usable: tag searches read every row.
+    None,
+}
+
 /// One block, with its metadata and trace index in memory.
 pub struct Block {
     dir: PathBuf,
     meta: BlockMeta,
     trace_index: Vec<([u8; 16], u32)>,
-    tag_blooms: tag_bloom::TagBlooms,
+    tag_filters: TagFilters,
     reader: read::BlockReader,
 }
 
@@ -122,17 +131,6 @@ pub fn load_all(blocks_dir: &Path) -> Result<Vec<Block>, StoreError> {
 }
 
 impl Block {
-    /// Writes `spans` as a new block.
-    pub fn write(
-        blocks_dir: &Path,
-        spans: &[Span],
-        wal_upto: u64,
-        replaces: Vec<String>,
-    ) -> Result<Self, StoreError> {
-        let refs: Vec<&Span> = spans.iter().collect();
-        Self::write_refs(blocks_dir, &refs, wal_upto, replaces)
-    }
-
     /// Writes borrowed `spans` as a new block.
     pub fn write_refs(
         blocks_dir: &Path,
@@ -160,16 +158,36 @@ impl Block {
         };
         let meta: BlockMeta = serde_json::from_slice(&read(META_FILE)?)
             .map_err(|e| corrupt(format!("{META_FILE}: {e}")))?;
+        if meta.format > schema::FORMAT {
+            return Err(corrupt(format!(
+                "written in storage format {}, this whyslow reads up to {}: upgrade whyslow",
+                meta.format,
+                schema::FORMAT
+            )));
+        }
         let trace_index = trace_index::decode(&read(INDEX_FILE)?)
             .ok_or_else(|| corrupt(format!("{INDEX_FILE}: bad length")))?;
-        let tag_blooms = tag_bloom::TagBlooms::decode(&read(BLOOM_FILE)?)
-            .ok_or_else(|| corrupt(format!("{BLOOM_FILE}: malformed")))?;
+        let optional = |name: &str| match read(name) {
+            Err(StoreError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => Ok(None),
+            other => other.map(Some),
+        };
+        // A damaged granule file only costs speed: searches read every row.
+        let granules = optional(GRANULE_FILE)?
+            .and_then(|bytes| granule_bloom::GranuleBlooms::decode(&bytes, &meta.row_groups));
+        let tag_filters = match (granules, optional(BLOOM_FILE)?) {
+            (Some(granules), _) => TagFilters::Granules(granules),
+            (None, Some(bytes)) => TagFilters::RowGroups(
+                tag_bloom::TagBlooms::decode(&bytes)
+                    .ok_or_else(|| corrupt(format!("{BLOOM_FILE}: malformed")))?,
+            ),
+            (None, None) => TagFilters::None,
+        };
         let reader = read::open(&dir.join(DATA_FILE))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             meta,
             trace_index,
-            tag_blooms,
+            tag_filters,
             reader,
         })
     }
@@ -210,7 +228,7 @@ impl Block {
                 wanted.entry(rg).or_default().push(k);
             }
         }
-        let mut cache = SharedDecoded::default();
+        let mut cache = SharedDecoded::for_format(self.meta.format);
         for (rg, ks) in wanted {
             let columns = read::read_row_group(&self.reader, rg as usize, &read::ALL)?;
             for i in 0..columns.rows() {
@@ -225,82 +243,6 @@ impl Block {
                     }
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// Offers the `filter.limit` newest matching traces of this block.
-    pub fn search(&self, filter: &SpanFilter<'_>, out: &mut Candidates) -> Result<(), StoreError> {
-        let meta = &self.meta;
-        if meta.max_start < filter.start_min || meta.min_start > filter.start_max {
-            return Ok(());
-        }
-        if let Some(service) = filter.service {
-            let has_op = meta
-                .operations
-                .iter()
-                .any(|(s, n, _)| s == service && filter.operation.is_none_or(|o| o == n));
-            if !has_op {
-                return Ok(());
-            }
-        }
-        let reader = &self.reader;
-        let mut groups: Vec<usize> = (0..meta.row_groups.len())
-            .filter(|&i| {
-                let rg = &meta.row_groups[i];
-                rg.max_start >= filter.start_min
-                    && rg.min_start <= filter.start_max
-                    && filter
-                        .service
-                        .is_none_or(|s| rg.services.iter().any(|x| x == s))
-            })
-            .collect();
-        // Newest first: once `limit` traces are found, older row groups cannot
-        // displace them.
-        groups.sort_by(|a, b| {
-            meta.row_groups[*b]
-                .max_start
-                .cmp(&meta.row_groups[*a].max_start)
-        });
-        let mut local = Candidates::default();
-        let mut cache = SharedDecoded::default();
-        for rg_no in groups {
-            let cutoff = local.cutoff(filter.limit).max(out.cutoff(filter.limit));
-            if cutoff.is_some_and(|c| meta.row_groups[rg_no].max_start < c) {
-                break;
-            }
-            if filter.has_tags() && !self.tag_blooms.may_match(rg_no, filter) {
-                continue;
-            }
-            let mut columns = read::read_row_group(reader, rg_no, &CHEAP)?;
-            let rows: Vec<usize> = (0..columns.rows())
-                .filter(|&i| {
-                    filter.matches_columns(
-                        columns.service(i),
-                        columns.name(i),
-                        columns.start(i),
-                        columns.duration(i),
-                    )
-                })
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
-            if filter.has_tags() {
-                read::read_into(reader, rg_no, &TAG_COLUMNS, &mut columns)?;
-            }
-            for i in rows {
-                if filter.has_tags() && !columns.tags_match(i, filter, &mut cache)? {
-                    continue;
-                }
-                if let Some(trace_id) = columns.trace_id(i) {
-                    local.offer(trace_id, columns.start(i));
-                }
-            }
-            local.keep_newest(filter.limit);
-        }
-        for (trace_id, start) in local.newest_with_starts(filter.limit) {
-            out.offer(trace_id, start);
         }
         Ok(())
     }
@@ -374,7 +316,7 @@ impl Block {
                     return Err(StoreError::Closed); // the `.tmp` dir is removed on next open
                 }
                 let columns = read::read_row_group(&block.reader, rg, &read::ALL)?;
-                let mut cache = SharedDecoded::default();
+                let mut cache = SharedDecoded::for_format(block.meta.format);
                 for i in 0..columns.rows() {
                     buffer.push(columns.span(i, &mut cache)?);
                 }

@@ -1,5 +1,5 @@
 //! Reads row groups of a block's Parquet file into column vectors, decoding
-//! only the projected columns, and rebuilds full spans for the rows a query
+//! only the projected columns (and, when asked, only some rows), and rebuilds full spans for the rows a query
 //! needs. The file is memory-mapped once per block: reads are slices (no
 //! shared file offset between concurrent queries, no syscalls), and a block
 //! deleted by retention stays readable by queries that still hold it.
@@ -15,12 +15,14 @@ use parquet::file::reader::{FileReader, RowGroupReader};
 use parquet::file::serialized_reader::SerializedFileReader;
 use rustc_hash::FxHashMap;
 use std::fs::File;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::parquet_err;
 use super::schema::{self, col, DetailsAttributes, DetailsOwned};
+use super::{attr_check, parquet_err};
 use crate::embedded::filter::SpanFilter;
+use crate::embedded::legacy::{ScopeV1, SpanLinkV1};
 use crate::StoreError;
 
 /// Columns of one row group; columns not projected are empty.
@@ -59,23 +61,46 @@ pub fn open(path: &Path) -> Result<BlockReader, StoreError> {
     SerializedFileReader::new(Bytes::from_owner(map)).map_err(parquet_err("reading block footer"))
 }
 
+/// Reads the rows `ranges` (ascending, within `rows`) of one column,
+/// skipping the rest: pages holding none of them are not decompressed.
 fn read_column<T: DataType>(
     rg: &dyn RowGroupReader,
     column: usize,
     rows: usize,
+    ranges: Option<&[Range<usize>]>,
 ) -> Result<Vec<T::T>, StoreError> {
     let reader = rg
         .get_column_reader(column)
         .map_err(parquet_err("opening column"))?;
     let mut typed = get_typed_column_reader::<T>(reader);
-    let mut values = Vec::with_capacity(rows);
-    while values.len() < rows {
-        let (records, _, _) = typed
-            .read_records(rows - values.len(), None, None, &mut values)
-            .map_err(parquet_err("reading column"))?;
-        if records == 0 {
-            break;
+    let all = [Range {
+        start: 0,
+        end: rows,
+    }];
+    let ranges = ranges.unwrap_or(&all);
+    let mut values = Vec::with_capacity(ranges.iter().map(|r| r.len()).sum());
+    let mut at = 0;
+    let short = || corrupt(format!("column {column} has fewer rows than its row group"));
+    for range in ranges {
+        let gap = range.start.saturating_sub(at);
+        if gap > 0
+            && typed
+                .skip_records(gap)
+                .map_err(parquet_err("skipping rows"))?
+                < gap
+        {
+            return Err(short());
         }
+        let want = values.len() + range.len();
+        while values.len() < want {
+            let (records, _, _) = typed
+                .read_records(want - values.len(), None, None, &mut values)
+                .map_err(parquet_err("reading column"))?;
+            if records == 0 {
+                return Err(short());
+            }
+        }
+        at = range.end;
     }
     Ok(values)
 }
@@ -87,15 +112,17 @@ pub fn read_row_group(
     projection: &[usize],
 ) -> Result<Columns, StoreError> {
     let mut c = Columns::default();
-    read_into(reader, index, projection, &mut c)?;
+    read_into(reader, index, projection, None, &mut c)?;
     Ok(c)
 }
 
-/// Reads the columns in `projection` of row group `index` into `c`.
+/// Reads the columns in `projection` of row group `index` into `c`: only
+/// the rows in `ranges` (ascending row numbers) when given, else all rows.
 pub fn read_into(
     reader: &BlockReader,
     index: usize,
     projection: &[usize],
+    ranges: Option<&[Range<usize>]>,
     c: &mut Columns,
 ) -> Result<(), StoreError> {
     let rg = reader
@@ -105,20 +132,24 @@ pub fn read_into(
     let rg = rg.as_ref();
     for &column in projection {
         match column {
-            col::TRACE_ID => c.trace_id = read_column::<FixedLenByteArrayType>(rg, column, rows)?,
-            col::SPAN_ID => c.span_id = read_column::<FixedLenByteArrayType>(rg, column, rows)?,
-            col::PARENT_SPAN_ID => {
-                c.parent_span_id = read_column::<FixedLenByteArrayType>(rg, column, rows)?
+            col::TRACE_ID => {
+                c.trace_id = read_column::<FixedLenByteArrayType>(rg, column, rows, ranges)?
             }
-            col::SERVICE => c.service = read_column::<ByteArrayType>(rg, column, rows)?,
-            col::NAME => c.name = read_column::<ByteArrayType>(rg, column, rows)?,
-            col::KIND => c.kind = read_column::<Int32Type>(rg, column, rows)?,
-            col::START => c.start = read_column::<Int64Type>(rg, column, rows)?,
-            col::DURATION => c.duration = read_column::<Int64Type>(rg, column, rows)?,
-            col::STATUS_CODE => c.status_code = read_column::<Int32Type>(rg, column, rows)?,
-            col::RESOURCE => c.resource = read_column::<ByteArrayType>(rg, column, rows)?,
-            col::SCOPE => c.scope = read_column::<ByteArrayType>(rg, column, rows)?,
-            col::DETAILS => c.details = read_column::<ByteArrayType>(rg, column, rows)?,
+            col::SPAN_ID => {
+                c.span_id = read_column::<FixedLenByteArrayType>(rg, column, rows, ranges)?
+            }
+            col::PARENT_SPAN_ID => {
+                c.parent_span_id = read_column::<FixedLenByteArrayType>(rg, column, rows, ranges)?
+            }
+            col::SERVICE => c.service = read_column::<ByteArrayType>(rg, column, rows, ranges)?,
+            col::NAME => c.name = read_column::<ByteArrayType>(rg, column, rows, ranges)?,
+            col::KIND => c.kind = read_column::<Int32Type>(rg, column, rows, ranges)?,
+            col::START => c.start = read_column::<Int64Type>(rg, column, rows, ranges)?,
+            col::DURATION => c.duration = read_column::<Int64Type>(rg, column, rows, ranges)?,
+            col::STATUS_CODE => c.status_code = read_column::<Int32Type>(rg, column, rows, ranges)?,
+            col::RESOURCE => c.resource = read_column::<ByteArrayType>(rg, column, rows, ranges)?,
+            col::SCOPE => c.scope = read_column::<ByteArrayType>(rg, column, rows, ranges)?,
+            col::DETAILS => c.details = read_column::<ByteArrayType>(rg, column, rows, ranges)?,
             _ => {}
         }
     }
@@ -138,17 +169,38 @@ fn corrupt(detail: String) -> StoreError {
 pub struct SharedDecoded {
     resources: FxHashMap<Vec<u8>, Arc<Resource>>,
     scopes: FxHashMap<Vec<u8>, Arc<Scope>>,
+    /// Block format 1 (`schema::FORMAT`): scopes and links in their old layout.
+    format_1: bool,
+}
+
+impl SharedDecoded {
+    /// An empty cache for a block of storage format `format`.
+    pub fn for_format(format: u32) -> Self {
+        Self {
+            format_1: format < 2,
+            ..Self::default()
+        }
+    }
 }
 
 fn shared<T: serde::de::DeserializeOwned>(
     cache: &mut FxHashMap<Vec<u8>, Arc<T>>,
     bytes: &[u8],
 ) -> Result<Arc<T>, StoreError> {
+    shared_as::<T, T>(cache, bytes)
+}
+
+/// [`shared`] for a value stored as `S` (an older layout of `T`).
+fn shared_as<S: serde::de::DeserializeOwned + Into<T>, T>(
+    cache: &mut FxHashMap<Vec<u8>, Arc<T>>,
+    bytes: &[u8],
+) -> Result<Arc<T>, StoreError> {
     if let Some(v) = cache.get(bytes) {
         return Ok(Arc::clone(v));
     }
-    let v: Arc<T> =
-        Arc::new(postcard::from_bytes(bytes).map_err(|e| corrupt(format!("resource/scope: {e}")))?);
+    let stored: S =
+        postcard::from_bytes(bytes).map_err(|e| corrupt(format!("resource/scope: {e}")))?;
+    let v = Arc::new(stored.into());
     cache.insert(bytes.to_vec(), Arc::clone(&v));
     Ok(v)
 }
@@ -237,21 +289,54 @@ impl Columns {
         }))
     }
 
+    /// Whether the span attributes of row `i` (needs the details column)
+    /// include every `(key, text)` of `tags` (at most
+    /// [`attr_check::MAX_TAGS`]); resources are not consulted.
+    pub fn has_span_attributes(&self, i: usize, tags: &[(&str, &str)]) -> Result<bool, StoreError> {
+        let details = self
+            .details
+            .get(i)
+            .ok_or_else(|| corrupt(format!("row {i} is missing its details")))?;
+        attr_check::has_attributes(details.data(), tags)
+            .map_err(|e| corrupt(format!("span details: {e}")))
+    }
+
     /// Rebuilds the full span of row `i` (needs every column).
     pub fn span(&self, i: usize, cache: &mut SharedDecoded) -> Result<Span, StoreError> {
         let missing = || corrupt(format!("row {i} is missing a column"));
         let trace_id = self.trace_id(i).ok_or_else(missing)?;
         let span_id = self.span_id(i).ok_or_else(missing)?;
-        let details: DetailsOwned =
-            postcard::from_bytes(self.details.get(i).ok_or_else(missing)?.data())
-                .map_err(|e| corrupt(format!("span details: {e}")))?;
+        let details_bytes = self.details.get(i).ok_or_else(missing)?.data();
+        let scope_bytes = self.scope.get(i).ok_or_else(missing)?.data();
+        let details_error = |e: postcard::Error| corrupt(format!("span details: {e}"));
+        let (details, scope): (DetailsOwned, _) = if cache.format_1 {
+            let d: DetailsOwned<SpanLinkV1> =
+                postcard::from_bytes(details_bytes).map_err(details_error)?;
+            let details = DetailsOwned {
+                links: d.links.into_iter().map(Into::into).collect(),
+                trace_state: d.trace_state,
+                flags: d.flags,
+                attributes: d.attributes,
+                dropped_attributes_count: d.dropped_attributes_count,
+                events: d.events,
+                dropped_events_count: d.dropped_events_count,
+                dropped_links_count: d.dropped_links_count,
+                status_message: d.status_message,
+                end_if_before_start: d.end_if_before_start,
+            };
+            (
+                details,
+                shared_as::<ScopeV1, _>(&mut cache.scopes, scope_bytes)?,
+            )
+        } else {
+            (
+                postcard::from_bytes(details_bytes).map_err(details_error)?,
+                shared(&mut cache.scopes, scope_bytes)?,
+            )
+        };
         let resource = shared(
             &mut cache.resources,
             self.resource.get(i).ok_or_else(missing)?.data(),
-        )?;
-        let scope = shared(
-            &mut cache.scopes,
-            self.scope.get(i).ok_or_else(missing)?.data(),
         )?;
         let start = self.start(i);
         Ok(Span {

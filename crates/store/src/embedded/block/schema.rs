@@ -7,6 +7,11 @@
 use model::{KeyValue, SpanEvent, SpanLink};
 use serde::{Deserialize, Serialize};
 
+/// Encoding of the `scope` and `details` blobs, recorded in each block's
+/// `meta.json`: 2 added span-link flags and scope attributes; blocks without
+/// the field are format 1 and decode through `embedded::legacy`.
+pub const FORMAT: u32 = 2;
+
 /// Column order of [`SCHEMA`].
 pub mod col {
     pub const TRACE_ID: usize = 0;
@@ -56,16 +61,17 @@ pub struct DetailsRef<'a> {
     pub end_if_before_start: Option<u64>,
 }
 
-/// Owned details for decoding; field order must match [`DetailsRef`].
+/// Owned details for decoding; field order must match [`DetailsRef`]. `L`
+/// is the stored link type (format 1 had no link flags).
 #[derive(Deserialize)]
-pub struct DetailsOwned {
+pub struct DetailsOwned<L = SpanLink> {
     pub trace_state: String,
     pub flags: u32,
     pub attributes: Vec<KeyValue>,
     pub dropped_attributes_count: u32,
     pub events: Vec<SpanEvent>,
     pub dropped_events_count: u32,
-    pub links: Vec<SpanLink>,
+    pub links: Vec<L>,
     pub dropped_links_count: u32,
     pub status_message: String,
     /// `Some(end)` only when end < start (otherwise end = start + duration).

@@ -1,6 +1,9 @@
 //! Per-row-group Bloom filters over `key=value` attribute tokens (span and
 //! resource attributes, value in its text form), so a tag search skips row
 //! groups where the tag cannot occur instead of decoding their attributes.
+//! Blocks are now written with `granule_bloom` instead, which reuses the
+//! token hash and filter encoding defined here; this file's reader stays
+//! for blocks written before.
 //! Hand-written (about 60 lines) because the bits are an on-disk format: the
 //! hash (FNV-1a 64, double hashing) and layout are fixed here and cannot
 //! change under us with a crate upgrade.
@@ -8,7 +11,8 @@
 //! File layout: per row group, `u32 LE` word count, then that many `u64 LE`
 //! words; [`HASHES`] probes per token.
 
-use model::{KeyValue, Span};
+#[cfg(test)]
+use model::KeyValue;
 
 use crate::embedded::filter::SpanFilter;
 
@@ -18,7 +22,7 @@ const HASHES: u64 = 6;
 const BITS_PER_TOKEN: usize = 8;
 
 /// FNV-1a 64 of `key`, a separator byte, and `value`.
-fn token_hash(key: &str, value: &str) -> u64 {
+pub fn token_hash(key: &str, value: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key
         .bytes()
@@ -31,34 +35,46 @@ fn token_hash(key: &str, value: &str) -> u64 {
     h
 }
 
+/// Token hashes of `attrs` (values in their text form); tests write
+/// pre-granule blocks with it.
+#[cfg(test)]
+pub fn token_hashes(attrs: &[KeyValue]) -> impl Iterator<Item = u64> + '_ {
+    attrs.iter().map(|kv| match &kv.value {
+        model::AttrValue::Str(s) => token_hash(&kv.key, s),
+        other => token_hash(&kv.key, &other.to_text()),
+    })
+}
+
 fn probes(hash: u64, bits: u64) -> impl Iterator<Item = u64> {
     let h1 = hash & 0xffff_ffff;
     let h2 = (hash >> 32) | 1;
     (0..HASHES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % bits)
 }
 
-/// Token hashes of one row group, collected while writing it.
+/// Token hashes of a run of rows (a row group or a granule), collected
+/// while writing them.
 #[derive(Default)]
 pub struct TokenSet(rustc_hash::FxHashSet<u64>);
 
 impl TokenSet {
-    /// Adds the attributes of `span` and of its resource.
-    pub fn add_span(&mut self, span: &Span) {
-        self.add(&span.attributes);
-        self.add(&span.resource.attributes);
+    /// Adds the tokens of `attrs`, hashed with [`token_hash`] (tests write
+    /// pre-granule blocks with it).
+    #[cfg(test)]
+    pub fn add(&mut self, attrs: &[KeyValue]) {
+        self.0.extend(token_hashes(attrs));
     }
 
-    fn add(&mut self, attrs: &[KeyValue]) {
-        for kv in attrs {
-            let hash = match &kv.value {
-                model::AttrValue::Str(s) => token_hash(&kv.key, s),
-                other => token_hash(&kv.key, &other.to_text()),
-            };
-            self.0.insert(hash);
-        }
+    /// Adds already hashed tokens.
+    pub fn extend(&mut self, hashes: impl IntoIterator<Item = u64>) {
+        self.0.extend(hashes);
     }
 
-    /// Appends this row group's filter to `out` (the file format).
+    /// Forgets every token, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    /// Appends a filter of these tokens to `out` (the file format).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         let words = (self.0.len() * BITS_PER_TOKEN).div_ceil(64).max(1);
         let mut bits = vec![0u64; words];
@@ -81,17 +97,13 @@ pub struct TagBlooms(Vec<Vec<u64>>);
 
 impl TagBlooms {
     /// Parses the file; `None` when malformed.
-    pub fn decode(mut bytes: &[u8]) -> Option<Self> {
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
         let mut groups = Vec::new();
-        while !bytes.is_empty() {
-            let words = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
-            let body = bytes.get(4..4 + words * 8)?;
-            groups.push(
-                body.chunks_exact(8)
-                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-                    .collect(),
-            );
-            bytes = &bytes[4 + words * 8..];
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (words, tail) = take_filter(rest)?;
+            groups.push(words);
+            rest = tail;
         }
         Some(Self(groups))
     }
@@ -99,15 +111,38 @@ impl TagBlooms {
     /// Whether row group `rg` may hold a span with every attribute tag of
     /// `filter` (virtual tags such as `error` are never excluded here).
     pub fn may_match(&self, rg: usize, filter: &SpanFilter<'_>) -> bool {
-        let Some(bits) = self.0.get(rg).filter(|b| !b.is_empty()) else {
-            return true;
-        };
-        let nbits = (bits.len() * 64) as u64;
-        filter.attribute_tags().all(|(key, value)| {
-            probes(token_hash(key, value), nbits)
-                .all(|p| bits[(p / 64) as usize] & (1 << (p % 64)) != 0)
+        self.0.get(rg).is_none_or(|bits| {
+            filter
+                .attribute_tags()
+                .all(|(key, value)| may_contain(bits, token_hash(key, value)))
         })
     }
+}
+
+/// Splits one filter (`u32 LE` word count, then the words) off the front
+/// of `bytes`; `None` when truncated.
+pub fn take_filter(bytes: &[u8]) -> Option<(Vec<u64>, &[u8])> {
+    let words = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let end = words.checked_mul(8)?.checked_add(4)?;
+    let bits = bytes
+        .get(4..end)?
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+        .collect();
+    Some((bits, bytes.get(end..)?))
+}
+
+/// Whether the filter `bits` may hold the token `hash`; an empty filter
+/// rules nothing out.
+pub fn may_contain(bits: &[u64], hash: u64) -> bool {
+    if bits.is_empty() {
+        return true;
+    }
+    let nbits = (bits.len() * 64) as u64;
+    probes(hash, nbits).all(|p| {
+        bits.get((p / 64) as usize)
+            .is_some_and(|w| w & (1 << (p % 64)) != 0)
+    })
 }
 
 #[cfg(test)]
@@ -120,7 +155,8 @@ mod tests {
     fn present_tokens_match_and_absent_ones_mostly_do_not() {
         let mut set = TokenSet::default();
         for s in sample_spans(50, 2) {
-            set.add_span(&s);
+            set.add(&s.attributes);
+            set.add(&s.resource.attributes);
         }
         let mut bytes = Vec::new();
         set.encode_into(&mut bytes);
