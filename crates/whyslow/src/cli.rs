@@ -37,6 +37,12 @@ pub enum Command {
         after_help = "Examples:\n  whyslow serve\n  whyslow serve --data-dir /var/lib/whyslow --retention 3d --max-disk 50GB\n  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 ./my-service   # then open http://127.0.0.1:16686\n\nSizes use 1024-based units (512MB = 512 MiB); 0 means no disk limit."
     )]
     Serve(ServeArgs),
+    /// HTTP load test: open model (--rate, --stages) or closed (-c only); coordinated-omission-correct latency.
+    #[command(after_help = crate::cmd_load::AFTER_HELP)]
+    Load(LoadArgs),
+    /// Benchmark commands: mean, median, σ and confidence intervals, outliers, comparisons, baseline gate.
+    #[command(after_help = crate::cmd_bench::AFTER_HELP)]
+    Bench(crate::cmd_bench::BenchArgs),
     /// The built-in workload `demo` profiles (internal).
     #[command(name = "__demo-workload", hide = true)]
     DemoWorkload {
@@ -88,9 +94,117 @@ pub struct ServeArgs {
     /// Delete the oldest traces when stored blocks exceed this size (0 = no limit).
     #[arg(long, default_value = "20GB", value_parser = crate::cmd_serve::parse_bytes, value_name = "SIZE")]
     pub max_disk: u64,
-    /// Memory for queued and recent spans; above it senders are told to back off (429 / RESOURCE_EXHAUSTED).
+    /// Memory for ingest. A quarter admits requests in flight: a request is charged its body size times
+    /// its decode expansion (x12 OTLP protobuf, x18 OTLP JSON, x6 Zipkin) before the body is read, and
+    /// one larger than that quarter is taken only when nothing else is in flight. The rest holds queued
+    /// and recent spans. Over either part senders are told to back off (429 + Retry-After /
+    /// RESOURCE_EXHAUSTED + RetryInfo).
     #[arg(long, default_value = "512MB", value_parser = crate::cmd_serve::parse_bytes, value_name = "SIZE")]
     pub memory_budget: u64,
+    /// Largest shift the query API applies to a span recorded on a skewed clock (Jaeger's
+    /// max_clock_skew_adjust); 0 only reports skew in span warnings. `?raw=true` skips it per request.
+    #[arg(long, default_value = "1s", value_parser = parse_duration_or_zero, value_name = "DURATION")]
+    pub max_clock_skew_adjustment: Duration,
+}
+
+/// [`parse_duration`], also accepting `0` (off).
+pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    if text
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        == "0"
+    {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(text)
+}
+
+/// `whyslow load`.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Target URL (http:// or https://). Only loopback addresses unless --allow-remote.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Open model: constant arrival rate in requests per second.
+    #[arg(short = 'R', long, value_name = "RPS", conflicts_with = "stages")]
+    pub rate: Option<f64>,
+    /// Open model: ramping arrival rate, DURATION:RPS per stage, linear within a stage (from 0).
+    #[arg(long, value_name = "STAGES", conflicts_with = "duration")]
+    pub stages: Option<String>,
+    /// How long to run (e.g. 10s, 1m). Default 10s unless -n or --stages is given.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Stop after this many requests.
+    #[arg(short = 'n', long = "requests", value_name = "N")]
+    pub requests: Option<u64>,
+    /// TCP connections; each carries one request at a time (open and closed model).
+    #[arg(short = 'c', long, default_value_t = 10, value_name = "N")]
+    pub connections: usize,
+    /// Worker threads, each with its own event loop (default: CPU count).
+    #[arg(short = 't', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// HTTP method.
+    #[arg(short = 'm', long, default_value = "GET")]
+    pub method: String,
+    /// Request header 'Name: value'; repeat for several.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "BODY",
+        conflicts_with = "body_file"
+    )]
+    pub body: Option<String>,
+    /// Request body from a file.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// Per-request timeout (connect, send and the whole response).
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+    /// HTTP/2 instead of HTTP/1.1: prior knowledge (h2c) for http://, ALPN h2 for https://.
+    #[arg(long)]
+    pub http2: bool,
+    /// HTTP/2: concurrent streams per connection (each one request at a time).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub streams: usize,
+    /// https://: also trust the CA certificates in this PEM file (e.g. a self-signed test server's).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// https://: accept any server certificate (for self-signed test servers only).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Allow targets that are not on this machine's loopback interface.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Write the result as JSON (with full HDR histograms) to FILE, or `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Thresholds, e.g. 'p99<200ms,errors<1%,rps>900'; exit code 3 when one fails.
+    #[arg(long, value_name = "THRESHOLDS")]
+    pub slo: Option<String>,
+    /// Add a W3C traceparent header (random trace id, sampled) to every request.
+    #[arg(long)]
+    pub traceparent: bool,
+    /// Add traceparent to this fraction of requests only (implies --traceparent).
+    #[arg(long, value_name = "FRACTION")]
+    pub traceparent_sample: Option<f64>,
+    /// Trace UI base URL (whyslow serve, Jaeger): slowest requests link to {URL}/trace/{id}.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// How many of the slowest requests to list.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub slowest: usize,
+    /// TOML file of weighted requests ([[request]] method, path or url, headers, body, weight).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// No live progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Options shared by commands that write profiles.

@@ -3,8 +3,10 @@
 //! beyond turning their results into files, tables and exit codes.
 
 mod cli;
+mod cmd_bench;
 mod cmd_demo;
 mod cmd_diff;
+mod cmd_load;
 mod cmd_record;
 mod cmd_report;
 mod cmd_serve;
@@ -14,6 +16,13 @@ use clap::Parser;
 
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc malloc: `serve` spends 30 % less CPU per ingested
+/// span (6.6 vs 9.5 µs, dev/bench/serve) and peaks lower. With transparent
+/// huge pages off (`no_thp`) the profiler's peak RSS stays at 27.7 MiB (glibc:
+/// 26.5 MiB); an earlier mimalloc build without it had doubled that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
@@ -22,6 +31,14 @@ fn main() -> ExitCode {
         cli::Command::Diff(args) => cmd_diff::run(args),
         cli::Command::Demo(args) => cmd_demo::run(args),
         cli::Command::Serve(args) => cmd_serve::run(args),
+        cli::Command::Load(args) => match cmd_load::run(args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
+        cli::Command::Bench(args) => match cmd_bench::run(args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
         cli::Command::DemoWorkload { args } => {
             workload::main(&args).map_err(|e| anyhow::anyhow!("demo workload failed: {e}"))
         }

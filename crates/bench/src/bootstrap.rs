@@ -1,0 +1,151 @@
+//! Bootstrap confidence intervals (percentile method) for the mean, the
+//! median and the ratio of two means, from a seeded RNG so a run can be
+//! reproduced with `--seed`. Resampling is with replacement, same size.
+
+use crate::stats;
+use serde::{Deserialize, Serialize};
+
+/// A confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// Lower bound.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+}
+
+impl Interval {
+    /// True when `value` lies within the bounds (inclusive).
+    pub fn contains(&self, value: f64) -> bool {
+        self.low <= value && value <= self.high
+    }
+
+    /// Largest distance from `center` to a bound (the "±" printed after it).
+    pub fn half_width_around(&self, center: f64) -> f64 {
+        (center - self.low).max(self.high - center).max(0.0)
+    }
+}
+
+/// Resampler with a fixed seed and confidence level.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    rng: fastrand::Rng,
+    /// Number of resamples per interval.
+    pub resamples: usize,
+    /// Confidence level, e.g. 0.95.
+    pub confidence: f64,
+}
+
+impl Bootstrap {
+    /// A resampler: `resamples` resamples per interval at `confidence`, seeded.
+    pub fn new(seed: u64, resamples: usize, confidence: f64) -> Self {
+        Self {
+            rng: fastrand::Rng::with_seed(seed),
+            resamples: resamples.max(1),
+            confidence,
+        }
+    }
+
+    /// Interval of the mean of `sample`.
+    pub fn mean(&mut self, sample: &[f64]) -> Interval {
+        self.interval(sample, |resample| stats::mean(resample))
+    }
+
+    /// Interval of the median of `sample`.
+    pub fn median(&mut self, sample: &[f64]) -> Interval {
+        self.interval(sample, stats::median_in_place)
+    }
+
+    /// Interval of mean(`numerator`) / mean(`denominator`), each resampled
+    /// independently.
+    pub fn ratio_of_means(&mut self, numerator: &[f64], denominator: &[f64]) -> Interval {
+        if numerator.is_empty() || denominator.is_empty() {
+            return Interval {
+                low: 0.0,
+                high: 0.0,
+            };
+        }
+        let mut a = vec![0.0; numerator.len()];
+        let mut b = vec![0.0; denominator.len()];
+        let mut ratios = Vec::with_capacity(self.resamples);
+        for _ in 0..self.resamples {
+            self.resample_into(numerator, &mut a);
+            self.resample_into(denominator, &mut b);
+            let below = stats::mean(&b);
+            if below > 0.0 {
+                ratios.push(stats::mean(&a) / below);
+            }
+        }
+        self.percentiles(ratios)
+    }
+
+    fn interval(&mut self, sample: &[f64], statistic: impl Fn(&mut [f64]) -> f64) -> Interval {
+        if sample.is_empty() {
+            return Interval {
+                low: 0.0,
+                high: 0.0,
+            };
+        }
+        let mut scratch = vec![0.0; sample.len()];
+        let mut values = Vec::with_capacity(self.resamples);
+        for _ in 0..self.resamples {
+            self.resample_into(sample, &mut scratch);
+            values.push(statistic(&mut scratch));
+        }
+        self.percentiles(values)
+    }
+
+    fn resample_into(&mut self, sample: &[f64], into: &mut [f64]) {
+        for slot in into.iter_mut() {
+            *slot = sample[self.rng.usize(..sample.len())];
+        }
+    }
+
+    fn percentiles(&self, values: Vec<f64>) -> Interval {
+        let sorted = stats::sorted(&values);
+        let tail = (1.0 - self.confidence) / 2.0;
+        Interval {
+            low: stats::quantile_sorted(&sorted, tail),
+            high: stats::quantile_sorted(&sorted, 1.0 - tail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixed, roughly normal sample around `center` (no RNG in the data).
+    fn sample(center: f64, spread: f64, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| center + spread * (((i * 7919) % n) as f64 / n as f64 - 0.5))
+            .collect()
+    }
+
+    #[test]
+    fn mean_interval_covers_the_mean_and_is_reproducible() {
+        let data = sample(10.0, 1.0, 50);
+        let a = Bootstrap::new(7, 2000, 0.95).mean(&data);
+        let b = Bootstrap::new(7, 2000, 0.95).mean(&data);
+        assert_eq!(a, b);
+        assert!(a.contains(stats::mean(&data)), "{a:?}");
+        assert!(a.high - a.low < 0.3, "{a:?}");
+    }
+
+    #[test]
+    fn ratio_interval_covers_the_true_ratio() {
+        let fast = sample(0.05, 0.002, 20);
+        let slow = sample(0.10, 0.002, 20);
+        let ci = Bootstrap::new(1, 2000, 0.95).ratio_of_means(&slow, &fast);
+        assert!(ci.contains(2.0), "{ci:?}");
+        assert!(ci.high - ci.low < 0.05, "{ci:?}");
+    }
+
+    #[test]
+    fn median_interval_ignores_one_wild_value() {
+        let mut data = sample(1.0, 0.1, 30);
+        data[3] = 100.0;
+        let ci = Bootstrap::new(3, 2000, 0.95).median(&data);
+        assert!(ci.high < 1.1, "{ci:?}");
+    }
+}

@@ -1,0 +1,107 @@
+//! Summary statistics of a sample: mean, median, standard deviation,
+//! quantiles, min and max. Pure functions over `&[f64]`; NaN-free input assumed
+//! (times are measured, never parsed).
+
+/// Arithmetic mean; 0 for an empty sample.
+pub fn mean(sample: &[f64]) -> f64 {
+    if sample.is_empty() {
+        return 0.0;
+    }
+    sample.iter().sum::<f64>() / sample.len() as f64
+}
+
+/// Sample variance (n − 1 denominator); `None` below two values.
+pub fn variance(sample: &[f64]) -> Option<f64> {
+    if sample.len() < 2 {
+        return None;
+    }
+    let m = mean(sample);
+    Some(sample.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (sample.len() - 1) as f64)
+}
+
+/// Sample standard deviation; `None` below two values.
+pub fn stddev(sample: &[f64]) -> Option<f64> {
+    variance(sample).map(f64::sqrt)
+}
+
+/// A sorted copy.
+pub fn sorted(sample: &[f64]) -> Vec<f64> {
+    let mut copy = sample.to_vec();
+    copy.sort_by(f64::total_cmp);
+    copy
+}
+
+/// Quantile `q` in 0..=1 of an already sorted sample, linear interpolation
+/// between order statistics (R's type 7, numpy's default); 0 when empty.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
+        0 => 0.0,
+        1 => sorted[0],
+        n => {
+            let position = q.clamp(0.0, 1.0) * (n - 1) as f64;
+            let below = position.floor() as usize;
+            let above = (below + 1).min(n - 1);
+            let fraction = position - below as f64;
+            sorted[below] + (sorted[above] - sorted[below]) * fraction
+        }
+    }
+}
+
+/// Median; 0 for an empty sample.
+pub fn median(sample: &[f64]) -> f64 {
+    quantile_sorted(&sorted(sample), 0.5)
+}
+
+/// Median that reorders `scratch` in place instead of sorting a copy (for
+/// the bootstrap's many resamples).
+pub fn median_in_place(scratch: &mut [f64]) -> f64 {
+    let n = scratch.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let (_, &mut upper, _) = scratch.select_nth_unstable_by(n / 2, f64::total_cmp);
+    if n % 2 == 1 {
+        return upper;
+    }
+    let lower = scratch[..n / 2]
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    (lower + upper) / 2.0
+}
+
+/// Smallest and largest value; (0, 0) when empty.
+pub fn min_max(sample: &[f64]) -> (f64, f64) {
+    if sample.is_empty() {
+        return (0.0, 0.0);
+    }
+    sample
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        let sample = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
+        assert_eq!(mean(&sample), 5.0);
+        assert!((stddev(&sample).unwrap_or(0.0) - 2.138_089_935).abs() < 1e-6);
+        assert_eq!(median(&sample), 4.5);
+        assert_eq!(min_max(&sample), (2.0, 9.0));
+        assert_eq!(quantile_sorted(&sorted(&sample), 0.25), 4.0);
+        assert_eq!(stddev(&[1.0]), None);
+    }
+
+    #[test]
+    fn median_in_place_agrees_with_sorting() {
+        for sample in [vec![3.0, 1.0, 2.0], vec![4.0, 1.0, 3.0, 2.0], vec![7.0]] {
+            let mut scratch = sample.clone();
+            assert_eq!(median_in_place(&mut scratch), median(&sample));
+        }
+    }
+}
