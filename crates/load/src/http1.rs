@@ -268,6 +268,36 @@ impl Http1Connection {
     }
 }
 
+/// Fuzzing entry point (see `fuzz/fuzz_targets/http1_response.rs`): sends
+/// up to three keep-alive requests to a peer that answers with `response`
+/// and then closes. Any outcome but a panic or a hang is fine.
+#[doc(hidden)]
+pub fn fuzz_response(response: &[u8]) {
+    use tokio::io::AsyncWriteExt;
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().build() else {
+        return;
+    };
+    let Ok(target) = Target::resolve("http://127.0.0.1:8080/x", false) else {
+        return;
+    };
+    let Ok(template) = RequestTemplate::new("GET", "/x", &[], Bytes::new(), 1) else {
+        return;
+    };
+    let request = EncodedRequest::new(&template, &target);
+    runtime.block_on(async move {
+        // Larger than any fuzz input, so the peer's write never waits for us.
+        let (client, mut server) = tokio::io::duplex(response.len() + 4096);
+        let _ = server.write_all(response).await;
+        let _ = server.shutdown().await;
+        let mut connection = Http1Connection::new(Box::new(client));
+        for _ in 0..3 {
+            if connection.send(&request, None).await.is_err() || !connection.is_reusable() {
+                break;
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,3 +45,6 @@ pub use summary::{summary, trace_link};
 pub use target::{is_loopback, Target};
 pub use tls::TlsOptions;
 pub use units::{format_latency_us, parse_duration};
+
+#[doc(hidden)]
+pub use http1::fuzz_response as fuzz_http1_response;
