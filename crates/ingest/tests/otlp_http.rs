@@ -333,7 +333,8 @@ async fn limits_truncate_and_drop_but_never_reject() {
     assert_eq!(partial.rejected_spans, 0);
     assert_eq!(
         partial.error_message,
-        "accepted with limits applied: 10 values truncated to 5 bytes; \
+        // 11 values: ten in spans and resources, and the scope's name.
+        "accepted with limits applied: 11 values truncated to 5 bytes; \
          5 attributes dropped (limit 4 per span, 128 per event, 128 per link); \
          1 events dropped (limit 0 per span)"
     );
@@ -343,6 +344,7 @@ async fn limits_truncate_and_drop_but_never_reject() {
     assert_eq!(root.attributes.len(), 4);
     assert_eq!(root.dropped_attributes_count, 2 + 5);
     assert_eq!(root.name, "GET /"); // "GET /checkout" cut to 5 bytes
+    assert_eq!(root.scope.name, "io.op"); // "io.opentelemetry.test"
     assert_eq!(root.status.message, "payme");
     assert!(root.events.is_empty());
     assert_eq!(root.dropped_events_count, 3 + 1);
