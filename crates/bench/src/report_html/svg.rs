@@ -256,7 +256,11 @@ pub fn violins(results: &[BenchmarkResult]) -> String {
         } else {
             sd.max((high - low) * 0.01)
         };
-        let bandwidth = 0.9 * spread * (result.times.len().max(1) as f64).powf(-0.2);
+        // Silverman's rule, but never narrower than 0.5 % of the axis: a
+        // command far tighter than the slowest one's range would otherwise
+        // draw as a sliver a few pixels wide.
+        let bandwidth = (0.9 * spread * (result.times.len().max(1) as f64).powf(-0.2))
+            .max((high - low) * 0.005);
         let (from, to) = (
             (result.min - 3.0 * bandwidth).max(low),
             (result.max + 3.0 * bandwidth).min(high),
