@@ -52,24 +52,6 @@ pub fn median(sample: &[f64]) -> f64 {
     quantile_sorted(&sorted(sample), 0.5)
 }
 
-/// Median that reorders `scratch` in place instead of sorting a copy (for
-/// the bootstrap's many resamples).
-pub fn median_in_place(scratch: &mut [f64]) -> f64 {
-    let n = scratch.len();
-    if n == 0 {
-        return 0.0;
-    }
-    let (_, &mut upper, _) = scratch.select_nth_unstable_by(n / 2, f64::total_cmp);
-    if n % 2 == 1 {
-        return upper;
-    }
-    let lower = scratch[..n / 2]
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    (lower + upper) / 2.0
-}
-
 /// Smallest and largest value; (0, 0) when empty.
 pub fn min_max(sample: &[f64]) -> (f64, f64) {
     if sample.is_empty() {
@@ -95,13 +77,5 @@ mod tests {
         assert_eq!(min_max(&sample), (2.0, 9.0));
         assert_eq!(quantile_sorted(&sorted(&sample), 0.25), 4.0);
         assert_eq!(stddev(&[1.0]), None);
-    }
-
-    #[test]
-    fn median_in_place_agrees_with_sorting() {
-        for sample in [vec![3.0, 1.0, 2.0], vec![4.0, 1.0, 3.0, 2.0], vec![7.0]] {
-            let mut scratch = sample.clone();
-            assert_eq!(median_in_place(&mut scratch), median(&sample));
-        }
     }
 }
