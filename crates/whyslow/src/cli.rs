@@ -107,16 +107,10 @@ pub struct ServeArgs {
     pub max_clock_skew_adjustment: Duration,
 }
 
-/// [`parse_duration`], also accepting `0` (off).
+/// A duration that may be zero (`0` turns the feature off): the grammar of
+/// [`load::parse_duration`].
 pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
-    if text
-        .trim()
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-        == "0"
-    {
-        return Ok(Duration::ZERO);
-    }
-    parse_duration(text)
+    load::parse_duration(text)
 }
 
 /// `whyslow load`.
@@ -305,28 +299,14 @@ pub struct DiffArgs {
     pub top: usize,
 }
 
-/// Parses `10s`, `500ms`, `2m`, `1h`, `1.5` (seconds).
+/// Parses a positive duration: `10s`, `500ms`, `250us`, `2m`, `1h`, `1.5`
+/// (seconds), with the grammar of [`load::parse_duration`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = text.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (text, 1.0)
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid duration '{text}' (examples: 10s, 500ms, 2m)"))?;
-    if !value.is_finite() || value <= 0.0 {
-        return Err(format!("duration must be positive, got '{text}'"));
+    let duration = load::parse_duration(text)?;
+    if duration.is_zero() {
+        return Err(format!("duration must be positive, got '{}'", text.trim()));
     }
-    Ok(Duration::from_secs_f64(value * scale))
+    Ok(duration)
 }
 
 #[cfg(test)]
@@ -347,5 +327,9 @@ mod tests {
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("abc").is_err());
         assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_duration_or_zero("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration_or_zero("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration_or_zero("1s"), Ok(Duration::from_secs(1)));
     }
 }
