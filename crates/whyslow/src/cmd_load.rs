@@ -9,8 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use load::{ArrivalSchedule, LoadConfig, Model, RequestTemplate, Target};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Exit code when the run finished but an `--slo` threshold failed.
@@ -162,14 +161,7 @@ pub fn run(args: LoadArgs) -> Result<ExitCode> {
         .unwrap_or_default();
     let config = config_from(&args)?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second Ctrl-C while stopping exits at once (the flag is already set).
-        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
-            .context("cannot install the Ctrl-C handler")?;
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("cannot install the Ctrl-C handler")?;
-    }
+    let stop = crate::interrupt::stop_flag()?;
 
     let running = load::start(config).context("cannot start the load test")?;
     let bar = if args.quiet || !std::io::stderr().is_terminal() {

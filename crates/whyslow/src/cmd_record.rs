@@ -2,12 +2,10 @@
 
 use crate::cli::RecordArgs;
 use crate::output;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use profiler::{Progress, RecordOptions, SamplingEvent, Target};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Default output when no `-o` is given.
@@ -39,14 +37,7 @@ pub fn run(args: RecordArgs) -> Result<()> {
         );
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second Ctrl-C while stopping exits at once (the flag is already set).
-        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
-            .context("cannot install the Ctrl-C handler")?;
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .context("cannot install the Ctrl-C handler")?;
-    }
+    let stop = crate::interrupt::stop_flag()?;
 
     let options = RecordOptions {
         target: target.clone(),

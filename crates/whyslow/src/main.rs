@@ -10,6 +10,7 @@ mod cmd_load;
 mod cmd_record;
 mod cmd_report;
 mod cmd_serve;
+mod interrupt;
 mod output;
 
 use clap::Parser;
