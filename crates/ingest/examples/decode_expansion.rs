@@ -11,9 +11,14 @@
 //! batch is handed to the store). Not a benchmark; it prints ratios.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::kv;
+
 use ingest::Limits;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan};
 use prost::Message;
@@ -68,51 +73,10 @@ fn peak_during<T>(work: impl FnOnce() -> T) -> usize {
     peak
 }
 
-fn kv(key: &str, value: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
-}
-
-/// What OpenTelemetry SDKs send for HTTP servers: 512 spans, 10 attributes each.
+/// What OpenTelemetry SDKs send for HTTP servers: 512 spans, 10 attributes
+/// each (the ingest benchmark's request).
 fn sdk_request() -> ExportTraceServiceRequest {
-    let spans = (0..512u64)
-        .map(|i| OtlpSpan {
-            trace_id: [(i / 32 + 1) as u8; 16].to_vec(),
-            span_id: (i + 1).to_be_bytes().to_vec(),
-            parent_span_id: if i % 32 == 0 {
-                Vec::new()
-            } else {
-                (i - i % 32 + 1).to_be_bytes().to_vec()
-            },
-            name: format!("GET /api/v1/items/{}", i % 20),
-            kind: 2,
-            start_time_unix_nano: 1_700_000_000_000_000_000 + i * 1000,
-            end_time_unix_nano: 1_700_000_000_000_250_000 + i * 1000,
-            attributes: vec![
-                kv("http.request.method", Value::StringValue("GET".into())),
-                kv(
-                    "http.route",
-                    Value::StringValue("/api/v1/items/{id}".into()),
-                ),
-                kv("http.response.status_code", Value::IntValue(200)),
-                kv("url.path", Value::StringValue(format!("/api/v1/items/{i}"))),
-                kv(
-                    "server.address",
-                    Value::StringValue("items.internal".into()),
-                ),
-                kv("server.port", Value::IntValue(8080)),
-                kv("user_agent.original", Value::StringValue("load/1.0".into())),
-                kv("network.protocol.version", Value::StringValue("1.1".into())),
-                kv("items.cache_hit", Value::BoolValue(i % 3 == 0)),
-                kv("items.score", Value::DoubleValue(i as f64 / 7.0)),
-            ],
-            ..Default::default()
-        })
-        .collect();
-    one_resource(spans)
+    common::sdk_like_request(0, 1_700_000_000_000_000_000)
 }
 
 /// Spans with nothing but ids, times and a short name: the most structure per byte.

@@ -17,9 +17,6 @@ mod common;
 use bytes::Bytes;
 use ingest::Limits;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan};
 use prost::Message;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -27,72 +24,9 @@ use store::SpanStore;
 
 const SPANS_PER_REQUEST: usize = 512;
 
-fn kv(key: &str, value: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
-}
-
-/// One request: 16 traces of 32 spans, 10 attributes per span.
+/// One request of [`common::sdk_like_request`], encoded.
 fn request(index: u64, now: u64) -> Bytes {
-    let mut spans = Vec::with_capacity(SPANS_PER_REQUEST);
-    for i in 0..SPANS_PER_REQUEST as u64 {
-        let trace = index * 16 + i / 32 + 1;
-        let mut trace_id = [0u8; 16];
-        trace_id[..8].copy_from_slice(&trace.to_be_bytes());
-        trace_id[8..].copy_from_slice(&(trace ^ 0x9e37_79b9_7f4a_7c15).to_be_bytes());
-        let span_id = (index << 20 | i) + 1;
-        let parent = if i % 32 == 0 {
-            Vec::new()
-        } else {
-            ((index << 20 | (i - i % 32)) + 1).to_be_bytes().to_vec()
-        };
-        let start = now + i * 1_000;
-        spans.push(OtlpSpan {
-            trace_id: trace_id.to_vec(),
-            span_id: span_id.to_be_bytes().to_vec(),
-            parent_span_id: parent,
-            name: format!("GET /api/v1/items/{}", i % 20),
-            kind: 2,
-            start_time_unix_nano: start,
-            end_time_unix_nano: start + 250_000 + i * 100,
-            attributes: vec![
-                kv("http.request.method", Value::StringValue("GET".into())),
-                kv(
-                    "http.route",
-                    Value::StringValue("/api/v1/items/{id}".into()),
-                ),
-                kv("http.response.status_code", Value::IntValue(200)),
-                kv("url.path", Value::StringValue(format!("/api/v1/items/{i}"))),
-                kv(
-                    "server.address",
-                    Value::StringValue("items.internal".into()),
-                ),
-                kv("server.port", Value::IntValue(8080)),
-                kv("user_agent.original", Value::StringValue("load/1.0".into())),
-                kv("network.protocol.version", Value::StringValue("1.1".into())),
-                kv("items.cache_hit", Value::BoolValue(i % 3 == 0)),
-                kv("items.score", Value::DoubleValue(i as f64 / 7.0)),
-            ],
-            ..Default::default()
-        });
-    }
-    let request = ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", Value::StringValue("items".into()))],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            schema_url: String::new(),
-        }],
-    };
-    Bytes::from(request.encode_to_vec())
+    Bytes::from(common::sdk_like_request(index, now).encode_to_vec())
 }
 
 fn main() {

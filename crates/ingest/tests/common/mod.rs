@@ -164,7 +164,8 @@ pub fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn kv(key: &str, value: Value) -> OtlpKeyValue {
+/// An OTLP attribute.
+pub fn kv(key: &str, value: Value) -> OtlpKeyValue {
     OtlpKeyValue {
         key: key.into(),
         value: Some(AnyValue { value: Some(value) }),
@@ -186,6 +187,64 @@ fn minimal(span_hex: &str, name: &str, kind: i32) -> OtlpSpan {
         start_time_unix_nano: T0 + 1_000,
         end_time_unix_nano: T0 + 2_000,
         ..Default::default()
+    }
+}
+
+/// The realistic request of the ingest benchmark (`examples/grpc_load.rs`)
+/// and of the decode-expansion measurement (`examples/decode_expansion.rs`):
+/// 16 traces of 32 spans from one HTTP service, 10 attributes per span as
+/// OpenTelemetry HTTP instrumentation sets them. `index` makes the ids unique
+/// per request; spans start at `now` (Unix nanoseconds).
+pub fn sdk_like_request(index: u64, now: u64) -> ExportTraceServiceRequest {
+    const SPANS: u64 = 512;
+    let mut spans = Vec::with_capacity(SPANS as usize);
+    for i in 0..SPANS {
+        let trace = index * 16 + i / 32 + 1;
+        let mut trace_id = [0u8; 16];
+        trace_id[..8].copy_from_slice(&trace.to_be_bytes());
+        trace_id[8..].copy_from_slice(&(trace ^ 0x9e37_79b9_7f4a_7c15).to_be_bytes());
+        let span_id = (index << 20 | i) + 1;
+        let parent = if i % 32 == 0 {
+            Vec::new()
+        } else {
+            ((index << 20 | (i - i % 32)) + 1).to_be_bytes().to_vec()
+        };
+        let start = now + i * 1_000;
+        spans.push(OtlpSpan {
+            trace_id: trace_id.to_vec(),
+            span_id: span_id.to_be_bytes().to_vec(),
+            parent_span_id: parent,
+            name: format!("GET /api/v1/items/{}", i % 20),
+            kind: 2,
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + 250_000 + i * 100,
+            attributes: vec![
+                kv("http.request.method", s("GET")),
+                kv("http.route", s("/api/v1/items/{id}")),
+                kv("http.response.status_code", Value::IntValue(200)),
+                kv("url.path", Value::StringValue(format!("/api/v1/items/{i}"))),
+                kv("server.address", s("items.internal")),
+                kv("server.port", Value::IntValue(8080)),
+                kv("user_agent.original", s("load/1.0")),
+                kv("network.protocol.version", s("1.1")),
+                kv("items.cache_hit", Value::BoolValue(i % 3 == 0)),
+                kv("items.score", Value::DoubleValue(i as f64 / 7.0)),
+            ],
+            ..Default::default()
+        });
+    }
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(OtlpResource {
+                attributes: vec![kv("service.name", s("items"))],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            schema_url: String::new(),
+        }],
     }
 }
 
