@@ -5,7 +5,7 @@
 use crate::error::IngestError;
 use crate::limits::Limits;
 use crate::{otlp_grpc, otlp_http, zipkin};
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -14,6 +14,19 @@ use std::future::Future;
 use std::sync::Arc;
 use store::{SpanStore, StoreError};
 use tokio::net::TcpListener;
+
+/// The request's `Content-Type` as sent and its media type (lowercase,
+/// parameters such as `charset` dropped); `None` without the header.
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<(String, String)> {
+    let raw = String::from_utf8_lossy(headers.get(header::CONTENT_TYPE)?.as_bytes()).into_owned();
+    let essence = raw
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    Some((raw, essence))
+}
 
 /// What the HTTP handlers share.
 pub(crate) struct HttpReceiver {

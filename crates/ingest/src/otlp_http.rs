@@ -9,7 +9,7 @@
 use crate::admission::{EXPANSION_OTLP_JSON, EXPANSION_PROTOBUF};
 use crate::body::read_body;
 use crate::error::IngestError;
-use crate::http::{error_response, ErrorBody, HttpReceiver};
+use crate::http::{self, error_response, ErrorBody, HttpReceiver};
 use crate::otlp_export;
 use crate::otlp_json;
 use axum::body::Body;
@@ -44,16 +44,7 @@ impl Encoding {
     }
 
     fn of_request(headers: &HeaderMap) -> Result<Self, IngestError> {
-        let raw = headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default();
-        let essence = raw
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let (raw, essence) = http::content_type(headers).unwrap_or_default();
         match essence.as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Self::Protobuf),
             "application/json" => Ok(Self::Json),

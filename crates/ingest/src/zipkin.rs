@@ -11,12 +11,12 @@ use crate::admission::EXPANSION_ZIPKIN_JSON;
 use crate::batch::{store_durably, Batch};
 use crate::body::read_body;
 use crate::error::IngestError;
-use crate::http::{error_response, ErrorBody, HttpReceiver};
+use crate::http::{content_type, error_response, ErrorBody, HttpReceiver};
 use crate::limits::Limits;
 use crate::otlp_convert::UNKNOWN_SERVICE;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use model::{
     AttrValue, KeyValue, Resource, Scope, Span, SpanEvent, SpanId, SpanKind, Status, TraceId,
@@ -108,16 +108,9 @@ async fn accept(
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), IngestError> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+    let Some((raw, essence)) = content_type(headers) else {
         return Ok(());
     };
-    let raw = String::from_utf8_lossy(value.as_bytes()).into_owned();
-    let essence = raw
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
     if essence == "application/json" {
         Ok(())
     } else {
