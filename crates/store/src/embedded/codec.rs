@@ -22,9 +22,10 @@ use crate::StoreError;
 /// carries spans never starts with a zero byte.
 pub const FORMAT_MARKER: [u8; 2] = [0x00, 0x02];
 
-/// Borrowed span for encoding; field order must match [`SpanOwned`].
+/// Borrowed span for encoding; field order must match [`SpanOwned`]. `L`
+/// is the stored link list (tests write format 1's with it).
 #[derive(Serialize)]
-struct SpanRef<'a> {
+struct SpanRef<'a, L = &'a [SpanLink]> {
     trace_id: TraceId,
     span_id: SpanId,
     parent_span_id: Option<SpanId>,
@@ -38,11 +39,38 @@ struct SpanRef<'a> {
     dropped_attributes_count: u32,
     events: &'a [SpanEvent],
     dropped_events_count: u32,
-    links: &'a [SpanLink],
+    links: L,
     dropped_links_count: u32,
     status: &'a Status,
     resource: u32,
     scope: u32,
+}
+
+impl<'a, L> SpanRef<'a, L> {
+    /// `span` with `links` in its stored form, pointing at its resource and
+    /// scope in the batch's tables.
+    fn new(span: &'a Span, links: L, resource: u32, scope: u32) -> Self {
+        Self {
+            trace_id: span.trace_id,
+            span_id: span.span_id,
+            parent_span_id: span.parent_span_id,
+            trace_state: &span.trace_state,
+            flags: span.flags,
+            name: &span.name,
+            kind: span.kind,
+            start_unix_nano: span.start_unix_nano,
+            end_unix_nano: span.end_unix_nano,
+            attributes: &span.attributes,
+            dropped_attributes_count: span.dropped_attributes_count,
+            events: &span.events,
+            dropped_events_count: span.dropped_events_count,
+            links,
+            dropped_links_count: span.dropped_links_count,
+            status: &span.status,
+            resource,
+            scope,
+        }
+    }
 }
 
 /// Owned span for decoding; field order must match [`SpanRef`]. `L` is the
@@ -69,11 +97,12 @@ struct SpanOwned<L = SpanLink> {
     scope: u32,
 }
 
+/// `S` and `L` are the stored scope and link types (tests write format 1's).
 #[derive(Serialize)]
-struct BatchRef<'a> {
+struct BatchRef<'a, S = &'a Scope, L = &'a [SpanLink]> {
     resources: Vec<&'a Resource>,
-    scopes: Vec<&'a Scope>,
-    spans: Vec<SpanRef<'a>>,
+    scopes: Vec<S>,
+    spans: Vec<SpanRef<'a, L>>,
 }
 
 /// `S` and `L` are the stored scope and link types (they changed in format 2).
@@ -113,26 +142,7 @@ pub fn encode_spans(spans: &[Span]) -> Result<Vec<u8>, StoreError> {
     for s in spans {
         let resource = intern(&mut resources, &mut resource_ptrs, &s.resource);
         let scope = intern(&mut scopes, &mut scope_ptrs, &s.scope);
-        out.push(SpanRef {
-            trace_id: s.trace_id,
-            span_id: s.span_id,
-            parent_span_id: s.parent_span_id,
-            trace_state: &s.trace_state,
-            flags: s.flags,
-            name: &s.name,
-            kind: s.kind,
-            start_unix_nano: s.start_unix_nano,
-            end_unix_nano: s.end_unix_nano,
-            attributes: &s.attributes,
-            dropped_attributes_count: s.dropped_attributes_count,
-            events: &s.events,
-            dropped_events_count: s.dropped_events_count,
-            links: &s.links,
-            dropped_links_count: s.dropped_links_count,
-            status: &s.status,
-            resource,
-            scope,
-        });
+        out.push(SpanRef::new(s, &s.links[..], resource, scope));
     }
     let batch = BatchRef {
         resources,
@@ -230,34 +240,7 @@ mod tests {
     /// no scope attributes), built from the legacy mirror types.
     fn encode_v1(spans: &[Span]) -> Vec<u8> {
         use crate::embedded::legacy::{ScopeV1, SpanLinkV1};
-        #[derive(Serialize)]
-        struct SpanV1<'a> {
-            trace_id: TraceId,
-            span_id: SpanId,
-            parent_span_id: Option<SpanId>,
-            trace_state: &'a str,
-            flags: u32,
-            name: &'a str,
-            kind: SpanKind,
-            start_unix_nano: u64,
-            end_unix_nano: u64,
-            attributes: &'a [KeyValue],
-            dropped_attributes_count: u32,
-            events: &'a [SpanEvent],
-            dropped_events_count: u32,
-            links: Vec<SpanLinkV1>,
-            dropped_links_count: u32,
-            status: &'a Status,
-            resource: u32,
-            scope: u32,
-        }
-        #[derive(Serialize)]
-        struct BatchV1<'a> {
-            resources: Vec<&'a Resource>,
-            scopes: Vec<ScopeV1>,
-            spans: Vec<SpanV1<'a>>,
-        }
-        let batch = BatchV1 {
+        let batch: BatchRef<'_, ScopeV1, Vec<SpanLinkV1>> = BatchRef {
             resources: vec![&spans[0].resource],
             scopes: vec![ScopeV1 {
                 name: spans[0].scope.name.clone(),
@@ -265,21 +248,8 @@ mod tests {
             }],
             spans: spans
                 .iter()
-                .map(|s| SpanV1 {
-                    trace_id: s.trace_id,
-                    span_id: s.span_id,
-                    parent_span_id: s.parent_span_id,
-                    trace_state: &s.trace_state,
-                    flags: s.flags,
-                    name: &s.name,
-                    kind: s.kind,
-                    start_unix_nano: s.start_unix_nano,
-                    end_unix_nano: s.end_unix_nano,
-                    attributes: &s.attributes,
-                    dropped_attributes_count: s.dropped_attributes_count,
-                    events: &s.events,
-                    dropped_events_count: s.dropped_events_count,
-                    links: s
+                .map(|s| {
+                    let links = s
                         .links
                         .iter()
                         .map(|l| SpanLinkV1 {
@@ -289,11 +259,8 @@ mod tests {
                             attributes: l.attributes.clone(),
                             dropped_attributes_count: l.dropped_attributes_count,
                         })
-                        .collect(),
-                    dropped_links_count: s.dropped_links_count,
-                    status: &s.status,
-                    resource: 0,
-                    scope: 0,
+                        .collect();
+                    SpanRef::new(s, links, 0, 0)
                 })
                 .collect(),
         };
