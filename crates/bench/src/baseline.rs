@@ -169,27 +169,7 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::CommandSpec;
-    use crate::exec::Measurement;
-
-    fn result(command: &str, times: &[f64]) -> BenchmarkResult {
-        let runs: Vec<Measurement> = times
-            .iter()
-            .map(|&wall_s| Measurement {
-                wall_s,
-                user_s: 0.0,
-                system_s: 0.0,
-                max_rss_bytes: 0,
-                exit_code: Some(0),
-                signal: None,
-            })
-            .collect();
-        BenchmarkResult::from_runs(
-            &CommandSpec::plain(command),
-            &runs,
-            &mut Bootstrap::new(1, 200, 0.95),
-        )
-    }
+    use crate::result::result_of;
 
     fn times(center: f64) -> Vec<f64> {
         (0..10).map(|i| center * (1.0 + 0.002 * i as f64)).collect()
@@ -202,16 +182,21 @@ mod tests {
             times: times(0.1),
         }];
         let mut bootstrap = Bootstrap::new(1, 500, 0.95);
-        let (slower, _) = compare(&[result("x", &times(0.12))], &base, 0.05, &mut bootstrap);
+        let (slower, _) = compare(&[result_of("x", &times(0.12))], &base, 0.05, &mut bootstrap);
         assert_eq!(slower[0].verdict, Verdict::Regressed);
         assert!(
             slower[0].sentence().contains("20.0 % slower"),
             "{}",
             slower[0].sentence()
         );
-        let (small, _) = compare(&[result("x", &times(0.102))], &base, 0.05, &mut bootstrap);
+        let (small, _) = compare(
+            &[result_of("x", &times(0.102))],
+            &base,
+            0.05,
+            &mut bootstrap,
+        );
         assert_eq!(small[0].verdict, Verdict::Unchanged);
-        let (faster, _) = compare(&[result("x", &times(0.05))], &base, 0.05, &mut bootstrap);
+        let (faster, _) = compare(&[result_of("x", &times(0.05))], &base, 0.05, &mut bootstrap);
         assert_eq!(faster[0].verdict, Verdict::Improved);
     }
 
@@ -222,12 +207,16 @@ mod tests {
             times: times(0.1),
         }];
         let mut bootstrap = Bootstrap::new(1, 100, 0.95);
-        let (found, unmatched) =
-            compare(&[result("new", &times(0.1))], &base, 0.05, &mut bootstrap);
+        let (found, unmatched) = compare(
+            &[result_of("new", &times(0.1))],
+            &base,
+            0.05,
+            &mut bootstrap,
+        );
         assert_eq!(found[0].baseline_command, "old");
         assert!(unmatched.is_empty());
         let (none, unmatched) = compare(
-            &[result("a", &times(0.1)), result("b", &times(0.1))],
+            &[result_of("a", &times(0.1)), result_of("b", &times(0.1))],
             &base,
             0.05,
             &mut bootstrap,
