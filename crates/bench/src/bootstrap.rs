@@ -50,7 +50,16 @@ impl Bootstrap {
 
     /// Interval of the mean of `sample`.
     pub fn mean(&mut self, sample: &[f64]) -> Interval {
-        self.interval(sample, |resample| stats::mean(resample))
+        if sample.is_empty() {
+            return Interval {
+                low: 0.0,
+                high: 0.0,
+            };
+        }
+        let means = (0..self.resamples)
+            .map(|_| self.resampled_mean(sample))
+            .collect();
+        self.percentiles(means)
     }
 
     /// Interval of the median of `sample`: the order statistics x(l) and
@@ -99,48 +108,44 @@ impl Bootstrap {
                 high: 0.0,
             };
         }
-        let mut a = vec![0.0; numerator.len()];
-        let mut b = vec![0.0; denominator.len()];
         let mut ratios = Vec::with_capacity(self.resamples);
         for _ in 0..self.resamples {
-            self.resample_into(numerator, &mut a);
-            self.resample_into(denominator, &mut b);
-            let below = stats::mean(&b);
+            let above = self.resampled_mean(numerator);
+            let below = self.resampled_mean(denominator);
             if below > 0.0 {
-                ratios.push(stats::mean(&a) / below);
+                ratios.push(above / below);
             }
         }
         self.percentiles(ratios)
     }
 
-    fn interval(&mut self, sample: &[f64], statistic: impl Fn(&mut [f64]) -> f64) -> Interval {
-        if sample.is_empty() {
-            return Interval {
-                low: 0.0,
-                high: 0.0,
-            };
+    /// The mean of one resample of `sample` (non-empty), drawn and summed in
+    /// one pass without storing it. Each 64-bit random number gives two
+    /// indices by Lemire's multiply-shift on its halves; the bias that skips
+    /// rejection is below n / 2³² (under 10⁻⁵ for a million runs).
+    fn resampled_mean(&mut self, sample: &[f64]) -> f64 {
+        let n = sample.len();
+        if u32::try_from(n).is_err() {
+            let sum: f64 = (0..n).map(|_| sample[self.rng.usize(..n)]).sum();
+            return sum / n as f64;
         }
-        let mut scratch = vec![0.0; sample.len()];
-        let mut values = Vec::with_capacity(self.resamples);
-        for _ in 0..self.resamples {
-            self.resample_into(sample, &mut scratch);
-            values.push(statistic(&mut scratch));
+        let index = |half: u64| (((half & 0xffff_ffff) * n as u64) >> 32) as usize;
+        let mut sum = 0.0;
+        for _ in 0..n / 2 {
+            let bits = self.rng.u64(..);
+            sum += sample[index(bits)] + sample[index(bits >> 32)];
         }
-        self.percentiles(values)
+        if n % 2 == 1 {
+            sum += sample[index(self.rng.u64(..))];
+        }
+        sum / n as f64
     }
 
-    fn resample_into(&mut self, sample: &[f64], into: &mut [f64]) {
-        for slot in into.iter_mut() {
-            *slot = sample[self.rng.usize(..sample.len())];
-        }
-    }
-
-    fn percentiles(&self, values: Vec<f64>) -> Interval {
-        let sorted = stats::sorted(&values);
+    fn percentiles(&self, mut values: Vec<f64>) -> Interval {
         let tail = (1.0 - self.confidence) / 2.0;
         Interval {
-            low: stats::quantile_sorted(&sorted, tail),
-            high: stats::quantile_sorted(&sorted, 1.0 - tail),
+            low: stats::quantile_unsorted(&mut values, tail),
+            high: stats::quantile_unsorted(&mut values, 1.0 - tail),
         }
     }
 }

@@ -54,23 +54,32 @@ impl Shell {
     }
 }
 
-/// One command to benchmark: its text after `{name}` substitution and the
-/// parameter values that produced it.
+/// One command to benchmark: its text after `{name}` substitution, the
+/// parameter values that produced it, and the name it is shown under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandSpec {
     /// The command line as run (placeholders replaced).
     pub command_line: String,
     /// Parameter name → value, empty without scans.
     pub parameters: BTreeMap<String, String>,
+    /// `--command-name`, placeholders replaced; the command line when absent.
+    pub name: Option<String>,
 }
 
 impl CommandSpec {
-    /// A command without parameters.
+    /// A command without parameters or name.
     pub fn plain(command_line: &str) -> Self {
         Self {
             command_line: command_line.to_string(),
             parameters: BTreeMap::new(),
+            name: None,
         }
+    }
+
+    /// What results, comparisons and exports call this command: its
+    /// `--command-name`, or else its command line.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.command_line)
     }
 
     /// Replaces this command's `{name}` placeholders in another command line

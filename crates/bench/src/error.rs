@@ -22,10 +22,10 @@ pub enum BenchError {
         /// "exited with status N" or "was killed by signal N".
         status: String,
     },
-    /// A `--setup`, `--prepare` or `--cleanup` command failed (never ignored).
+    /// A `--setup`, `--prepare`, `--conclude` or `--cleanup` command failed (never ignored).
     #[error("{role} command `{command}` {status}")]
     HelperFailed {
-        /// "setup", "prepare" or "cleanup".
+        /// "setup", "prepare", "conclude" or "cleanup".
         role: &'static str,
         /// The command line as given.
         command: String,
@@ -39,6 +39,16 @@ pub enum BenchError {
         command: String,
         /// What the splitter said.
         reason: String,
+    },
+    /// The `--input` or `--output` file of a command cannot be opened.
+    #[error("cannot open {what} file {path}: {source}")]
+    File {
+        /// "--input" or "--output".
+        what: &'static str,
+        /// The path given.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
     },
     /// The command line is empty after splitting.
     #[error("empty command: give a program to run")]

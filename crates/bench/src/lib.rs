@@ -8,7 +8,7 @@
 //! confidence intervals ([`bootstrap`]), outliers by modified z-score
 //! ([`outliers`]), pairwise comparisons with Welch's t-test ([`compare`]) and a
 //! regression gate against a saved run ([`baseline`]). Views are files:
-//! terminal text ([`summary`]), JSON/CSV/Markdown ([`export`]) and a
+//! terminal text ([`summary`]), JSON/CSV/Markdown/AsciiDoc/Org ([`export`]) and a
 //! self-contained HTML page ([`report_html`]). Progress bars and profiling are
 //! the binary's job.
 

@@ -142,14 +142,24 @@ pub fn substitute(text: &str, parameters: &BTreeMap<String, String>) -> String {
 }
 
 /// Expands `commands` over every combination of `scans` (the cartesian
-/// product, the last scan varying fastest), command by command.
+/// product, the last scan varying fastest), command by command. `names`
+/// (`--command-name`, at most one per command, in order) get the same
+/// placeholders replaced.
 pub fn expand(
     commands: &[String],
+    names: &[String],
     scans: &[ParameterScan],
 ) -> Result<Vec<CommandSpec>, BenchError> {
-    let mut names = std::collections::BTreeSet::new();
+    if names.len() > commands.len() {
+        return Err(BenchError::Options(format!(
+            "{} --command-name values for {} commands: give at most one per command",
+            names.len(),
+            commands.len()
+        )));
+    }
+    let mut scanned = std::collections::BTreeSet::new();
     for scan in scans {
-        if !names.insert(scan.name()) {
+        if !scanned.insert(scan.name()) {
             return Err(BenchError::Parameter(format!(
                 "`{}` is scanned twice",
                 scan.name()
@@ -183,12 +193,16 @@ pub fn expand(
         }
         combinations = next;
     }
+    let combinations = &combinations;
     Ok(commands
         .iter()
-        .flat_map(|command| {
+        .enumerate()
+        .flat_map(|(index, command)| {
+            let name = names.get(index);
             combinations.iter().map(move |parameters| CommandSpec {
                 command_line: substitute(command, parameters),
                 parameters: parameters.clone(),
+                name: name.map(|name| substitute(name, parameters)),
             })
         })
         .collect())
@@ -205,9 +219,18 @@ mod tests {
     #[test]
     fn integer_range_expands_inclusively() {
         let scan = ParameterScan::range("n", "1", "3", None).expect("valid");
-        let specs = expand(&["sleep 0.{n}".into()], &[scan]).expect("expands");
+        let specs = expand(&["sleep 0.{n}".into()], &[], &[scan]).expect("expands");
         assert_eq!(lines(&specs), ["sleep 0.1", "sleep 0.2", "sleep 0.3"]);
         assert_eq!(specs[2].parameters.get("n").map(String::as_str), Some("3"));
+    }
+
+    #[test]
+    fn names_take_the_parameters_too() {
+        let scan = ParameterScan::range("n", "1", "2", None).expect("valid");
+        let commands = ["sleep 0.{n}".to_string(), "true {n}".to_string()];
+        let specs = expand(&commands, &["nap {n}".into()], &[scan]).expect("expands");
+        let names: Vec<&str> = specs.iter().map(CommandSpec::display_name).collect();
+        assert_eq!(names, ["nap 1", "nap 2", "true 1", "true 2"]);
     }
 
     #[test]
@@ -222,7 +245,7 @@ mod tests {
             ParameterScan::list("cmd", "gzip,xz").expect("valid"),
             ParameterScan::range("level", "1", "2", None).expect("valid"),
         ];
-        let specs = expand(&["{cmd} -{level} f".into()], &scans).expect("expands");
+        let specs = expand(&["{cmd} -{level} f".into()], &[], &scans).expect("expands");
         assert_eq!(
             lines(&specs),
             ["gzip -1 f", "gzip -2 f", "xz -1 f", "xz -2 f"]
@@ -235,6 +258,7 @@ mod tests {
         assert!(ParameterScan::range("n", "1", "x", None).is_err());
         assert!(ParameterScan::range("n", "1", "3", Some("0")).is_err());
         let unused = ParameterScan::list("x", "1,2").expect("valid");
-        assert!(expand(&["true".into()], &[unused]).is_err());
+        assert!(expand(&["true".into()], &[], &[unused]).is_err());
+        assert!(expand(&["true".into()], &["a".into(), "b".into()], &[]).is_err());
     }
 }

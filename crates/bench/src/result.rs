@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 /// shell's spawn overhead already subtracted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkResult {
-    /// The command line as run.
+    /// The command's name: `--command-name`, else the command line as run.
     pub command: String,
     /// Mean wall time.
     pub mean: f64,
@@ -48,12 +48,20 @@ pub struct BenchmarkResult {
     pub system_times: Vec<f64>,
     /// Largest peak RSS over the runs, bytes.
     pub peak_rss_bytes: u64,
+    /// True when `peak_rss_bytes` is no more than whyslow's own peak RSS,
+    /// which the kernel counts for every child up to its exec: the command's
+    /// real peak is then somewhere below (see [`crate::exec::own_peak_rss_bytes`]).
+    #[serde(default)]
+    pub peak_rss_is_upper_bound: bool,
     /// Bootstrap confidence interval of the mean.
     pub mean_ci: Interval,
     /// Bootstrap confidence interval of the median.
     pub median_ci: Interval,
     /// Indices into `times` of the outliers (modified z-score above 3.5).
     pub outliers: Vec<usize>,
+    /// The command line as run, when `command` is a `--command-name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<String>,
 }
 
 impl BenchmarkResult {
@@ -65,7 +73,8 @@ impl BenchmarkResult {
         let memory: Vec<u64> = runs.iter().map(|r| r.max_rss_bytes).collect();
         let (min, max) = stats::min_max(&times);
         Self {
-            command: spec.command_line.clone(),
+            command: spec.display_name().to_string(),
+            command_line: spec.name.as_ref().map(|_| spec.command_line.clone()),
             mean: stats::mean(&times),
             stddev: stats::stddev(&times),
             median: stats::median(&times),
@@ -75,6 +84,7 @@ impl BenchmarkResult {
             max,
             exit_codes: runs.iter().map(|r| r.exit_code).collect(),
             peak_rss_bytes: memory.iter().copied().max().unwrap_or(0),
+            peak_rss_is_upper_bound: false,
             memory_usage_byte: memory,
             parameters: spec.parameters.clone(),
             mean_ci: bootstrap.mean(&times),
@@ -92,7 +102,8 @@ impl BenchmarkResult {
 pub struct Report {
     /// Per-command results, in the order run.
     pub results: Vec<BenchmarkResult>,
-    /// The fastest command against each other one.
+    /// The reference command (`--reference`), else the fastest, against
+    /// each other one.
     pub comparisons: Vec<Comparison>,
     /// Each command against the `--baseline` file, when one was given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -111,22 +122,81 @@ pub struct Report {
 }
 
 impl Report {
-    /// Builds the comparisons of the fastest command (by mean) against every other.
-    pub fn compare_all(results: &[BenchmarkResult], bootstrap: &mut Bootstrap) -> Vec<Comparison> {
-        let Some(fastest) = results.iter().min_by(|a, b| a.mean.total_cmp(&b.mean)) else {
+    /// Compares one command against every other: the `reference` (an index
+    /// into `results`) when given, else the fastest by mean. The others come
+    /// fastest first, or in command order with [`SortOrder::Command`].
+    pub fn compare_all(
+        results: &[BenchmarkResult],
+        reference: Option<usize>,
+        order: SortOrder,
+        bootstrap: &mut Bootstrap,
+    ) -> Vec<Comparison> {
+        let fastest = || {
+            results
+                .iter()
+                .enumerate()
+                .min_by(|(_, a), (_, b)| a.mean.total_cmp(&b.mean))
+                .map(|(index, _)| index)
+        };
+        let Some(anchor) = reference.filter(|&i| i < results.len()).or_else(fastest) else {
             return Vec::new();
         };
-        results
+        let mut others: Vec<&BenchmarkResult> = results
             .iter()
-            .filter(|r| !std::ptr::eq(*r, fastest))
+            .enumerate()
+            .filter(|(index, _)| *index != anchor)
+            .map(|(_, result)| result)
+            .collect();
+        if order != SortOrder::Command {
+            others.sort_by(|a, b| a.mean.total_cmp(&b.mean));
+        }
+        let anchor = &results[anchor];
+        others
+            .into_iter()
             .map(|other| {
                 Comparison::of(
-                    (&fastest.command, &fastest.times),
+                    (&anchor.command, &anchor.times),
                     (&other.command, &other.times),
                     bootstrap,
                 )
             })
             .collect()
+    }
+
+    /// The results in the order of tables (Markdown, CSV, …): as run, or by
+    /// mean time with [`SortOrder::MeanTime`].
+    pub fn results_in(&self, order: SortOrder) -> Vec<&BenchmarkResult> {
+        let mut results: Vec<&BenchmarkResult> = self.results.iter().collect();
+        if order == SortOrder::MeanTime {
+            results.sort_by(|a, b| a.mean.total_cmp(&b.mean));
+        }
+        results
+    }
+}
+
+/// hyperfine's `--sort`: the order of the comparisons and of table rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    /// Comparisons by mean time, tables in command order.
+    #[default]
+    Auto,
+    /// Both in command order.
+    Command,
+    /// Both by mean time.
+    MeanTime,
+}
+
+impl SortOrder {
+    /// Parses `auto`, `command` or `mean-time`.
+    pub fn parse(text: &str) -> Result<SortOrder, String> {
+        match text {
+            "auto" => Ok(SortOrder::Auto),
+            "command" => Ok(SortOrder::Command),
+            "mean-time" => Ok(SortOrder::MeanTime),
+            _ => Err(format!(
+                "invalid sort order '{text}' (one of: auto, command, mean-time)"
+            )),
+        }
     }
 }
 
@@ -161,7 +231,12 @@ pub(crate) fn sample_report() -> Report {
         result_of("sleep 0.05", &fast),
         result_of("sleep 0.1", &slow),
     ];
-    let comparisons = Report::compare_all(&results, &mut Bootstrap::new(1, 200, 0.95));
+    let comparisons = Report::compare_all(
+        &results,
+        None,
+        SortOrder::Auto,
+        &mut Bootstrap::new(1, 200, 0.95),
+    );
     Report {
         results,
         comparisons,
@@ -171,5 +246,44 @@ pub(crate) fn sample_report() -> Report {
         confidence: 0.95,
         bootstrap_resamples: 200,
         seed: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparisons_anchor_on_the_reference_and_follow_the_order() {
+        let results = vec![
+            result_of("b", &[0.3, 0.31, 0.29]),
+            result_of("a", &[0.1, 0.11, 0.09]),
+            result_of("c", &[0.2, 0.21, 0.19]),
+        ];
+        let mut bootstrap = Bootstrap::new(1, 100, 0.95);
+        let pairs = |comparisons: Vec<Comparison>| -> Vec<(String, String)> {
+            comparisons
+                .into_iter()
+                .map(|c| (c.faster, c.slower))
+                .collect()
+        };
+        let auto = Report::compare_all(&results, None, SortOrder::Auto, &mut bootstrap);
+        assert_eq!(
+            pairs(auto),
+            [("a".into(), "c".into()), ("a".into(), "b".into())]
+        );
+        let by_command = Report::compare_all(&results, None, SortOrder::Command, &mut bootstrap);
+        assert_eq!(
+            pairs(by_command),
+            [("a".into(), "b".into()), ("a".into(), "c".into())]
+        );
+        // Against the reference `b`, which is the slowest: it is on the slow side.
+        let reference = Report::compare_all(&results, Some(0), SortOrder::Auto, &mut bootstrap);
+        assert_eq!(
+            pairs(reference),
+            [("a".into(), "b".into()), ("c".into(), "b".into())]
+        );
+        assert_eq!(SortOrder::parse("mean-time"), Ok(SortOrder::MeanTime));
+        assert!(SortOrder::parse("fast").is_err());
     }
 }

@@ -1,12 +1,12 @@
 //! The benchmark loop of one command: setup once, warmup runs, timed runs
-//! (each after `--prepare`), cleanup once; how many timed runs (fixed, or
+//! (each after `--prepare` and before `--conclude`), cleanup once; how many timed runs (fixed, or
 //! enough to fill `--min-time` within `--min-runs`..`--max-runs`); and the
 //! shell's spawn overhead, measured with an empty command and subtracted.
 //! Statistics are not computed here.
 
 use crate::command::{CommandSpec, Shell};
 use crate::error::BenchError;
-use crate::exec::{self, Measurement, Output};
+use crate::exec::{self, Input, Measurement, Output};
 use crate::stats;
 
 /// How many timed runs.
@@ -79,24 +79,56 @@ pub struct RunOptions {
     pub setup: Option<String>,
     /// Run before every run; one for all commands, or one per command.
     pub prepare: Vec<String>,
+    /// Run after every run (also warmups); one for all commands, or one per command.
+    pub conclude: Vec<String>,
     /// Run once after a command's last run.
     pub cleanup: Option<String>,
     /// How command lines become processes.
     pub shell: Shell,
     /// Keep going when a command exits non-zero.
     pub ignore_failure: bool,
-    /// Where the commands' output goes.
-    pub output: Output,
+    /// Where the commands' standard input comes from.
+    pub input: Input,
+    /// Where the commands' output goes: one for all commands, or one per
+    /// command; discarded when empty.
+    pub output: Vec<Output>,
 }
 
 impl RunOptions {
     /// The prepare command of command number `index`, placeholders substituted.
     pub fn prepare_for(&self, spec: &CommandSpec, index: usize) -> Option<String> {
-        match self.prepare.len() {
-            0 => None,
-            1 => Some(spec.substitute(&self.prepare[0])),
-            _ => self.prepare.get(index).map(|p| spec.substitute(p)),
+        one_for_all_or_each(&self.prepare, index).map(|p| spec.substitute(p))
+    }
+
+    /// The conclude command of command number `index`, placeholders substituted.
+    pub fn conclude_for(&self, spec: &CommandSpec, index: usize) -> Option<String> {
+        one_for_all_or_each(&self.conclude, index).map(|c| spec.substitute(c))
+    }
+
+    /// Where the output of command number `index` goes.
+    pub fn output_for(&self, index: usize) -> Output {
+        one_for_all_or_each(&self.output, index)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Where the output of setup, prepare, conclude and cleanup commands
+    /// goes: shown when the benchmarked command's is, else discarded.
+    fn helper_output(&self, index: usize) -> Output {
+        match self.output_for(index) {
+            Output::Show => Output::Show,
+            _ => Output::Discard,
         }
+    }
+}
+
+/// The item of `list` for command number `index`: the only one, the
+/// `index`-th, or none.
+fn one_for_all_or_each<T>(list: &[T], index: usize) -> Option<&T> {
+    match list {
+        [] => None,
+        [only] => Some(only),
+        each => each.get(index),
     }
 }
 
@@ -122,10 +154,10 @@ pub fn measure_overhead(shell: &Shell) -> Result<Overhead, BenchError> {
     }
     let argv = shell.argv("")?;
     for _ in 0..3 {
-        exec::execute(&argv, Output::Discard)?;
+        exec::execute(&argv, &Input::Null, &Output::Discard)?;
     }
     let runs = (0..OVERHEAD_RUNS)
-        .map(|_| exec::execute(&argv, Output::Discard))
+        .map(|_| exec::execute(&argv, &Input::Null, &Output::Discard))
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(failed) = runs.iter().find(|m| !m.succeeded()) {
         return Err(BenchError::HelperFailed {
@@ -176,14 +208,13 @@ pub fn run_command(
 ) -> Result<Vec<Measurement>, BenchError> {
     options.runs.validate()?;
     let argv = options.shell.argv(&spec.command_line)?;
-    let prepare = options.prepare_for(spec, index);
     if let Some(setup) = &options.setup {
-        helper("setup", &spec.substitute(setup), options)?;
+        helper("setup", &spec.substitute(setup), index, options)?;
     }
-    let timed = timed_runs(spec, &argv, prepare.as_deref(), options, overhead, on_tick);
+    let timed = timed_runs(spec, index, &argv, options, overhead, on_tick);
     // Clean up even after a failed run, then report the first failure.
     let cleaned = match &options.cleanup {
-        Some(cleanup) => helper("cleanup", &spec.substitute(cleanup), options),
+        Some(cleanup) => helper("cleanup", &spec.substitute(cleanup), index, options),
         None => Ok(()),
     };
     let runs = timed?;
@@ -193,17 +224,23 @@ pub fn run_command(
 
 fn timed_runs(
     spec: &CommandSpec,
+    index: usize,
     argv: &[String],
-    prepare: Option<&str>,
     options: &RunOptions,
     overhead: &Overhead,
     on_tick: &mut dyn FnMut(Tick),
 ) -> Result<Vec<Measurement>, BenchError> {
+    let prepare = options.prepare_for(spec, index);
+    let conclude = options.conclude_for(spec, index);
+    let output = options.output_for(index);
     let once = || -> Result<Measurement, BenchError> {
-        if let Some(prepare) = prepare {
-            helper("prepare", prepare, options)?;
+        if let Some(prepare) = &prepare {
+            helper("prepare", prepare, index, options)?;
         }
-        let m = exec::execute(argv, options.output)?;
+        let m = exec::execute(argv, &options.input, &output)?;
+        if let Some(conclude) = &conclude {
+            helper("conclude", conclude, index, options)?;
+        }
         if !m.succeeded() && !options.ignore_failure {
             return Err(BenchError::CommandFailed {
                 command: spec.command_line.clone(),
@@ -255,14 +292,17 @@ fn subtract(m: Measurement, overhead: &Overhead) -> Measurement {
     }
 }
 
-/// Runs a `--setup`, `--prepare` or `--cleanup` command (`role`) under the
-/// benchmark's shell; fails when it exits non-zero.
+/// Runs a `--setup`, `--prepare`, `--conclude` or `--cleanup` command
+/// (`role`) of command number `index` under the benchmark's shell; fails
+/// when it exits non-zero.
 pub fn helper(
     role: &'static str,
     command_line: &str,
+    index: usize,
     options: &RunOptions,
 ) -> Result<(), BenchError> {
-    let m = exec::execute(&options.shell.argv(command_line)?, options.output)?;
+    let argv = options.shell.argv(command_line)?;
+    let m = exec::execute(&argv, &Input::Null, &options.helper_output(index))?;
     if m.succeeded() {
         Ok(())
     } else {
@@ -284,10 +324,12 @@ mod tests {
             runs,
             setup: None,
             prepare: Vec::new(),
+            conclude: Vec::new(),
             cleanup: None,
             shell: Shell::default(),
             ignore_failure: false,
-            output: Output::Discard,
+            input: Input::Null,
+            output: Vec::new(),
         }
     }
 
@@ -313,6 +355,7 @@ mod tests {
         let mut o = options(RunCount::Exact(2));
         o.setup = Some(format!("echo setup-{{n}} >> {log}"));
         o.prepare = vec![format!("echo prepare >> {log}")];
+        o.conclude = vec![format!("echo conclude >> {log}")];
         o.cleanup = Some(format!("echo cleanup >> {log}"));
         let mut spec = CommandSpec::plain(&format!("echo run-{{n}} >> {log}"));
         spec.parameters.insert("n".into(), "7".into());
@@ -325,7 +368,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines,
-            ["setup-7", "prepare", "run-7", "prepare", "run-7", "prepare", "run-7", "cleanup"]
+            [
+                "setup-7", "prepare", "run-7", "conclude", "prepare", "run-7", "conclude",
+                "prepare", "run-7", "conclude", "cleanup"
+            ]
         );
         assert_eq!(
             ticks.last().map(|t| (t.phase, t.done, t.total)),

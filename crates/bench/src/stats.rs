@@ -47,6 +47,23 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+/// Quantile `q` as [`quantile_sorted`] computes it, by selection instead of
+/// a full sort (the order of `values` changes); 0 when empty.
+pub fn quantile_unsorted(values: &mut [f64], q: f64) -> f64 {
+    let n = values.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let position = q.clamp(0.0, 1.0) * (n - 1) as f64;
+    let below = (position.floor() as usize).min(n - 1);
+    let (_, &mut low, rest) = values.select_nth_unstable_by(below, f64::total_cmp);
+    let fraction = position - below as f64;
+    match rest.iter().copied().min_by(f64::total_cmp) {
+        Some(high) if fraction > 0.0 => low + (high - low) * fraction,
+        _ => low,
+    }
+}
+
 /// Median; 0 for an empty sample.
 pub fn median(sample: &[f64]) -> f64 {
     quantile_sorted(&sorted(sample), 0.5)
@@ -77,5 +94,21 @@ mod tests {
         assert_eq!(min_max(&sample), (2.0, 9.0));
         assert_eq!(quantile_sorted(&sorted(&sample), 0.25), 4.0);
         assert_eq!(stddev(&[1.0]), None);
+    }
+
+    #[test]
+    fn selection_quantiles_match_sorted_ones() {
+        let sample: Vec<f64> = (0..101).map(|i| ((i * 37) % 101) as f64 * 0.5).collect();
+        let sorted = sorted(&sample);
+        for q in [0.0, 0.025, 0.25, 0.5, 0.975, 1.0] {
+            let mut copy = sample.clone();
+            assert_eq!(
+                quantile_unsorted(&mut copy, q),
+                quantile_sorted(&sorted, q),
+                "q={q}"
+            );
+        }
+        assert_eq!(quantile_unsorted(&mut [], 0.5), 0.0);
+        assert_eq!(quantile_unsorted(&mut [3.0], 0.9), 3.0);
     }
 }

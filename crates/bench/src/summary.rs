@@ -8,8 +8,17 @@ use crate::result::BenchmarkResult;
 use crate::units::{format_bytes, format_in, TimeUnit};
 
 /// The block printed after command number `index` (1-based) finishes.
-pub fn command_block(index: usize, result: &BenchmarkResult, confidence: f64) -> String {
-    let unit = TimeUnit::for_seconds(result.mean);
+pub fn command_block(
+    index: usize,
+    result: &BenchmarkResult,
+    confidence: f64,
+    unit: Option<TimeUnit>,
+) -> String {
+    let cpu = |seconds: f64| match unit {
+        Some(unit) => format_in(seconds, unit),
+        None => crate::units::format_seconds(seconds),
+    };
+    let unit = unit.unwrap_or_else(|| TimeUnit::for_seconds(result.mean));
     let t = |seconds: f64| format_in(seconds, unit);
     let percent = confidence * 100.0;
     let mut text = format!("Benchmark {index}: {}\n", result.command);
@@ -17,8 +26,8 @@ pub fn command_block(index: usize, result: &BenchmarkResult, confidence: f64) ->
         "  Time (mean ± σ):     {:>10} ± {:>9}    [User: {}, System: {}]\n",
         t(result.mean),
         t(result.stddev.unwrap_or(0.0)),
-        crate::units::format_seconds(result.user),
-        crate::units::format_seconds(result.system),
+        cpu(result.user),
+        cpu(result.system),
     );
     text += &format!(
         "  Range (min … max):   {:>10} … {:>9}    {} runs\n",
@@ -34,10 +43,15 @@ pub fn command_block(index: usize, result: &BenchmarkResult, confidence: f64) ->
         t(result.median_ci.low),
         t(result.median_ci.high),
     );
-    text += &format!(
-        "  Peak RSS:            {:>10}\n",
-        format_bytes(result.peak_rss_bytes)
-    );
+    let rss = format_bytes(result.peak_rss_bytes);
+    if result.peak_rss_is_upper_bound {
+        text += &format!(
+            "  Peak RSS:            {:>10}    (at most: whyslow's own size, which a child inherits until it execs)\n",
+            format!("≤ {rss}")
+        );
+    } else {
+        text += &format!("  Peak RSS:            {rss:>10}\n");
+    }
     let failed = result.exit_codes.iter().filter(|c| **c != Some(0)).count();
     if failed > 0 {
         text += &format!(
@@ -113,7 +127,8 @@ mod tests {
             &runs,
             &mut Bootstrap::new(1, 200, 0.95),
         );
-        let text = command_block(1, &result, 0.95);
+        let text = command_block(1, &result, 0.95, None);
+        assert!(command_block(1, &result, 0.95, Some(TimeUnit::Second)).contains("0.085 s"));
         assert!(
             text.starts_with("Benchmark 1: sleep 0.05\n  Time (mean ± σ):"),
             "{text}"

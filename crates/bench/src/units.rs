@@ -1,5 +1,6 @@
-//! Human-readable times and sizes for the terminal, Markdown and HTML views:
-//! one unit chosen per table so columns line up (s, ms or µs; KiB, MiB, GiB).
+//! Human-readable times and sizes for the terminal, table exports and HTML
+//! views: one unit per table so columns line up (s, ms or µs, chosen from the
+//! times or given with `--time-unit`; KiB, MiB, GiB).
 
 /// A time unit for display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +14,22 @@ pub enum TimeUnit {
 }
 
 impl TimeUnit {
+    /// Parses a `--time-unit` value: hyperfine's `microsecond`, `millisecond`
+    /// and `second`, or the symbols `us`, `µs`, `ms` and `s`. The error lists
+    /// the accepted values.
+    pub fn parse(text: &str) -> Result<TimeUnit, String> {
+        match text {
+            // "µs" with the micro sign (what `symbol` writes) or the Greek mu.
+            "microsecond" | "us" | "\u{b5}s" | "\u{3bc}s" => Ok(TimeUnit::Microsecond),
+            "millisecond" | "ms" => Ok(TimeUnit::Millisecond),
+            "second" | "s" => Ok(TimeUnit::Second),
+            _ => Err(format!(
+                "unknown time unit {text:?}: use microsecond, millisecond or second \
+                 (or us, µs, ms, s)"
+            )),
+        }
+    }
+
     /// The unit that shows `seconds` with 1–3 digits before the point.
     pub fn for_seconds(seconds: f64) -> Self {
         if seconds >= 1.0 {
@@ -80,5 +97,48 @@ mod tests {
         assert_eq!(format_seconds(0.000_812), "812.0 µs");
         assert_eq!(format_bytes(2 * 1024 * 1024), "2.0 MiB");
         assert_eq!(format_seconds(0.0), "0.0 ms");
+    }
+
+    #[test]
+    fn parses_hyperfine_time_unit_names_and_symbols() {
+        for (text, unit) in [
+            ("microsecond", TimeUnit::Microsecond),
+            ("us", TimeUnit::Microsecond),
+            ("µs", TimeUnit::Microsecond),
+            ("μs", TimeUnit::Microsecond),
+            ("millisecond", TimeUnit::Millisecond),
+            ("ms", TimeUnit::Millisecond),
+            ("second", TimeUnit::Second),
+            ("s", TimeUnit::Second),
+        ] {
+            assert_eq!(TimeUnit::parse(text), Ok(unit), "{text}");
+        }
+        // Every unit's own symbol parses back to it.
+        for unit in [
+            TimeUnit::Second,
+            TimeUnit::Millisecond,
+            TimeUnit::Microsecond,
+        ] {
+            assert_eq!(TimeUnit::parse(unit.symbol()), Ok(unit));
+        }
+    }
+
+    #[test]
+    fn rejects_other_time_units_listing_the_accepted_ones() {
+        for text in ["", "minute", "sec", "MS", " ms", "ns"] {
+            let error = TimeUnit::parse(text).expect_err(text);
+            assert!(error.contains(&format!("{text:?}")), "{error}");
+            for accepted in [
+                "microsecond",
+                "millisecond",
+                "second",
+                "us",
+                "µs",
+                "ms",
+                "s",
+            ] {
+                assert!(error.contains(accepted), "{error} lacks {accepted}");
+            }
+        }
     }
 }

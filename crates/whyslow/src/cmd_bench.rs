@@ -4,7 +4,7 @@
 //! with `--profile`, one profiled run per command after its timed runs.
 
 use anyhow::{bail, Context, Result};
-use bench::export::{Csv, Exporter, Json, Markdown};
+use bench::export::{AsciiDoc, Csv, Exporter, Json, Markdown, OrgMode};
 use bench::params::ParameterScan;
 use bench::run::{Phase, RunCount, RunOptions, Tick};
 use bench::{BenchmarkResult, CommandSpec, Report, Shell};
@@ -19,7 +19,7 @@ use std::time::Duration;
 pub const EXIT_REGRESSION: u8 = 3;
 
 /// Help text after the options.
-pub const AFTER_HELP: &str = "Examples:\n  whyslow bench 'sleep 0.05' 'sleep 0.1'\n  whyslow bench -N --runs 20 --warmup 3 './app --fast' './app'\n  whyslow bench -P threads 1 8 'make -j{threads}' --prepare 'make clean'\n  whyslow bench -L alg gzip,xz '{alg} -k -f data' --export-json base.json\n  whyslow bench './app' --baseline base.json --threshold 5%   # exit 3 on a regression\n  whyslow bench './a' './b' --report bench.html --profile\n\nTimes are wall-clock from spawn to exit with the shell's own spawn time (measured\nwith an empty command) subtracted; -N runs commands without a shell and subtracts\nnothing. Exit codes: 0 ok, 1 error (e.g. a command failed without -i), 3 regression.";
+pub const AFTER_HELP: &str = "Examples:\n  whyslow bench 'sleep 0.05' 'sleep 0.1'\n  whyslow bench -N --runs 20 --warmup 3 './app --fast' './app'\n  whyslow bench -P threads 1 8 'make -j{threads}' --prepare 'make clean'\n  whyslow bench -L alg gzip,xz '{alg} -k -f data' --export-json base.json\n  whyslow bench './app' --baseline base.json --threshold 5%   # exit 3 on a regression\n  whyslow bench './a' './b' --report bench.html --profile\n  whyslow bench --reference './old' -n new './new' -u millisecond --export-markdown cmp.md\n\nTimes are wall-clock from spawn to exit with the shell's own spawn time (measured\nwith an empty command) subtracted; -N runs commands without a shell and subtracts\nnothing. Exit codes: 0 ok, 1 error (e.g. a command failed without -i), 3 regression.";
 
 /// `whyslow bench`.
 #[derive(Debug, Args)]
@@ -48,9 +48,22 @@ pub struct BenchArgs {
     /// Run once before each command's runs.
     #[arg(short = 's', long, value_name = "CMD")]
     pub setup: Option<String>,
+    /// Run after every run (also warmups), e.g. to stop a server --prepare started; once for all
+    /// commands or once per command.
+    #[arg(short = 'C', long, value_name = "CMD")]
+    pub conclude: Vec<String>,
     /// Run once after each command's runs.
     #[arg(short = 'c', long, value_name = "CMD")]
     pub cleanup: Option<String>,
+    /// Name of a command in the output and exports, in order (placeholders are replaced).
+    #[arg(short = 'n', long = "command-name", value_name = "NAME")]
+    pub command_names: Vec<String>,
+    /// Benchmark this command first and compare every other against it (not the fastest).
+    #[arg(long, value_name = "CMD")]
+    pub reference: Option<String>,
+    /// Name of the --reference command in the output.
+    #[arg(long, value_name = "NAME", requires = "reference")]
+    pub reference_name: Option<String>,
     /// Scan a numeric parameter: `{NAME}` in the commands takes MIN, MIN+STEP, … MAX.
     #[arg(short = 'P', long = "parameter-scan", num_args = 3, value_names = ["NAME", "MIN", "MAX"])]
     pub parameter_scan: Vec<String>,
@@ -69,9 +82,28 @@ pub struct BenchArgs {
     /// Keep benchmarking commands that exit non-zero.
     #[arg(short = 'i', long)]
     pub ignore_failure: bool,
-    /// Show the commands' output (discarded by default).
-    #[arg(long)]
+    /// Show the commands' output (discarded by default); same as --output=inherit.
+    #[arg(long, conflicts_with = "output")]
     pub show_output: bool,
+    /// Where the commands' output goes: null (default), pipe (stdout read and discarded), inherit,
+    /// or a FILE for stdout; once for all commands or once per command.
+    #[arg(long, value_name = "WHERE")]
+    pub output: Vec<String>,
+    /// Standard input of the commands: null (default) or a FILE.
+    #[arg(long, default_value = "null", value_name = "WHERE")]
+    pub input: String,
+    /// Unit of the times in the terminal and the Markdown, AsciiDoc and Org tables (default: chosen
+    /// per command / table).
+    #[arg(short = 'u', long, value_parser = bench::units::TimeUnit::parse, value_name = "UNIT")]
+    pub time_unit: Option<bench::units::TimeUnit>,
+    /// Order of the comparisons and table rows: auto (comparisons by time, tables as run),
+    /// command, or mean-time.
+    #[arg(long, default_value = "auto", value_parser = bench::result::SortOrder::parse, value_name = "METHOD")]
+    pub sort: bench::result::SortOrder,
+    /// Output style: auto (progress bars on a terminal), basic (no bars), full (bars even when not
+    /// a terminal), nocolor, color, or none (no output but errors). whyslow prints no colors.
+    #[arg(long, default_value = "auto", value_parser = Style::parse, value_name = "TYPE")]
+    pub style: Style,
     /// Write every result and run time as JSON (usable as a --baseline later).
     #[arg(long, value_name = "FILE")]
     pub export_json: Option<PathBuf>,
@@ -81,6 +113,12 @@ pub struct BenchArgs {
     /// Write a Markdown table.
     #[arg(long, value_name = "FILE")]
     pub export_markdown: Option<PathBuf>,
+    /// Write an AsciiDoc table.
+    #[arg(long, value_name = "FILE")]
+    pub export_asciidoc: Option<PathBuf>,
+    /// Write an Emacs Org mode table.
+    #[arg(long, value_name = "FILE")]
+    pub export_orgmode: Option<PathBuf>,
     /// Write a self-contained HTML report with distribution plots.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -105,6 +143,42 @@ pub struct BenchArgs {
     /// Sampling frequency of --profile in Hz.
     #[arg(long, default_value_t = 999, value_name = "HZ")]
     pub profile_freq: u32,
+}
+
+/// hyperfine's `--style`; whyslow prints no colors, so `color` and `nocolor`
+/// only choose whether progress bars are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Progress bars when standard error is a terminal.
+    Auto,
+    /// No progress bars.
+    Basic,
+    /// Progress bars even when standard error is not a terminal.
+    Full,
+    /// Nothing on standard output, no progress bars; errors still reach standard error.
+    None,
+}
+
+impl Style {
+    fn parse(text: &str) -> Result<Style, String> {
+        match text {
+            "auto" | "nocolor" => Ok(Style::Auto),
+            "basic" | "color" => Ok(Style::Basic),
+            "full" => Ok(Style::Full),
+            "none" => Ok(Style::None),
+            _ => Err(format!(
+                "invalid style '{text}' (one of: auto, basic, full, nocolor, color, none)"
+            )),
+        }
+    }
+
+    fn progress_bars(self) -> bool {
+        match self {
+            Style::Auto => std::io::stderr().is_terminal(),
+            Style::Full => true,
+            Style::Basic | Style::None => false,
+        }
+    }
 }
 
 /// Parses `5%`, `5` (percent) or `0.5%` into a fraction.
@@ -137,12 +211,18 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         },
     };
     runs.validate()?;
-    if args.prepare.len() > 1 && args.prepare.len() != specs.len() {
-        bail!(
-            "{} --prepare commands for {} benchmarked commands: give one for all, or one per command",
-            args.prepare.len(),
-            specs.len()
-        );
+    for (flag, count) in [
+        ("--prepare", args.prepare.len()),
+        ("--conclude", args.conclude.len()),
+        ("--output", args.output.len()),
+    ] {
+        if count > 1 && count != specs.len() {
+            bail!(
+                "{count} {flag} values for {} benchmarked commands{}: give one for all, or one per command",
+                specs.len(),
+                if args.reference.is_some() { " (the --reference first)" } else { "" }
+            );
+        }
     }
     if args.bootstrap_resamples == 0 {
         bail!("--bootstrap-resamples must be at least 1");
@@ -157,15 +237,21 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         runs,
         setup: args.setup.clone(),
         prepare: args.prepare.clone(),
+        conclude: args.conclude.clone(),
         cleanup: args.cleanup.clone(),
         shell: shell.clone(),
         ignore_failure: args.ignore_failure,
+        input: bench::exec::Input::parse(&args.input),
         output: if args.show_output {
-            bench::exec::Output::Show
+            vec![bench::exec::Output::Show]
         } else {
-            bench::exec::Output::Discard
+            args.output
+                .iter()
+                .map(|o| bench::exec::Output::parse(o))
+                .collect()
         },
     };
+    let quiet = args.style == Style::None;
     let seed = args.seed.unwrap_or_else(clock_seed);
     let mut bootstrap =
         bench::bootstrap::Bootstrap::new(seed, args.bootstrap_resamples, CONFIDENCE);
@@ -178,46 +264,55 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     })?;
     let mut results: Vec<BenchmarkResult> = Vec::with_capacity(specs.len());
     for (index, spec) in specs.iter().enumerate() {
-        let bar = progress_bar(index, specs.len());
+        let bar = progress_bar(index, specs.len(), args.style);
         let measured = bench::run::run_command(spec, index, &options, &overhead, &mut |tick| {
             show_tick(&bar, tick)
         });
         bar.finish_and_clear();
         let measured = measured.with_context(|| format!("benchmark {} failed", index + 1))?;
-        let result = BenchmarkResult::from_runs(spec, &measured, &mut bootstrap);
-        println!(
-            "{}",
-            bench::summary::command_block(index + 1, &result, CONFIDENCE)
-        );
-        if shell != Shell::None && result.mean < 0.005 {
+        let mut result = BenchmarkResult::from_runs(spec, &measured, &mut bootstrap);
+        result.peak_rss_is_upper_bound =
+            bench::exec::own_peak_rss_bytes().is_some_and(|own| result.peak_rss_bytes <= own);
+        if !quiet {
+            println!(
+                "{}",
+                bench::summary::command_block(index + 1, &result, CONFIDENCE, args.time_unit)
+            );
+        }
+        if !quiet && shell != Shell::None && result.mean < 0.005 {
             println!("  Note: under 5 ms per run, the subtracted shell overhead ({}) dominates; -N measures without a shell.\n", bench::units::format_seconds(overhead.wall_s));
         }
         results.push(result);
     }
-    let comparisons = Report::compare_all(&results, &mut bootstrap);
-    print!(
-        "{}",
-        bench::summary::comparisons_block(&comparisons, CONFIDENCE)
-    );
+    let reference = args.reference.is_some().then_some(0);
+    let comparisons = Report::compare_all(&results, reference, args.sort, &mut bootstrap);
+    if !quiet {
+        print!(
+            "{}",
+            bench::summary::comparisons_block(&comparisons, CONFIDENCE)
+        );
+    }
 
     let mut regressed = false;
     let mut baseline_comparisons = Vec::new();
     if let Some(saved) = &baseline {
         let (found, unmatched) =
             bench::baseline::compare(&results, saved, args.threshold, &mut bootstrap);
-        println!(
-            "\nAgainst the baseline (regression = significant and > {:.1} % slower)",
-            args.threshold * 100.0
-        );
-        for comparison in &found {
-            println!("  {}", comparison.sentence());
-            if comparison.verdict == bench::baseline::Verdict::Regressed {
-                regressed = true;
+        if !quiet {
+            println!(
+                "\nAgainst the baseline (regression = significant and > {:.1} % slower)",
+                args.threshold * 100.0
+            );
+            for comparison in &found {
+                println!("  {}", comparison.sentence());
+            }
+            for command in unmatched {
+                println!("  `{command}` has no baseline (no result with this command line)");
             }
         }
-        for command in unmatched {
-            println!("  `{command}` has no baseline (no result with this command line)");
-        }
+        regressed = found
+            .iter()
+            .any(|c| c.verdict == bench::baseline::Verdict::Regressed);
         baseline_comparisons = found;
     }
     let report = Report {
@@ -251,7 +346,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The commands after parameter scans.
+/// The commands after parameter scans, the `--reference` first.
 fn expand_commands(args: &BenchArgs) -> Result<Vec<CommandSpec>> {
     let mut scans = Vec::new();
     for scan in args.parameter_scan.chunks(3) {
@@ -274,7 +369,18 @@ fn expand_commands(args: &BenchArgs) -> Result<Vec<CommandSpec>> {
         };
         scans.push(ParameterScan::list(name, values)?);
     }
-    Ok(bench::params::expand(&args.commands, &scans)?)
+    let mut specs = Vec::new();
+    if let Some(reference) = &args.reference {
+        let mut spec = CommandSpec::plain(reference);
+        spec.name = args.reference_name.clone();
+        specs.push(spec);
+    }
+    specs.extend(bench::params::expand(
+        &args.commands,
+        &args.command_names,
+        &scans,
+    )?);
+    Ok(specs)
 }
 
 fn clock_seed() -> u64 {
@@ -284,11 +390,16 @@ fn clock_seed() -> u64 {
         .unwrap_or(0)
 }
 
-fn progress_bar(index: usize, count: usize) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+fn progress_bar(index: usize, count: usize, style: Style) -> ProgressBar {
+    if !style.progress_bars() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(1);
+    if style == Style::Full && !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::term_like(Box::new(
+            crate::ansi_stderr::AnsiStderr,
+        )));
+    }
     bar.set_style(
         ProgressStyle::with_template("{prefix} {bar:30.cyan/blue} {pos}/{len} {msg} ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -311,10 +422,12 @@ fn show_tick(bar: &ProgressBar, tick: Tick) {
     }
 }
 
-/// Writes a file with `write`, naming it in errors and in the "wrote" line.
+/// Writes a file with `write`, naming it in errors and in the "wrote" line
+/// (not printed with `--style none`).
 fn write_file(
     path: &Path,
     what: &str,
+    args: &BenchArgs,
     write: impl FnOnce(&mut dyn Write) -> Result<(), bench::BenchError>,
 ) -> Result<()> {
     let file =
@@ -323,23 +436,34 @@ fn write_file(
     write(&mut out).with_context(|| format!("cannot write {}", path.display()))?;
     out.flush()
         .with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!("whyslow: wrote {} ({what})", path.display());
+    if args.style != Style::None {
+        eprintln!("whyslow: wrote {} ({what})", path.display());
+    }
     Ok(())
 }
 
 fn write_outputs(args: &BenchArgs, report: &Report) -> Result<()> {
-    let exports: [(&Option<PathBuf>, &dyn Exporter, &str); 3] = [
-        (
-            &args.export_json,
-            &Json,
+    if let Some(path) = &args.export_json {
+        write_file(
+            path,
             "JSON with every run; usable as --baseline",
-        ),
+            args,
+            |out| Json.write(report, out),
+        )?;
+    }
+    // Tables list their rows in the --sort order; the JSON keeps the run order.
+    let mut sorted = report.clone();
+    sorted.results = report.results_in(args.sort).into_iter().cloned().collect();
+    let unit = args.time_unit;
+    let tables: [(&Option<PathBuf>, &dyn Exporter, &str); 4] = [
         (&args.export_csv, &Csv, "CSV"),
-        (&args.export_markdown, &Markdown, "Markdown table"),
+        (&args.export_markdown, &Markdown { unit }, "Markdown table"),
+        (&args.export_asciidoc, &AsciiDoc { unit }, "AsciiDoc table"),
+        (&args.export_orgmode, &OrgMode { unit }, "Org mode table"),
     ];
-    for (path, exporter, what) in exports {
+    for (path, exporter, what) in tables {
         if let Some(path) = path {
-            write_file(path, what, |out| exporter.write(report, out))?;
+            write_file(path, what, args, |out| exporter.write(&sorted, out))?;
         }
     }
     if let Some(path) = &args.report {
@@ -352,7 +476,7 @@ fn write_outputs(args: &BenchArgs, report: &Report) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(" vs ")
         );
-        write_file(path, "HTML report", |out| {
+        write_file(path, "HTML report", args, |out| {
             bench::report_html::write(report, &title, out)
         })?;
     }
@@ -371,10 +495,10 @@ fn profile_commands(args: &BenchArgs, specs: &[CommandSpec], options: &RunOption
     for (index, spec) in specs.iter().enumerate() {
         let argv = options.shell.argv(&spec.command_line)?;
         if let Some(setup) = &options.setup {
-            bench::run::helper("setup", &spec.substitute(setup), options)?;
+            bench::run::helper("setup", &spec.substitute(setup), index, options)?;
         }
         if let Some(prepare) = options.prepare_for(spec, index) {
-            bench::run::helper("prepare", &prepare, options)?;
+            bench::run::helper("prepare", &prepare, index, options)?;
         }
         let record_options = profiler::RecordOptions {
             target: profiler::Target::Command(argv),
@@ -384,28 +508,33 @@ fn profile_commands(args: &BenchArgs, specs: &[CommandSpec], options: &RunOption
         let recording = profiler::record(&record_options, &stop, &mut |_| {})
             .map_err(|e| anyhow::anyhow!(e))
             .with_context(|| format!("cannot profile `{}` (--profile)", spec.command_line))?;
-        if let Some(cleanup) = &options.cleanup {
-            bench::run::helper("cleanup", &spec.substitute(cleanup), options)?;
+        if let Some(conclude) = options.conclude_for(spec, index) {
+            bench::run::helper("conclude", &conclude, index, options)?;
         }
-        let path =
-            args.profile_dir
-                .join(format!("{}-{}.html", index + 1, slug(&spec.command_line)));
+        if let Some(cleanup) = &options.cleanup {
+            bench::run::helper("cleanup", &spec.substitute(cleanup), index, options)?;
+        }
+        let name = spec.display_name();
+        let path = args
+            .profile_dir
+            .join(format!("{}-{}.html", index + 1, slug(name)));
         let view = query::ValueView::default_for(&recording.profile);
         crate::output::write_file(
             &recording.profile,
             &path,
             render::Format::FlamegraphHtml,
             view,
-            &spec.command_line,
+            name,
         )?;
-        eprintln!(
-            "whyslow: wrote {} (flamegraph of `{}`, {} samples at {} Hz)",
-            path.display(),
-            spec.command_line,
-            recording.stats.samples,
-            args.profile_freq
-        );
-        profiles.push((spec.command_line.clone(), recording.profile, view));
+        if args.style != Style::None {
+            eprintln!(
+                "whyslow: wrote {} (flamegraph of `{name}`, {} samples at {} Hz)",
+                path.display(),
+                recording.stats.samples,
+                args.profile_freq
+            );
+        }
+        profiles.push((name.to_string(), recording.profile, view));
     }
     if let [(name_a, a, view), (name_b, b, _), ..] = profiles.as_slice() {
         let path = args.profile_dir.join("diff-1-2.html");
@@ -413,6 +542,7 @@ fn profile_commands(args: &BenchArgs, specs: &[CommandSpec], options: &RunOption
         write_file(
             &path,
             "differential flamegraph: red = grew, blue = shrank",
+            args,
             |out| {
                 render::diff_html::write(a, b, *view, &title, out)
                     .map_err(|e| bench::BenchError::Io(std::io::Error::other(e)))

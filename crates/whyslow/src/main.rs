@@ -2,6 +2,7 @@
 //! `cmd_*` module. It wires library crates together and holds no logic of its own
 //! beyond turning their results into files, tables and exit codes.
 
+mod ansi_stderr;
 mod cli;
 mod cmd_bench;
 mod cmd_demo;

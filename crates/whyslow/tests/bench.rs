@@ -457,3 +457,149 @@ fn profile_writes_a_flamegraph_per_command_and_a_diff() {
         "a flamegraph page"
     );
 }
+
+#[test]
+fn hyperfine_options_name_reference_sort_and_export_tables() {
+    let _serial = serial();
+    let dir = TempDir::new("bench-hyperfine-options");
+    let (json, markdown, asciidoc, orgmode) = (
+        dir.path("h.json"),
+        dir.path("h.md"),
+        dir.path("h.adoc"),
+        dir.path("h.org"),
+    );
+    let output = bench(&[
+        "--runs",
+        "3",
+        "-N",
+        "--reference",
+        "sleep 0.03",
+        "--reference-name",
+        "ref",
+        "-n",
+        "slow",
+        "-n",
+        "fast",
+        "sleep 0.04",
+        "sleep 0.01",
+        "--sort",
+        "mean-time",
+        "-u",
+        "millisecond",
+        "--export-json",
+        json.to_str().expect("utf-8"),
+        "--export-markdown",
+        markdown.to_str().expect("utf-8"),
+        "--export-asciidoc",
+        asciidoc.to_str().expect("utf-8"),
+        "--export-orgmode",
+        orgmode.to_str().expect("utf-8"),
+    ]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Benchmark 1: ref\n"), "{stdout}");
+    assert!(stdout.contains("Benchmark 3: fast\n"), "{stdout}");
+    // Every comparison is against the reference, fastest other first.
+    let summary = stdout.split("Summary").nth(1).expect("a summary");
+    let lines: Vec<&str> = summary.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 2, "{summary}");
+    assert!(
+        lines[0].contains("`fast` is") && lines[0].contains("than `ref`"),
+        "{summary}"
+    );
+    assert!(
+        lines[1].contains("`ref` is") && lines[1].contains("than `slow`"),
+        "{summary}"
+    );
+
+    // The JSON keeps the run order and the command lines behind the names.
+    let json = read_json(&json);
+    let names: Vec<&str> = json["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["command"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(names, ["ref", "slow", "fast"]);
+    assert_eq!(json["results"][1]["command_line"], "sleep 0.04");
+
+    // Tables follow --sort mean-time and --time-unit.
+    let markdown = std::fs::read_to_string(markdown).expect("Markdown written");
+    let rows: Vec<&str> = markdown.lines().skip(2).collect();
+    assert!(rows[0].starts_with("| `fast` |"), "{markdown}");
+    assert!(rows[2].starts_with("| `slow` |"), "{markdown}");
+    let asciidoc = std::fs::read_to_string(asciidoc).expect("AsciiDoc written");
+    assert!(
+        asciidoc.starts_with("[cols=\"<,>,>,>,>\"]\n|===\n") && asciidoc.contains("| Mean [ms]"),
+        "{asciidoc}"
+    );
+    let orgmode = std::fs::read_to_string(orgmode).expect("Org written");
+    assert!(
+        orgmode.contains("Mean [ms]") && orgmode.contains("|--+"),
+        "{orgmode}"
+    );
+}
+
+#[test]
+fn conclude_input_output_and_style_none() {
+    let _serial = serial();
+    let dir = TempDir::new("bench-io");
+    let (input, output_file, log) = (dir.path("in.txt"), dir.path("out.txt"), dir.path("log"));
+    std::fs::write(&input, "abc\n").expect("input");
+    let log_text = log.to_str().expect("utf-8");
+    let output = bench(&[
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+        "--style",
+        "none",
+        "--prepare",
+        &format!("echo prepare >> {log_text}"),
+        "--conclude",
+        &format!("echo conclude >> {log_text}"),
+        "--input",
+        input.to_str().expect("utf-8"),
+        "--output",
+        output_file.to_str().expect("utf-8"),
+        "tr a-z A-Z",
+    ]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout, "", "--style none prints nothing");
+    let log = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        ["prepare", "conclude"].repeat(3)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&output_file).ok().as_deref(),
+        Some("ABC\n")
+    );
+
+    // A failing --conclude stops the benchmark and says which command failed.
+    let output = bench(&["--runs", "2", "--conclude", "exit 7", "true"]);
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("conclude command `exit 7` exited with status 7"),
+        "{stderr}"
+    );
+
+    // --output pipe drains a large writer; a wrong --input path is named.
+    let output = bench(&[
+        "--runs",
+        "2",
+        "--output",
+        "pipe",
+        "head -c 2000000 /dev/zero",
+    ]);
+    assert!(output.status.success(), "{:?}", text(&output));
+    let output = bench(&["--runs", "2", "--input", "/nonexistent/in", "cat"]);
+    let (_, stderr) = text(&output);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("cannot open --input file /nonexistent/in"),
+        "{stderr}"
+    );
+}

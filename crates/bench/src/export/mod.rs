@@ -1,13 +1,20 @@
 //! File exports of a [`Report`]: one [`Exporter`] per format, one file per
-//! implementation (JSON, CSV, Markdown), chosen by the flag that names the file.
+//! implementation (JSON, CSV, Markdown, AsciiDoc, Org mode), chosen by the flag
+//! that names the file. The three tables share their cells (`table.rs`) and
+//! differ only in layout and escaping; each takes an optional time unit.
 
+mod asciidoc;
 mod csv;
 mod json;
 mod markdown;
+mod orgmode;
+mod table;
 
+pub use self::asciidoc::AsciiDoc;
 pub use self::csv::Csv;
 pub use self::json::Json;
 pub use self::markdown::Markdown;
+pub use self::orgmode::OrgMode;
 
 use crate::error::BenchError;
 use crate::result::Report;
@@ -23,6 +30,7 @@ pub trait Exporter {
 mod tests {
     use super::*;
     use crate::result::sample_report;
+    use crate::units::TimeUnit;
 
     fn written(exporter: &dyn Exporter, report: &Report) -> String {
         let mut out = Vec::new();
@@ -84,7 +92,7 @@ mod tests {
 
     #[test]
     fn markdown_is_relative_to_the_fastest() {
-        let text = written(&Markdown, &sample_report());
+        let text = written(&Markdown::default(), &sample_report());
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0],
@@ -96,5 +104,117 @@ mod tests {
             lines[2]
         );
         assert!(lines[3].starts_with("| `sleep 0.1` |"), "{}", lines[3]);
+    }
+
+    #[test]
+    fn markdown_in_a_given_unit_uses_it_in_every_time_column() {
+        let markdown = Markdown {
+            unit: Some(TimeUnit::Microsecond),
+        };
+        let text = written(&markdown, &sample_report());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "| Command | Mean [µs] | Min [µs] | Max [µs] | Relative |"
+        );
+        assert_eq!(
+            lines[2],
+            "| `sleep 0.05` | 50300.0 ± 233.5 | 50000.0 | 50600.0 | 1.00 |"
+        );
+        assert_eq!(
+            lines[3],
+            "| `sleep 0.1` | 125533.3 ± 86435.8 | 100000.0 | 400000.0 | 2.50 ± 1.72 |"
+        );
+    }
+
+    #[test]
+    fn markdown_escapes_pipes_and_backticks() {
+        let mut report = sample_report();
+        report.results[0].command = "seq 9 | grep `echo 1`".into();
+        let text = written(&Markdown::default(), &report);
+        assert!(
+            text.contains("| `seq 9 \\| grep 'echo 1'` | 50.3 ± 0.2 |"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn asciidoc_has_hyperfine_layout() {
+        let text = written(&AsciiDoc::default(), &sample_report());
+        let expected = "\
+[cols=\"<,>,>,>,>\"]
+|===
+| Command 
+| Mean [ms] 
+| Min [ms] 
+| Max [ms] 
+| Relative 
+
+| `sleep 0.05` 
+| 50.3 ± 0.2 
+| 50.0 
+| 50.6 
+| 1.00 
+
+| `sleep 0.1` 
+| 125.5 ± 86.4 
+| 100.0 
+| 400.0 
+| 2.50 ± 1.72 
+|===
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn asciidoc_escapes_pipes_and_backticks() {
+        let mut report = sample_report();
+        report.results[0].command = "seq 9 | grep `echo 1`".into();
+        let text = written(&AsciiDoc::default(), &report);
+        assert!(text.contains("\n| `seq 9 \\| grep 'echo 1'` \n"), "{text}");
+    }
+
+    #[test]
+    fn orgmode_has_hyperfine_layout() {
+        let text = written(&OrgMode::default(), &sample_report());
+        let expected = "\
+| Command  |  Mean [ms] |  Min [ms] |  Max [ms] |  Relative |
+|--+--+--+--+--|
+| =sleep 0.05=  |  50.3 ± 0.2 |  50.0 |  50.6 |  1.00 |
+| =sleep 0.1=  |  125.5 ± 86.4 |  100.0 |  400.0 |  2.50 ± 1.72 |
+";
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn orgmode_escapes_pipes() {
+        let mut report = sample_report();
+        report.results[0].command = "seq 9 | grep 1".into();
+        let text = written(&OrgMode::default(), &report);
+        let row = text.lines().nth(2).expect("first row");
+        assert_eq!(
+            row,
+            "| =seq 9 \\vert{} grep 1=  |  50.3 ± 0.2 |  50.0 |  50.6 |  1.00 |"
+        );
+        assert_eq!(row.matches('|').count(), 6, "one cell per column");
+    }
+
+    #[test]
+    fn tables_follow_the_report_order_in_the_given_unit() {
+        let mut report = sample_report();
+        report.results.reverse();
+        let unit = Some(TimeUnit::Second);
+        let tables = [
+            written(&Markdown { unit }, &report),
+            written(&AsciiDoc { unit }, &report),
+            written(&OrgMode { unit }, &report),
+        ];
+        for text in &tables {
+            assert!(text.contains("Mean [s]"), "{text}");
+            let slow = text.find("sleep 0.1").expect("slow row");
+            let fast = text.find("sleep 0.05").expect("fast row");
+            assert!(slow < fast, "rows keep the report's order: {text}");
+            assert!(text.contains("2.50 ± 1.72"), "{text}");
+        }
     }
 }

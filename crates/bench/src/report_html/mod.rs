@@ -100,6 +100,15 @@ fn summary_table(report: &Report) -> String {
     for r in &report.results {
         let unit = TimeUnit::for_seconds(r.mean);
         let t = |s: f64| format_in(s, unit);
+        let rss = format!(
+            "{}{}",
+            if r.peak_rss_is_upper_bound {
+                "≤ "
+            } else {
+                ""
+            },
+            format_bytes(r.peak_rss_bytes)
+        );
         html += &format!(
             "<tr><td class=\"cmd\">{}</td><td>{} ± {}</td><td>{} … {}</td><td>{} [{} … {}]</td><td>{} … {}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
@@ -115,7 +124,7 @@ fn summary_table(report: &Report) -> String {
             t(r.max),
             format_seconds(r.user),
             format_seconds(r.system),
-            format_bytes(r.peak_rss_bytes),
+            rss,
             r.times.len(),
             r.outliers.len()
         );
