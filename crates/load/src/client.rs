@@ -28,6 +28,35 @@ pub enum Connection {
     Http2(http2::SendRequest<RequestBody>),
 }
 
+/// How a request on an open connection failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// The connection ended (EOF, reset, broken pipe; for HTTP/2 also a GOAWAY or
+    /// REFUSED_STREAM that says the server did not process the request) before any
+    /// byte of the response arrived. On a reused connection that is the server
+    /// having closed it while idle, and the request may be sent again on a new one;
+    /// otherwise it counts as [`ErrorKind::Reset`].
+    Closed,
+    /// Any other failure, counted as this kind.
+    Failed(ErrorKind),
+}
+
+impl SendError {
+    /// The kind the failure counts as when it is not retried.
+    pub fn kind(self) -> ErrorKind {
+        match self {
+            SendError::Closed => ErrorKind::Reset,
+            SendError::Failed(kind) => kind,
+        }
+    }
+}
+
+impl From<ErrorKind> for SendError {
+    fn from(kind: ErrorKind) -> Self {
+        SendError::Failed(kind)
+    }
+}
+
 /// A completed response: status and body size.
 #[derive(Debug, Clone, Copy)]
 pub struct Completed {
@@ -89,7 +118,8 @@ impl Connection {
     }
 
     /// Waits until the connection can take a request; false when it has closed
-    /// (for example after `Connection: close`), so the caller opens a new one.
+    /// (after `Connection: close`, an HTTP/1.0 response, an HTTP/2 GOAWAY, or the
+    /// server closing it), so the caller opens a new one.
     pub async fn ready(&mut self) -> bool {
         match self {
             Connection::Http1(connection) => connection.is_reusable(),
@@ -105,21 +135,39 @@ impl Connection {
         encoded: &EncodedRequest,
         target: &Target,
         traceparent: Option<&str>,
-    ) -> Result<Completed, ErrorKind> {
+    ) -> Result<Completed, SendError> {
         match self {
             Connection::Http1(connection) => connection.send(encoded, traceparent).await,
             Connection::Http2(sender) => {
                 let request = template
                     .build(target, true, traceparent)
                     .map_err(|_| ErrorKind::Other)?;
-                let response = sender
-                    .send_request(request)
-                    .await
-                    .map_err(|e| classify(&e))?;
-                drain(response).await
+                let response = sender.send_request(request).await.map_err(|e| {
+                    if classify(&e) == ErrorKind::Reset || not_processed(&e) {
+                        SendError::Closed // no response head arrived
+                    } else {
+                        SendError::Failed(classify(&e))
+                    }
+                })?;
+                Ok(drain(response).await?)
             }
         }
     }
+}
+
+/// Whether an HTTP/2 request failed without the server having processed it
+/// (RFC 9113 §8.7): its stream was above the last one a GOAWAY accepted, the
+/// connection was already going away, or it was refused with REFUSED_STREAM.
+fn not_processed(error: &hyper::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(h2) = cause.downcast_ref::<h2::Error>() {
+            return (h2.is_go_away() && h2.is_remote())
+                || h2.reason() == Some(h2::Reason::REFUSED_STREAM);
+        }
+        source = cause.source();
+    }
+    false
 }
 
 async fn drain(response: Response<hyper::body::Incoming>) -> Result<Completed, ErrorKind> {

@@ -1,6 +1,9 @@
 //! The HTTP/1.1 client connection of the load generator's hot path: writes a
 //! pre-serialized request and reads one response (Content-Length, chunked, or
-//! until close) in the caller's task, keeping the connection alive.
+//! until close) in the caller's task, keeping the connection alive until the
+//! server asks to close it. A connection that ends before any byte of the
+//! response is told apart ([`SendError::Closed`]) so a stale keep-alive
+//! connection can be replaced; one that ends mid-response is a reset.
 //!
 //! Written by hand, which DESIGN.md asks to justify: hyper's client (still used
 //! for HTTP/2) runs each connection as a separate task fed through channels, so
@@ -10,7 +13,7 @@
 //! this does, as wrk does. Response heads are parsed by `httparse`. Not a general
 //! client: no pipelining, no upgrades, bodies are counted and dropped.
 
-use crate::client::Completed;
+use crate::client::{Completed, SendError};
 use crate::config::RequestTemplate;
 use crate::recorder::ErrorKind;
 use crate::target::Target;
@@ -84,16 +87,26 @@ pub struct Http1Connection {
     buffer: BytesMut,
     write_buffer: Vec<u8>,
     reusable: bool,
+    /// Whether any byte of the current response has arrived.
+    response_started: bool,
 }
 
-fn io_error(error: std::io::Error) -> ErrorKind {
+/// Whether `error` means the peer closed or reset the connection.
+fn is_closed(error: &std::io::Error) -> bool {
     use std::io::ErrorKind as Io;
-    match error.kind() {
-        Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
-            ErrorKind::Reset
-        }
-        Io::TimedOut => ErrorKind::Timeout,
-        _ => ErrorKind::Other,
+    matches!(
+        error.kind(),
+        Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof
+    )
+}
+
+fn io_error(error: &std::io::Error) -> ErrorKind {
+    if is_closed(error) {
+        ErrorKind::Reset
+    } else if error.kind() == std::io::ErrorKind::TimedOut {
+        ErrorKind::Timeout
+    } else {
+        ErrorKind::Other
     }
 }
 
@@ -105,6 +118,7 @@ impl Http1Connection {
             buffer: BytesMut::with_capacity(READ_CHUNK),
             write_buffer: Vec::new(),
             reusable: true,
+            response_started: false,
         }
     }
 
@@ -114,11 +128,13 @@ impl Http1Connection {
     }
 
     /// Sends `request` (plus a `traceparent` header) and reads the whole response.
+    /// A failed write, or an end of the connection before any byte of the
+    /// response, is [`SendError::Closed`].
     pub async fn send(
         &mut self,
         request: &EncodedRequest,
         traceparent: Option<&str>,
-    ) -> Result<Completed, ErrorKind> {
+    ) -> Result<Completed, SendError> {
         self.write_buffer.clear();
         self.write_buffer.extend_from_slice(&request.head);
         if let Some(value) = traceparent {
@@ -129,35 +145,52 @@ impl Http1Connection {
         self.write_buffer.extend_from_slice(b"\r\n");
         self.write_buffer.extend_from_slice(&request.body);
         self.reusable = false; // until a complete response says otherwise
+        self.response_started = !self.buffer.is_empty();
         self.stream
             .write_all(&self.write_buffer)
             .await
-            .map_err(io_error)?;
+            .map_err(|error| {
+                if is_closed(&error) {
+                    SendError::Closed
+                } else {
+                    SendError::Failed(io_error(&error))
+                }
+            })?;
         let (status, framing, keep_alive) = self.read_head(request.head_only).await?;
         let body_bytes = self.read_body(framing).await?;
         self.reusable = keep_alive && framing != Framing::UntilClose;
         Ok(Completed { status, body_bytes })
     }
 
-    /// Reads more bytes into the buffer; end of stream is an error here.
-    async fn fill(&mut self) -> Result<(), ErrorKind> {
+    /// Reads more bytes into the buffer. The end of the stream is an error here:
+    /// [`SendError::Closed`] before the response's first byte, a reset after it.
+    async fn fill(&mut self) -> Result<(), SendError> {
         self.buffer.reserve(READ_CHUNK);
         match self.stream.read_buf(&mut self.buffer).await {
-            Ok(0) => Err(ErrorKind::Reset),
-            Ok(_) => Ok(()),
-            Err(error) => Err(io_error(error)),
+            Ok(0) => {}
+            Ok(_) => {
+                self.response_started = true;
+                return Ok(());
+            }
+            Err(error) if is_closed(&error) => {}
+            Err(error) => return Err(SendError::Failed(io_error(&error))),
         }
+        Err(if self.response_started {
+            SendError::Failed(ErrorKind::Reset)
+        } else {
+            SendError::Closed
+        })
     }
 
     /// Status, framing and keep-alive of the next final (non-1xx) response head.
-    async fn read_head(&mut self, head_only: bool) -> Result<(u16, Framing, bool), ErrorKind> {
+    async fn read_head(&mut self, head_only: bool) -> Result<(u16, Framing, bool), SendError> {
         loop {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut headers);
             let parsed = response.parse(&self.buffer).map_err(|_| ErrorKind::Other)?;
             let httparse::Status::Complete(head_length) = parsed else {
                 if self.buffer.len() > MAX_HEAD_BYTES {
-                    return Err(ErrorKind::Other);
+                    return Err(ErrorKind::Other.into());
                 }
                 self.fill().await?;
                 continue;
@@ -196,7 +229,7 @@ impl Http1Connection {
         }
     }
 
-    async fn read_body(&mut self, framing: Framing) -> Result<u64, ErrorKind> {
+    async fn read_body(&mut self, framing: Framing) -> Result<u64, SendError> {
         match framing {
             Framing::Length(length) => {
                 self.skip(length).await?;
@@ -211,7 +244,7 @@ impl Http1Connection {
                     match self.stream.read_buf(&mut self.buffer).await {
                         Ok(0) => return Ok(total),
                         Ok(n) => total += n as u64,
-                        Err(error) => return Err(io_error(error)),
+                        Err(error) => return Err(SendError::Failed(io_error(&error))),
                     }
                     self.buffer.clear();
                 }
@@ -220,7 +253,7 @@ impl Http1Connection {
     }
 
     /// Drops `length` body bytes, reading as needed.
-    async fn skip(&mut self, mut length: u64) -> Result<(), ErrorKind> {
+    async fn skip(&mut self, mut length: u64) -> Result<(), SendError> {
         loop {
             let take = (self.buffer.len() as u64).min(length) as usize;
             self.buffer.advance(take);
@@ -233,7 +266,7 @@ impl Http1Connection {
     }
 
     /// One CRLF-terminated line (without the CRLF), consumed from the buffer.
-    async fn line(&mut self) -> Result<Bytes, ErrorKind> {
+    async fn line(&mut self) -> Result<Bytes, SendError> {
         loop {
             if let Some(end) = self.buffer.windows(2).position(|w| w == b"\r\n") {
                 let line = self.buffer.split_to(end).freeze();
@@ -241,13 +274,13 @@ impl Http1Connection {
                 return Ok(line);
             }
             if self.buffer.len() > MAX_HEAD_BYTES {
-                return Err(ErrorKind::Other);
+                return Err(ErrorKind::Other.into());
             }
             self.fill().await?;
         }
     }
 
-    async fn read_chunked(&mut self) -> Result<u64, ErrorKind> {
+    async fn read_chunked(&mut self) -> Result<u64, SendError> {
         let mut total = 0u64;
         loop {
             let line = self.line().await?;
@@ -261,7 +294,7 @@ impl Http1Connection {
             }
             self.skip(size).await?;
             if !self.line().await?.is_empty() {
-                return Err(ErrorKind::Other);
+                return Err(ErrorKind::Other.into());
             }
             total += size;
         }
@@ -311,7 +344,7 @@ mod tests {
     fn exchange(
         requests: usize,
         responses: &'static [u8],
-    ) -> (Vec<Result<Completed, ErrorKind>>, Vec<u8>) {
+    ) -> (Vec<Result<Completed, SendError>>, Vec<u8>) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -361,8 +394,8 @@ mod tests {
         assert_eq!(got, vec![(200, 11), (204, 0), (503, 4)]);
         assert_eq!(
             results[3].err(),
-            Some(ErrorKind::Reset),
-            "the server closed"
+            Some(SendError::Closed),
+            "the server closed before the response's first byte"
         );
     }
 
@@ -371,8 +404,18 @@ mod tests {
         let (results, _) = exchange(1, b"HTTP/1.0 200 OK\r\n\r\nabcdef");
         assert_eq!(results[0].map(|c| c.body_bytes), Ok(6));
         let (results, _) = exchange(1, b"SMTP ready\r\n\r\n");
-        assert_eq!(results[0].err(), Some(ErrorKind::Other));
+        assert_eq!(results[0].err(), Some(SendError::Failed(ErrorKind::Other)));
         let (results, _) = exchange(1, b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort");
-        assert_eq!(results[0].err(), Some(ErrorKind::Reset), "truncated body");
+        assert_eq!(
+            results[0].err(),
+            Some(SendError::Failed(ErrorKind::Reset)),
+            "truncated body"
+        );
+        let (results, _) = exchange(1, b"HTTP/1.1 200 OK\r\ncontent-");
+        assert_eq!(
+            results[0].err(),
+            Some(SendError::Failed(ErrorKind::Reset)),
+            "truncated head"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The machine-readable result (`--json FILE|-`): the summary numbers, status
-//! codes, errors by kind, the time series, the slowest requests, SLO verdicts and
-//! both full HDR histograms (HdrHistogram V2 compressed encoding, base64, the
+//! codes, errors by kind, reconnects, the time series, the slowest requests, SLO
+//! verdicts and both full HDR histograms (HdrHistogram V2 compressed encoding, base64, the
 //! same bytes Java's and Go's HdrHistogram decode). The HTML report embeds it.
 
 use crate::config::Model;
@@ -65,7 +65,9 @@ pub fn to_json(result: &LoadResult) -> Value {
             "responses": recorder.responses(),
             "errors": recorder.errors.total(),
             "not_sent": result.not_sent,
+            "retried": recorder.retried,
         },
+        "reconnects": recorder.reconnects,
         "rps": result.rps(),
         "error_ratio": result.error_ratio(),
         "body_bytes": recorder.body_bytes,

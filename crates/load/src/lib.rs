@@ -8,6 +8,9 @@
 //! Latency lives in HDR histograms, per-interval numbers in a bounded time series
 //! and the slowest requests in a bounded heap, so memory stays flat however long
 //! the run. Only loopback targets are loaded unless remote ones are allowed.
+//! Keep-alive connections the server closes are reopened, and a request that a
+//! stale one drops before its response is sent again once: both are counted
+//! (reconnects, retried), neither is an error.
 
 mod client;
 mod config;
@@ -22,6 +25,7 @@ mod scenario;
 mod schedule;
 mod series;
 mod slo;
+mod slot;
 mod slowest;
 mod summary;
 mod target;

@@ -95,6 +95,13 @@ pub struct Recorder {
     pub late_wakeups: u64,
     /// The largest such lateness, µs.
     pub max_late_wakeup_us: u64,
+    /// Connections opened during the run in place of one that closed: the server
+    /// closed it (`Connection: close`, HTTP/1.0, idle timeout, HTTP/2 GOAWAY) or a
+    /// request on it failed. Not errors.
+    pub reconnects: u64,
+    /// Requests sent a second time, on a new connection, because the reused
+    /// connection they were written on ended before any byte of the response.
+    pub retried: u64,
     /// Per-interval aggregates.
     pub series: TimeSeries,
     /// The slowest requests.
@@ -126,6 +133,8 @@ impl Recorder {
             last_done_us: 0,
             late_wakeups: 0,
             max_late_wakeup_us: 0,
+            reconnects: 0,
+            retried: 0,
             series: TimeSeries::default(),
             slowest: Slowest::new(slowest),
         }
@@ -196,6 +205,8 @@ impl Recorder {
         self.last_done_us = self.last_done_us.max(other.last_done_us);
         self.late_wakeups += other.late_wakeups;
         self.max_late_wakeup_us = self.max_late_wakeup_us.max(other.max_late_wakeup_us);
+        self.reconnects += other.reconnects;
+        self.retried += other.retried;
         self.series.merge(&other.series);
         self.slowest.merge(other.slowest);
     }
@@ -218,7 +229,11 @@ mod tests {
         let mut b = Recorder::new(2);
         b.record_response(outcome, 503, 10, Some("ab"), true);
         b.record_error(ErrorKind::Timeout, 5000);
+        b.reconnects = 3;
+        b.retried = 1;
+        a.reconnects = 1;
         a.merge(b);
+        assert_eq!((a.reconnects, a.retried), (4, 1));
         assert_eq!(a.responses(), 2);
         assert_eq!(a.status_codes.get(&503), Some(&1));
         assert_eq!(a.errors.total(), 1);

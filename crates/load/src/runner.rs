@@ -5,11 +5,11 @@
 //! All connections are opened before the clock starts, so the first arrivals do
 //! not pay for connection setup.
 
-use crate::client::Connection;
 use crate::config::{LoadConfig, Model};
 use crate::error::LoadError;
 use crate::recorder::{new_histogram, Recorder};
 use crate::result::LoadResult;
+use crate::slot::Slot;
 use crate::worker::{open_initial, run_connection, Shared};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -100,20 +100,22 @@ pub fn start(config: LoadConfig) -> Result<Running, LoadError> {
                                 return;
                             };
                             let Some(start) = start else { return };
-                            // HTTP/2: further streams share this connection, each
-                            // carrying one request at a time, like a connection does.
+                            // HTTP/2: further streams share this connection (and the
+                            // one that replaces it), each carrying one request at a
+                            // time, like a connection does.
+                            let mut slots = Slot::group(connection, shared.config.streams);
+                            let first = slots.remove(0);
                             let mut streams = tokio::task::JoinSet::new();
-                            for _ in 1..shared.config.streams {
-                                let shared_stream = connection.as_ref().and_then(Connection::share);
+                            for slot in slots {
                                 streams.spawn(run_connection(
                                     shared.clone(),
                                     recorder.clone(),
                                     address,
-                                    shared_stream,
+                                    slot,
                                     start,
                                 ));
                             }
-                            run_connection(shared, recorder, address, connection, start).await;
+                            run_connection(shared, recorder, address, first, start).await;
                             while streams.join_next().await.is_some() {}
                         });
                     }

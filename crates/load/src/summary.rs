@@ -1,6 +1,6 @@
 //! The terminal summary of a finished run: counts, achieved vs target rate, the
 //! corrected and uncorrected percentile table, status codes, errors by kind,
-//! the slowest requests (with trace links) and SLO verdicts.
+//! reconnects, the slowest requests (with trace links) and SLO verdicts.
 
 use crate::result::{LoadResult, SUMMARY_QUANTILES};
 use crate::units::format_latency_us;
@@ -97,6 +97,11 @@ pub fn summary(result: &LoadResult, trace_server: Option<&str>) -> String {
         out,
         "  errors    connect {}, tls {}, timeout {}, reset {}, other {}",
         errors.connect, errors.tls, errors.timeout, errors.reset, errors.other
+    );
+    let _ = writeln!(
+        out,
+        "  reconnect {} connections reopened, {} requests retried on a new connection",
+        recorder.reconnects, recorder.retried
     );
     if recorder.late_wakeups > 0 {
         let share = 100.0 * recorder.late_wakeups as f64 / result.attempted.max(1) as f64;

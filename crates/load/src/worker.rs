@@ -12,12 +12,22 @@
 //! against nginx reports a corrected p50 of 650 µs for an 87 µs server). An early
 //! request's corrected latency counts from its actual send, so corrected latency
 //! is never below uncorrected and never includes the generator's own timer slack.
+//!
+//! A request written on a reused connection that ends before any byte of the
+//! response (the server closed it while it was idle: EOF, reset, broken pipe, or
+//! an HTTP/2 GOAWAY) is sent once more on a new connection: the stale keep-alive
+//! rule of hyper's `retry_canceled_requests` and Go's transport, applied here to
+//! every method, since a load test should not count its own reuse of a connection
+//! the server had let go as the server's error. It counts as retried, and its
+//! latency still runs from the intended send time, so the reconnect shows there.
+//! On a new connection, or once the response has begun, a close is a reset.
 
-use crate::client::Connection;
+use crate::client::{Connection, SendError};
 use crate::config::{LoadConfig, Model};
 use crate::error::LoadError;
 use crate::http1::EncodedRequest;
 use crate::recorder::{ErrorKind, Outcome, Recorder};
+use crate::slot::Slot;
 use crate::tls::TlsClient;
 use crate::traceparent::new_traceparent;
 use std::net::SocketAddr;
@@ -163,12 +173,13 @@ fn lock(recorder: &Mutex<Recorder>) -> std::sync::MutexGuard<'_, Recorder> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Runs one connection until the schedule, the count or the time is used up.
+/// Runs one connection (or HTTP/2 stream) until the schedule, the count or the
+/// time is used up.
 pub async fn run_connection(
     shared: Arc<Shared>,
     recorder: Arc<Mutex<Recorder>>,
     address: SocketAddr,
-    mut connection: Option<Connection>,
+    mut slot: Slot,
     start: Instant,
 ) {
     let hard_end = shared.hard_end(start);
@@ -200,24 +211,41 @@ pub async fn run_connection(
             }
         }
         shared.attempted.fetch_add(1, Ordering::Relaxed);
+        let open = || Connection::open(address, config.http2, shared.tls.as_ref());
         let result = timeout(config.timeout, async {
-            let mut current = match connection.take() {
-                Some(mut open) => {
-                    if open.ready().await {
-                        open
-                    } else {
-                        Connection::open(address, config.http2, shared.tls.as_ref()).await?
+            let (mut current, reused) = match slot.take_ready().await {
+                Some(connection) => (connection, true),
+                None => {
+                    let replacement = slot.replace(open).await?;
+                    if replacement.reconnected {
+                        lock(&recorder).reconnects += 1;
                     }
+                    (replacement.connection, replacement.adopted)
                 }
-                None => Connection::open(address, config.http2, shared.tls.as_ref()).await?,
             };
-            let completed = current
+            let completed = match current
                 .send(template, encoded, &config.target, traceparent)
-                .await;
+                .await
+            {
+                Err(SendError::Closed) if reused => {
+                    // The server closed the idle connection: once more on a new one.
+                    let replacement = slot.replace(open).await?;
+                    {
+                        let mut recorder = lock(&recorder);
+                        recorder.retried += 1;
+                        recorder.reconnects += u64::from(replacement.reconnected);
+                    }
+                    current = replacement.connection;
+                    current
+                        .send(template, encoded, &config.target, traceparent)
+                        .await
+                }
+                other => other,
+            };
             if completed.is_ok() {
-                connection = Some(current);
+                slot.keep(current);
             }
-            completed
+            completed.map_err(SendError::kind)
         })
         .await
         .unwrap_or(Err(ErrorKind::Timeout));

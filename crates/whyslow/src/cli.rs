@@ -39,10 +39,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// HTTP load test: open model (--rate, --stages) or closed (-c only); coordinated-omission-correct latency.
     #[command(after_help = crate::cmd_load::AFTER_HELP)]
-    Load(LoadArgs),
+    Load(Box<LoadArgs>),
     /// Benchmark commands: mean, median, σ and confidence intervals, outliers, comparisons, baseline gate.
     #[command(after_help = crate::cmd_bench::AFTER_HELP)]
-    Bench(crate::cmd_bench::BenchArgs),
+    Bench(Box<crate::cmd_bench::BenchArgs>),
     /// The built-in workload `demo` profiles (internal).
     #[command(name = "__demo-workload", hide = true)]
     DemoWorkload {
@@ -193,7 +193,8 @@ pub struct LoadArgs {
     /// How many of the slowest requests to list.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub slowest: usize,
-    /// TOML file of weighted requests ([[request]] method, path or url, headers, body, weight).
+    /// TOML (.toml) or YAML (.yaml, .yml) file of weighted requests: a list 'request' of
+    /// method, path or url, headers, body or body_file, weight.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
     /// No live progress line.

@@ -23,6 +23,7 @@ pub const AFTER_HELP: &str = "Examples:
   whyslow load http://127.0.0.1:8080/api -m POST -H 'Content-Type: application/json' -d '{\"a\":1}' -n 1000
   whyslow load http://127.0.0.1:8080/ --rate 500 --slo 'p99<200ms,errors<1%,rps>450' --json result.json
   whyslow load http://127.0.0.1:8080/ --rate 100 --traceparent --server http://127.0.0.1:16686
+  whyslow load http://127.0.0.1:8080/ --rate 500 --scenario mix.yaml   # weighted requests (or mix.toml)
   whyslow load https://localhost:8443/ --rate 100 --cacert test-ca.pem --http2
 
 Open model (--rate, --stages): requests are sent on schedule whether or not earlier ones

@@ -33,11 +33,11 @@ fn main() -> ExitCode {
         cli::Command::Diff(args) => cmd_diff::run(args),
         cli::Command::Demo(args) => cmd_demo::run(args),
         cli::Command::Serve(args) => cmd_serve::run(args),
-        cli::Command::Load(args) => match cmd_load::run(args) {
+        cli::Command::Load(args) => match cmd_load::run(*args) {
             Ok(code) => return code,
             Err(error) => Err(error),
         },
-        cli::Command::Bench(args) => match cmd_bench::run(args) {
+        cli::Command::Bench(args) => match cmd_bench::run(*args) {
             Ok(code) => return code,
             Err(error) => Err(error),
         },

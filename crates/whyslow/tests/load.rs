@@ -35,6 +35,8 @@ struct Seen {
     stall_until: Mutex<Option<Instant>>,
     traceparents: Mutex<Vec<String>>,
     paths: Mutex<Vec<String>>,
+    open_connections: AtomicU64,
+    most_open_connections: AtomicU64,
 }
 
 /// A test server on an ephemeral loopback port, alive while this value is.
@@ -199,6 +201,134 @@ impl Server {
             address,
             seen,
             _runtime: runtime,
+        }
+    }
+}
+
+impl Server {
+    /// An h2c server that shuts each connection down gracefully (GOAWAY) once it
+    /// has served `limit` requests, as nginx does after `keepalive_requests`.
+    fn start_h2c_goaway_after(limit: u64) -> Server {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        let seen = Arc::new(Seen::default());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let address = listener.local_addr().unwrap();
+        let counter = seen.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let counter = counter.clone();
+                counter.connections.fetch_add(1, Ordering::Relaxed);
+                let open = counter.open_connections.fetch_add(1, Ordering::SeqCst) + 1;
+                counter
+                    .most_open_connections
+                    .fetch_max(open, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let served = Arc::new(AtomicU64::new(0));
+                    let limit_reached = Arc::new(tokio::sync::Notify::new());
+                    let (requests, reached) = (counter.clone(), limit_reached.clone());
+                    let service = hyper::service::service_fn(
+                        move |_: hyper::Request<hyper::body::Incoming>| {
+                            requests.requests.fetch_add(1, Ordering::Relaxed);
+                            if served.fetch_add(1, Ordering::SeqCst) + 1 == limit {
+                                reached.notify_one();
+                            }
+                            async {
+                                Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                    http_body_util::Full::new(bytes_of("ok".into())),
+                                ))
+                            }
+                        },
+                    );
+                    let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service);
+                    tokio::pin!(connection);
+                    tokio::select! {
+                        _ = connection.as_mut() => {}
+                        () = limit_reached.notified() => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = connection.await;
+                        }
+                    }
+                    counter.open_connections.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        Server {
+            address,
+            seen,
+            _runtime: runtime,
+        }
+    }
+
+    /// An HTTP/1.1 server that closes each connection after `limit` requests:
+    /// silently (as an idle or keep-alive limit does), or saying `Connection: close`.
+    fn start_closing_after(limit: u64, say_so: bool) -> Server {
+        let seen = Arc::new(Seen::default());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let address = listener.local_addr().unwrap();
+        let counter = seen.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let Ok(stream) = stream.into_std() else {
+                    continue;
+                };
+                stream.set_nonblocking(false).unwrap();
+                counter.connections.fetch_add(1, Ordering::SeqCst);
+                let counter = counter.clone();
+                // A plain thread: it ends when the client or the limit closes the connection.
+                std::thread::spawn(move || serve_closing(stream, limit, say_so, &counter));
+            }
+        });
+        Server {
+            address,
+            seen,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// Answers `limit` requests on `stream` with "ok", the last one with
+/// `Connection: close` when `say_so`, then closes it.
+fn serve_closing(mut stream: std::net::TcpStream, limit: u64, say_so: bool, seen: &Seen) {
+    use std::io::{Read, Write};
+    for served in 1..=limit {
+        let mut head = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+            }
+        }
+        seen.requests.fetch_add(1, Ordering::SeqCst);
+        let close = if say_so && served == limit {
+            "connection: close\r\n"
+        } else {
+            ""
+        };
+        let response = format!("HTTP/1.1 200 OK\r\n{close}content-length: 2\r\n\r\nok");
+        if stream.write_all(response.as_bytes()).is_err() {
+            return;
         }
     }
 }
@@ -620,6 +750,68 @@ fn scenario_mixes_weighted_requests() {
 }
 
 #[test]
+fn yaml_scenario_mixes_weighted_requests() {
+    let _serial = serial();
+    let server = Server::start();
+    let dir = TempDir::new("load-scenario-yaml");
+    std::fs::write(dir.path("item.json"), r#"{"name":"x"}"#).unwrap();
+    std::fs::write(
+        dir.path("scenario.yaml"),
+        "# three reads for each write\n\
+         request:\n  \
+           - path: /a\n    \
+             weight: 3\n  \
+           - method: POST\n    \
+             path: /b\n    \
+             body_file: item.json\n    \
+             headers:\n      \
+               Content-Type: application/json\n",
+    )
+    .unwrap();
+    let (output, json) = load_json(&[
+        &server.url("/"),
+        "--scenario",
+        &dir.str("scenario.yaml"),
+        "-c",
+        "4",
+        "-n",
+        "2000",
+    ]);
+    assert!(output.status.success(), "{:?}", text(&output));
+    assert_eq!(json["requests"]["responses"], 2000);
+    let paths = server.seen.paths.lock().unwrap().clone();
+    let a = paths.iter().filter(|p| *p == "/a").count() as u64;
+    let b = paths.iter().filter(|p| *p == "/b").count() as u64;
+    assert_eq!(a + b, 2000, "only /a and /b were asked for");
+    assert!(
+        (0.70..0.80).contains(&(a as f64 / 2000.0)),
+        "{a} of 2000 went to /a (weight 3 of 4)"
+    );
+    // The echo answers "GET 0" to /a and "POST 12" to /b: the body file was sent.
+    assert_eq!(json["body_bytes"], a * 5 + b * 7);
+
+    // A typo is reported with the file, line and column, before any request is sent.
+    std::fs::write(
+        dir.path("typo.yml"),
+        "request:\n  - path: /a\n    wieght: 3\n",
+    )
+    .unwrap();
+    let typo = dir.str("typo.yml");
+    let output = whyslow()
+        .args(["load", &server.url("/"), "--scenario", &typo, "-n", "1"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "bad scenario {typo}: line 3 column 5: unknown field `wieght`"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn http2_prior_knowledge() {
     let _serial = serial();
     let server = Server::start_h2c();
@@ -654,6 +846,75 @@ fn http2_prior_knowledge() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
     assert!(text(&refused).1.contains("only with --http2"));
+}
+
+#[test]
+fn servers_closing_keep_alive_connections_cost_reconnects_not_errors() {
+    let _serial = serial();
+    for say_so in [false, true] {
+        let server = Server::start_closing_after(10, say_so);
+        let output = whyslow()
+            .args(["load", &server.url("/"), "-c", "2", "-n", "500"])
+            .args(["--json", "-", "--quiet"])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&output);
+        assert!(output.status.success(), "{stderr}");
+        let json: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(json["requests"]["responses"], 500, "{stderr}");
+        assert_eq!(json["requests"]["errors"], 0, "{}", json["errors"]);
+        let reconnects = json["reconnects"].as_u64().unwrap();
+        let retried = json["requests"]["retried"].as_u64().unwrap();
+        // Each connection carries 10 requests: 50 connections in all, 2 of them
+        // opened before the start (one more when the two did not share evenly).
+        assert!((48..=49).contains(&reconnects), "{reconnects} reconnects");
+        if say_so {
+            assert_eq!(retried, 0, "Connection: close is no reason to retry");
+        } else {
+            assert_eq!(retried, reconnects, "each silent close cost one retry");
+        }
+        assert_eq!(server.seen.requests.load(Ordering::SeqCst), 500);
+        assert!(
+            stderr.contains(&format!(
+                "reconnect {reconnects} connections reopened, {retried} requests retried"
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn http2_goaway_reconnects_without_errors() {
+    let _serial = serial();
+    let server = Server::start_h2c_goaway_after(50);
+    let (output, json) = load_json(&[
+        &server.url("/"),
+        "--http2",
+        "-c",
+        "2",
+        "--streams",
+        "4",
+        "-n",
+        "1000",
+    ]);
+    assert!(output.status.success(), "{:?}", text(&output));
+    assert_eq!(json["requests"]["responses"], 1000);
+    assert_eq!(json["requests"]["errors"], 0, "{}", json["errors"]);
+    let reconnects = json["reconnects"].as_u64().unwrap();
+    assert!(
+        reconnects >= 10,
+        "{reconnects} reconnects for 1000 requests, 50 a connection"
+    );
+    assert_eq!(
+        server.seen.connections.load(Ordering::SeqCst),
+        2 + reconnects
+    );
+    // A GOAWAY'd request was never processed: it was sent again, and answered once.
+    assert_eq!(server.seen.requests.load(Ordering::SeqCst), 1000);
+    // The four streams of a connection move to its replacement together: never
+    // more than two connections open per -c connection (the old one draining).
+    let most = server.seen.most_open_connections.load(Ordering::SeqCst);
+    assert!(most <= 4, "{most} connections open at once for -c 2");
 }
 
 #[test]

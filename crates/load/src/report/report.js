@@ -224,6 +224,7 @@
     html('div', {}, outcomes, `Status codes: ${codes}`);
     const e = data.errors;
     html('div', {}, outcomes, `Errors: connect ${e.connect}, tls ${e.tls}, timeout ${e.timeout}, reset ${e.reset}, other ${e.other}`);
+    html('div', {}, outcomes, `Reconnects: ${fmtNum(data.reconnects ?? 0)} connections reopened, ${fmtNum(data.requests.retried ?? 0)} requests retried on a new connection`);
     for (const v of data.slo || []) {
       const line = html('div', { class: 'slo' }, outcomes);
       html('span', { class: v.passed ? 'pass' : 'fail' }, line, v.passed ? 'PASS ' : 'FAIL ');
