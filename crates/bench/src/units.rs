@@ -68,9 +68,15 @@ pub fn format_seconds(seconds: f64) -> String {
 
 /// `seconds` in `unit` with precision suited to it.
 pub fn format_in(seconds: f64, unit: TimeUnit) -> String {
+    format!("{} {}", format_number_in(seconds, unit), unit.symbol())
+}
+
+/// `seconds` in `unit` without the symbol, as tables print it under a
+/// "[ms]" header: three decimals in seconds, one in ms and µs (hyperfine's).
+pub fn format_number_in(seconds: f64, unit: TimeUnit) -> String {
     match unit {
-        TimeUnit::Second => format!("{:.3} {}", unit.scale(seconds), unit.symbol()),
-        _ => format!("{:.1} {}", unit.scale(seconds), unit.symbol()),
+        TimeUnit::Second => format!("{:.3}", unit.scale(seconds)),
+        _ => format!("{:.1}", unit.scale(seconds)),
     }
 }
 

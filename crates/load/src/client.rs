@@ -143,10 +143,10 @@ impl Connection {
                     .build(target, true, traceparent)
                     .map_err(|_| ErrorKind::Other)?;
                 let response = sender.send_request(request).await.map_err(|e| {
-                    if classify(&e) == ErrorKind::Reset || not_processed(&e) {
-                        SendError::Closed // no response head arrived
-                    } else {
-                        SendError::Failed(classify(&e))
+                    match classify(&e) {
+                        ErrorKind::Reset => SendError::Closed, // no response head arrived
+                        _ if not_processed(&e) => SendError::Closed,
+                        kind => SendError::Failed(kind),
                     }
                 })?;
                 Ok(drain(response).await?)

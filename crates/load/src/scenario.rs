@@ -227,10 +227,8 @@ fn parse_scenario(
 mod tests {
     use super::*;
 
-    #[test]
-    fn weighted_requests_parse() {
-        let target = target();
-        let text = r#"
+    /// Two weighted requests: a GET with a header, and a POST by full URL.
+    const TOML: &str = r#"
             [[request]]
             path = "/a?x=1"
             weight = 9
@@ -241,7 +239,10 @@ mod tests {
             url = "http://127.0.0.1:8080/b"
             body = "{}"
         "#;
-        let requests = parse_scenario(text, Path::new("s.toml"), &target).expect("valid");
+
+    #[test]
+    fn weighted_requests_parse() {
+        let requests = parse_scenario(TOML, Path::new("s.toml"), &target()).expect("valid");
         assert_eq!(requests.len(), 2);
         assert_eq!(requests[0].path_and_query, "/a?x=1");
         assert_eq!(requests[0].weight, 9);
@@ -261,7 +262,7 @@ mod tests {
         assert!(parse_scenario(typo, Path::new("s.toml"), &target).is_err());
     }
 
-    /// The scenario of `weighted_requests_parse`, in YAML.
+    /// The scenario of [`TOML`], in YAML.
     const YAML: &str = r#"
 request:
   - path: /a?x=1
@@ -300,18 +301,7 @@ request:
 
     #[test]
     fn toml_and_yaml_give_the_same_templates() {
-        let toml = r#"
-            [[request]]
-            path = "/a?x=1"
-            weight = 9
-            headers = { "Accept" = "application/json" }
-
-            [[request]]
-            method = "post"
-            url = "http://127.0.0.1:8080/b"
-            body = "{}"
-        "#;
-        let from_toml = parse_scenario(toml, Path::new("s.toml"), &target()).expect("toml");
+        let from_toml = parse_scenario(TOML, Path::new("s.toml"), &target()).expect("toml");
         for name in ["s.yaml", "s.yml", "S.YML"] {
             let from_yaml = parse_scenario(YAML, Path::new(name), &target()).expect("yaml");
             assert_eq!(format!("{from_toml:?}"), format!("{from_yaml:?}"), "{name}");

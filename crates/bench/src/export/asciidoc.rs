@@ -24,10 +24,7 @@ impl Exporter for AsciiDoc {
         write!(out, "|===")?;
         write_row(out, &table.header())?;
         for row in &table.rows {
-            // `\|` keeps a pipe from starting a new cell; a backtick would end
-            // the monospace span early.
-            let command = row.command.replace('|', "\\|").replace('`', "'");
-            write_row(out, &row.cells(format!("`{command}`")))?;
+            write_row(out, &row.cells(row.backtick_command()))?;
         }
         writeln!(out, "|===")?;
         Ok(())

@@ -23,8 +23,7 @@ impl Exporter for Markdown {
         writeln!(out, "| {} |", table.header().join(" | "))?;
         writeln!(out, "|:---|---:|---:|---:|---:|")?;
         for row in &table.rows {
-            let command = row.command.replace('|', "\\|").replace('`', "'");
-            writeln!(out, "| {} |", row.cells(format!("`{command}`")).join(" | "))?;
+            writeln!(out, "| {} |", row.cells(row.backtick_command()).join(" | "))?;
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! each format's job; this file only computes what the cells say.
 
 use crate::result::Report;
-use crate::units::TimeUnit;
+use crate::units::{format_number_in, TimeUnit};
 
 /// Number of columns of every table export.
 pub(super) const COLUMNS: usize = 5;
@@ -69,10 +69,7 @@ impl Table {
                     }
                     _ => String::new(),
                 };
-                let number = |seconds: f64| match unit {
-                    TimeUnit::Second => format!("{:.3}", unit.scale(seconds)),
-                    _ => format!("{:.1}", unit.scale(seconds)),
-                };
+                let number = |seconds: f64| format_number_in(seconds, unit);
                 Row {
                     command: r.command.replace("\r\n", " ").replace(['\n', '\r'], " "),
                     mean: match r.stddev {
@@ -102,6 +99,13 @@ impl Table {
 }
 
 impl Row {
+    /// The command as inline code for Markdown and AsciiDoc: in backticks,
+    /// `|` escaped so it does not start a new cell, and backticks (which would
+    /// end the code span) turned into `'`.
+    pub fn backtick_command(&self) -> String {
+        format!("`{}`", self.command.replace('|', "\\|").replace('`', "'"))
+    }
+
     /// The row's cells, the command cell being `command_cell` (the format's
     /// escaping and markup of [`Row::command`]).
     pub fn cells(&self, command_cell: String) -> [String; COLUMNS] {
