@@ -6,7 +6,9 @@ Measures, in one run on this machine:
      pointers / DWARF), perf record -g, perf record --call-graph dwarf;
   2. time from the end of recording to a written flamegraph: whyslow vs
      perf script | inferno-collapse-perf | inferno-flamegraph;
-  3. peak RSS of the profiler process.
+  3. peak RSS of the profiler process (median over the runs: both profilers
+     show occasional runs ~10 MiB above their usual peak, and the maximum of
+     five runs reported those outliers rather than the typical size).
 Prints a Markdown table with ratios. Not a test: it asserts nothing.
 """
 import os
@@ -83,7 +85,7 @@ def main():
                     post.append(wall - e + time.perf_counter() - t0)
                 elif name.startswith("whyslow"):
                     post.append(wall - e)
-            results[(build, name)] = (median(elapsed), median(post) if post else None, max(rss),
+            results[(build, name)] = (median(elapsed), median(post) if post else None, median(rss),
                                      statistics.stdev(elapsed) if len(elapsed) > 1 else 0.0)
         base = results[(build, "no profiler")][0]
         for name in configs:
