@@ -89,7 +89,8 @@ fn main() {
             (None, Some(store)) => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let addr = listener.local_addr().unwrap();
-                tokio::spawn(ingest::serve_grpc(listener, store, Limits::default(), std::future::pending()));
+                let series = Arc::new(store::series::MemorySeriesStore::new());
+                tokio::spawn(ingest::serve_grpc(listener, store, series, Limits::default(), std::future::pending()));
                 addr
             }
             (None, None) => unreachable!("a store exists unless remote"),

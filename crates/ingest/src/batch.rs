@@ -79,11 +79,19 @@ pub async fn store_durably(
     if spans.is_empty() {
         return Ok(());
     }
+    let count = spans.len() as u64;
     let written = store.write(spans);
     drop(admitted);
-    let ack = written?;
-    match ack.await {
-        Ok(result) => result.map_err(IngestError::from),
-        Err(_) => Err(IngestError::AckLost),
+    let result = match written {
+        Ok(ack) => match ack.await {
+            Ok(result) => result.map_err(IngestError::from),
+            Err(_) => Err(IngestError::AckLost),
+        },
+        Err(e) => Err(IngestError::from(e)),
+    };
+    match &result {
+        Ok(()) => crate::counters::spans_stored(count),
+        Err(_) => crate::counters::spans_refused(count),
     }
+    result
 }

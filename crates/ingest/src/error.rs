@@ -28,6 +28,10 @@ pub enum IngestError {
     /// The `Content-Encoding` is not one we inflate.
     #[error("unsupported Content-Encoding '{0}': send gzip, deflate or identity")]
     UnsupportedEncoding(String),
+    /// A protocol variant this endpoint does not speak (e.g. remote_write
+    /// 2.0, or a remote_write body not snappy-compressed); answered with 415.
+    #[error("{0}")]
+    Unsupported(String),
     /// The body could not be decoded (bad gzip, protobuf or JSON).
     #[error("{0}")]
     Malformed(String),

@@ -1,9 +1,11 @@
-//! The HTTP side of ingest: one axum router serving OTLP/HTTP (`POST /v1/traces`)
-//! and Zipkin v2 (`POST /api/v2/spans`), with precise 404/405 answers, and the
-//! mapping of refusals to HTTP status codes and error bodies shared by both.
+//! The HTTP side of ingest: one axum router serving OTLP/HTTP (`POST /v1/traces`,
+//! `POST /v1/metrics`) and Zipkin v2 (`POST /api/v2/spans`), with precise
+//! 404/405 answers, and the mapping of refusals to HTTP status codes and error
+//! bodies shared by all of them (and by remote_write).
 
 use crate::error::IngestError;
 use crate::limits::Limits;
+use crate::otlp_metrics::{self, MetricsReceiver};
 use crate::{otlp_grpc, otlp_http, zipkin};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +14,7 @@ use axum::Router;
 use prost::Message;
 use std::future::Future;
 use std::sync::Arc;
+use store::series::SeriesStore;
 use store::{SpanStore, StoreError};
 use tokio::net::TcpListener;
 
@@ -32,15 +35,30 @@ pub(crate) fn content_type(headers: &HeaderMap) -> Option<(String, String)> {
 pub(crate) struct HttpReceiver {
     pub(crate) store: Arc<dyn SpanStore>,
     pub(crate) limits: Limits,
+    pub(crate) metrics: MetricsReceiver,
 }
 
-/// The router for `/v1/traces` (OTLP/HTTP) and `/api/v2/spans` (Zipkin v2 JSON).
-pub fn http_router(store: Arc<dyn SpanStore>, limits: Limits) -> Router {
-    let receiver = Arc::new(HttpReceiver { store, limits });
+/// The router for `/v1/traces` and `/v1/metrics` (OTLP/HTTP; spans into
+/// `store`, metrics into `series`) and `/api/v2/spans` (Zipkin v2 JSON).
+pub fn http_router(
+    store: Arc<dyn SpanStore>,
+    series: Arc<dyn SeriesStore>,
+    limits: Limits,
+) -> Router {
+    let metrics = MetricsReceiver::new(series, limits.clone());
+    let receiver = Arc::new(HttpReceiver {
+        store,
+        limits,
+        metrics,
+    });
     Router::new()
         .route(
             "/v1/traces",
             post(otlp_http::export_traces).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/metrics",
+            post(otlp_metrics::http::export_metrics).fallback(method_not_allowed),
         )
         .route(
             "/api/v2/spans",
@@ -54,23 +72,24 @@ pub fn http_router(store: Arc<dyn SpanStore>, limits: Limits) -> Router {
 pub async fn serve_http(
     listener: TcpListener,
     store: Arc<dyn SpanStore>,
+    series: Arc<dyn SeriesStore>,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http_router(store, limits))
+    axum::serve(listener, http_router(store, series, limits))
         .with_graceful_shutdown(shutdown)
         .await
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {
     let message = format!(
-        "no endpoint at {method} {}: this port accepts POST /v1/traces (OTLP/HTTP) and POST /api/v2/spans (Zipkin v2 JSON)\n",
+        "no endpoint at {method} {}: this port accepts POST /v1/traces and POST /v1/metrics (OTLP/HTTP) and POST /api/v2/spans (Zipkin v2 JSON)\n",
         uri.path()
     );
     (StatusCode::NOT_FOUND, message).into_response()
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     let message = format!("{method} is not allowed on {}: use POST\n", uri.path());
     (
         StatusCode::METHOD_NOT_ALLOWED,
@@ -95,9 +114,9 @@ pub(crate) enum ErrorBody {
 pub(crate) fn http_status(error: &IngestError) -> StatusCode {
     match error {
         IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        IngestError::UnsupportedContentType { .. } | IngestError::UnsupportedEncoding(_) => {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE
-        }
+        IngestError::UnsupportedContentType { .. }
+        | IngestError::UnsupportedEncoding(_)
+        | IngestError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         IngestError::Malformed(_) | IngestError::Read(_) => StatusCode::BAD_REQUEST,
         IngestError::Store(StoreError::Overloaded { .. }) | IngestError::InFlightBudget { .. } => {
             StatusCode::TOO_MANY_REQUESTS
@@ -105,7 +124,9 @@ pub(crate) fn http_status(error: &IngestError) -> StatusCode {
         IngestError::Store(StoreError::Closed | StoreError::Io { .. }) | IngestError::AckLost => {
             StatusCode::SERVICE_UNAVAILABLE
         }
-        IngestError::Store(StoreError::Corrupt { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
+        IngestError::Store(StoreError::Corrupt { .. } | StoreError::TooManySamples { .. }) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! OTLP/gRPC trace receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`
-//! on tonic, with the `opentelemetry-proto` crate's generated message types.
+//! on tonic, with the `opentelemetry-proto` crate's generated message types,
+//! and the unary-export plumbing the metrics service (`otlp_metrics/grpc.rs`)
+//! shares with it; [`serve_grpc`] serves both.
 //!
 //! The service plumbing (one unary route) is written here rather than taken from
 //! the crate's generated `TraceServiceServer`, because that server hard-wires a
@@ -13,15 +15,18 @@ use crate::error::IngestError;
 use crate::grpc_in_flight::{self, AdmittedBody, InFlight, SharedInFlight};
 use crate::limits::Limits;
 use crate::otlp_export;
+use crate::otlp_metrics::metrics_grpc_service;
 use bytes::Buf;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+use store::series::SeriesStore;
 use store::{SpanStore, StoreError};
 use tokio::net::TcpListener;
 use tonic::codec::{BufferSettings, Codec, CompressionEncoding, DecodeBuf, Decoder};
@@ -53,15 +58,18 @@ pub fn grpc_service(store: Arc<dyn SpanStore>, limits: Limits) -> OtlpGrpcServic
     }
 }
 
-/// Serves OTLP/gRPC on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves OTLP/gRPC traces (into `store`) and metrics (into `series`) on
+/// `listener` until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve_grpc(
     listener: TcpListener,
     store: Arc<dyn SpanStore>,
+    series: Arc<dyn SeriesStore>,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     tonic::transport::Server::builder()
-        .add_service(grpc_service(store, limits))
+        .add_service(grpc_service(store, limits.clone()))
+        .add_service(metrics_grpc_service(series, limits))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
             shutdown,
@@ -88,39 +96,74 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         if request.uri().path() != EXPORT_PATH {
-            let path = request.uri().path().to_string();
-            return Box::pin(async move {
-                Ok(Status::unimplemented(format!(
-                    "unknown method {path}; this server implements {EXPORT_PATH}"
-                ))
-                .into_http())
-            });
+            return unknown_method(&request, EXPORT_PATH);
         }
         let receiver = Arc::clone(&self.receiver);
-        Box::pin(async move {
-            let limit = receiver.limits.max_request_bytes;
-            // Admitted before tonic reads a byte of the message; refused at once.
-            let in_flight = match InFlight::admit(&receiver.limits.in_flight, &request, limit) {
-                Ok(in_flight) => in_flight,
-                Err(refused) => return Ok(status_for(&refused).into_http()),
-            };
-            let request = request.map(|body| AdmittedBody::new(body, Arc::clone(&in_flight)));
-            let mut grpc = Grpc::new(ExportCodec(Arc::clone(&in_flight)))
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(limit);
-            let response = grpc
-                .unary(
-                    ExportMethod {
-                        receiver,
-                        in_flight,
-                    },
-                    request,
-                )
-                .await;
-            Ok(too_large_is_resource_exhausted(response, limit))
-        })
+        let limits = receiver.limits.clone();
+        unary_export(
+            limits,
+            request,
+            "ExportTraceServiceRequest",
+            move |in_flight| ExportMethod {
+                receiver,
+                in_flight,
+            },
+        )
     }
+}
+
+/// UNIMPLEMENTED for a path this service does not serve, naming the one it does.
+pub(crate) fn unknown_method<B>(
+    request: &http::Request<B>,
+    implemented: &'static str,
+) -> BoxFuture<http::Response<tonic::body::Body>, Infallible> {
+    let path = request.uri().path().to_string();
+    Box::pin(async move {
+        Ok(Status::unimplemented(format!(
+            "unknown method {path}; this server implements {implemented}"
+        ))
+        .into_http())
+    })
+}
+
+/// Serves one unary OTLP export call: admits it against the in-flight budget
+/// before tonic reads a byte, decodes with [`ExportCodec`] (gzip accepted),
+/// and maps oversized messages to RESOURCE_EXHAUSTED. `method` gets the
+/// request's in-flight share to hand back once the store has the data.
+pub(crate) fn unary_export<B, Req, Resp, M>(
+    limits: Limits,
+    request: http::Request<B>,
+    message_name: &'static str,
+    method: impl FnOnce(SharedInFlight) -> M + Send + 'static,
+) -> BoxFuture<http::Response<tonic::body::Body>, Infallible>
+where
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+    Req: prost::Message + Default + Send + 'static,
+    Resp: prost::Message + Send + 'static,
+    M: UnaryService<Req, Response = Resp> + Send + 'static,
+    M::Future: Send,
+{
+    Box::pin(async move {
+        let limit = limits.max_request_bytes;
+        // Admitted before tonic reads a byte of the message; refused at once.
+        let in_flight = match InFlight::admit(&limits.in_flight, &request, limit) {
+            Ok(in_flight) => in_flight,
+            Err(refused) => return Ok(status_for(&refused).into_http()),
+        };
+        let request = request.map(|body| AdmittedBody::new(body, Arc::clone(&in_flight)));
+        let codec = ExportCodec::<Req, Resp> {
+            in_flight: Arc::clone(&in_flight),
+            message_name,
+            types: PhantomData,
+        };
+        let mut grpc = Grpc::new(codec)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(limit);
+        let response = grpc.unary(method(in_flight), request).await;
+        Ok(too_large_is_resource_exhausted(response, limit))
+    })
 }
 
 /// tonic reports a frame over the size limit as OUT_OF_RANGE, which OTLP
@@ -182,46 +225,65 @@ pub fn status_for(error: &IngestError) -> Status {
         IngestError::TooLarge { .. } => Status::resource_exhausted(message),
         IngestError::Malformed(_)
         | IngestError::UnsupportedContentType { .. }
-        | IngestError::UnsupportedEncoding(_) => Status::invalid_argument(message),
+        | IngestError::UnsupportedEncoding(_)
+        | IngestError::Unsupported(_) => Status::invalid_argument(message),
         IngestError::Store(StoreError::Closed | StoreError::Io { .. })
         | IngestError::AckLost
         | IngestError::Read(_) => Status::unavailable(message),
-        IngestError::Store(StoreError::Corrupt { .. }) => Status::internal(message),
+        IngestError::Store(StoreError::Corrupt { .. } | StoreError::TooManySamples { .. }) => {
+            Status::internal(message)
+        }
     }
 }
 
 /// Prost encoding for the response, and a decoder that charges the message's
 /// decoded size to the request's in-flight share before decoding it and
 /// calls malformed requests what they are (INVALID_ARGUMENT).
-struct ExportCodec(SharedInFlight);
+pub(crate) struct ExportCodec<Req, Resp> {
+    in_flight: SharedInFlight,
+    message_name: &'static str,
+    types: PhantomData<fn() -> (Req, Resp)>,
+}
 
-impl Codec for ExportCodec {
-    type Encode = ExportTraceServiceResponse;
-    type Decode = ExportTraceServiceRequest;
-    type Encoder = tonic_prost::ProstEncoder<ExportTraceServiceResponse>;
-    type Decoder = ExportRequestDecoder;
+impl<Req, Resp> Codec for ExportCodec<Req, Resp>
+where
+    Req: prost::Message + Default + Send + 'static,
+    Resp: prost::Message + Send + 'static,
+{
+    type Encode = Resp;
+    type Decode = Req;
+    type Encoder = tonic_prost::ProstEncoder<Resp>;
+    type Decoder = ExportRequestDecoder<Req>;
 
     fn encoder(&mut self) -> Self::Encoder {
         tonic_prost::ProstEncoder::new(BufferSettings::default())
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        ExportRequestDecoder(Arc::clone(&self.0))
+        ExportRequestDecoder {
+            in_flight: Arc::clone(&self.in_flight),
+            message_name: self.message_name,
+            types: PhantomData,
+        }
     }
 }
 
-struct ExportRequestDecoder(SharedInFlight);
+pub(crate) struct ExportRequestDecoder<Req> {
+    in_flight: SharedInFlight,
+    message_name: &'static str,
+    types: PhantomData<fn() -> Req>,
+}
 
-impl Decoder for ExportRequestDecoder {
-    type Item = ExportTraceServiceRequest;
+impl<Req: prost::Message + Default + Send + 'static> Decoder for ExportRequestDecoder<Req> {
+    type Item = Req;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
-        grpc_in_flight::lock(&self.0)
+        grpc_in_flight::lock(&self.in_flight)
             .on_message(buf.remaining())
             .map_err(|refused| status_for(&refused))?;
-        prost::Message::decode(buf).map(Some).map_err(|e| {
-            Status::invalid_argument(format!("malformed protobuf ExportTraceServiceRequest: {e}"))
+        Req::decode(buf).map(Some).map_err(|e| {
+            Status::invalid_argument(format!("malformed protobuf {}: {e}", self.message_name))
         })
     }
 }

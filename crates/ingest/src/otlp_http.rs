@@ -43,7 +43,7 @@ impl Encoding {
         }
     }
 
-    fn of_request(headers: &HeaderMap) -> Result<Self, IngestError> {
+    pub(crate) fn of_request(headers: &HeaderMap) -> Result<Self, IngestError> {
         let (raw, essence) = http::content_type(headers).unwrap_or_default();
         match essence.as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Self::Protobuf),
@@ -71,7 +71,13 @@ pub(crate) async fn export_traces(
         Encoding::Json => ErrorBody::Json,
     };
     match export(&receiver, encoding, &headers, body).await {
-        Ok(response) => success(encoding, &response),
+        Ok(response) => {
+            let partial = response
+                .partial_success
+                .as_ref()
+                .map(|p| ("rejectedSpans", p.rejected_spans, p.error_message.as_str()));
+            success(encoding, &response, partial)
+        }
         Err(e) => error_response(&e, error_body),
     }
 }
@@ -103,10 +109,17 @@ pub fn decode(encoding: Encoding, bytes: &[u8]) -> Result<ExportTraceServiceRequ
     }
 }
 
-fn success(encoding: Encoding, response: &ExportTraceServiceResponse) -> Response {
+/// 200 with an OTLP export response in the request's encoding. `partial`
+/// is the response's partial success as (count field, count, message), for
+/// the JSON form, which each signal names differently.
+pub(crate) fn success(
+    encoding: Encoding,
+    response: &impl Message,
+    partial: Option<(&str, i64, &str)>,
+) -> Response {
     let body = match encoding {
         Encoding::Protobuf => response.encode_to_vec(),
-        Encoding::Json => response_json(response).into_bytes(),
+        Encoding::Json => response_json(partial).into_bytes(),
     };
     (
         StatusCode::OK,
@@ -120,12 +133,12 @@ fn success(encoding: Encoding, response: &ExportTraceServiceResponse) -> Respons
 }
 
 /// Proto3 JSON of the response: int64 as a decimal string, absent fields omitted.
-fn response_json(response: &ExportTraceServiceResponse) -> String {
-    let value = match &response.partial_success {
-        Some(partial) => serde_json::json!({
+fn response_json(partial: Option<(&str, i64, &str)>) -> String {
+    let value = match partial {
+        Some((count_field, count, message)) => serde_json::json!({
             "partialSuccess": {
-                "rejectedSpans": partial.rejected_spans.to_string(),
-                "errorMessage": partial.error_message,
+                count_field: count.to_string(),
+                "errorMessage": message,
             }
         }),
         None => serde_json::json!({}),

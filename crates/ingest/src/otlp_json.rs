@@ -15,57 +15,78 @@ use serde_json::Value;
 
 /// Decodes an OTLP/JSON `ExportTraceServiceRequest`; the error says where and what is wrong.
 pub fn decode_request(body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
+    decode(body, &TRACE_JSON)
+}
+
+/// Where one OTLP request type's JSON needs normalising before the typed decode.
+pub(crate) struct OtlpJson {
+    /// The message, for errors (`ExportTraceServiceRequest`).
+    pub message: &'static str,
+    /// Its top-level field, for errors (`resourceSpans`).
+    pub top_field: &'static str,
+    /// Fields of uint32 type that proto3 JSON allows as strings.
+    pub uint32_fields: &'static [&'static str],
+    /// The number of an enum value named in field `key`, if `key` is an enum field.
+    pub enum_number: fn(key: &str, name: &str) -> Option<i32>,
+}
+
+/// Traces: `kind` and `code` occur as object keys only as `Span.kind` and
+/// `Status.code` (attribute keys are values of `"key"`, never object keys).
+const TRACE_JSON: OtlpJson = OtlpJson {
+    message: "ExportTraceServiceRequest",
+    top_field: "resourceSpans",
+    uint32_fields: &[
+        "droppedAttributesCount",
+        "droppedEventsCount",
+        "droppedLinksCount",
+        "flags",
+    ],
+    enum_number: |key, name| match key {
+        "kind" => SpanKind::from_str_name(name).map(|n| n as i32),
+        "code" => StatusCode::from_str_name(name).map(|n| n as i32),
+        _ => None,
+    },
+};
+
+/// Parses `body`, normalises it as `rules` say, and decodes it as `T`.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    rules: &OtlpJson,
+) -> Result<T, String> {
     let mut value: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("malformed JSON ExportTraceServiceRequest: {e}"))?;
+        .map_err(|e| format!("malformed JSON {}: {e}", rules.message))?;
     if !value.is_object() {
-        return Err(
-            "malformed JSON ExportTraceServiceRequest: expected an object with \"resourceSpans\""
-                .to_string(),
-        );
+        return Err(format!(
+            "malformed JSON {}: expected an object with \"{}\"",
+            rules.message, rules.top_field
+        ));
     }
-    normalize(&mut value);
+    normalize(&mut value, rules);
     serde_path_to_error::deserialize(value)
         .map_err(|e| format!("invalid OTLP JSON at {}: {}", e.path(), e.inner()))
 }
 
-/// Fields of uint32 type that proto3 JSON allows as strings.
-const UINT32_FIELDS: &[&str] = &[
-    "droppedAttributesCount",
-    "droppedEventsCount",
-    "droppedLinksCount",
-    "flags",
-];
-
 /// Rewrites enum names to numbers, string uint32s to numbers, and drops `null` members.
-///
-/// Object keys `kind` and `code` occur only as `Span.kind` and `Status.code` in a
-/// trace request (attribute keys are values of `"key"`, never object keys).
-fn normalize(value: &mut Value) {
+fn normalize(value: &mut Value, rules: &OtlpJson) {
     match value {
         Value::Object(map) => {
             map.retain(|_, v| !v.is_null());
             for (key, member) in map.iter_mut() {
-                match (key.as_str(), &*member) {
-                    ("kind", Value::String(name)) => {
-                        if let Some(n) = SpanKind::from_str_name(name) {
-                            *member = Value::from(n as i32);
-                        }
-                    }
-                    ("code", Value::String(name)) => {
-                        if let Some(n) = StatusCode::from_str_name(name) {
-                            *member = Value::from(n as i32);
-                        }
-                    }
-                    (field, Value::String(text)) if UINT32_FIELDS.contains(&field) => {
-                        if let Ok(n) = text.trim().parse::<u32>() {
+                match &*member {
+                    Value::String(text) => {
+                        if let Some(n) = (rules.enum_number)(key, text) {
                             *member = Value::from(n);
+                        } else if rules.uint32_fields.contains(&key.as_str()) {
+                            if let Ok(n) = text.trim().parse::<u32>() {
+                                *member = Value::from(n);
+                            }
                         }
                     }
-                    _ => normalize(member),
+                    _ => normalize(member, rules),
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(normalize),
+        Value::Array(items) => items.iter_mut().for_each(|item| normalize(item, rules)),
         _ => {}
     }
 }

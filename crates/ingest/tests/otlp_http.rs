@@ -303,7 +303,7 @@ async fn wrong_method_is_405_and_unknown_path_404() {
     assert_eq!(response.status(), 405);
     assert_eq!(header(&response, "allow"), "POST");
     let response = client
-        .post(format!("http://{addr}/v1/metrics"))
+        .post(format!("http://{addr}/v1/logs"))
         .body("x")
         .send()
         .await
@@ -311,7 +311,9 @@ async fn wrong_method_is_405_and_unknown_path_404() {
     assert_eq!(response.status(), 404);
     let text = response.text().await.unwrap();
     assert!(
-        text.contains("POST /v1/metrics") && text.contains("/v1/traces"),
+        text.contains("POST /v1/logs")
+            && text.contains("/v1/traces")
+            && text.contains("/v1/metrics"),
         "{text}"
     );
 }

@@ -4,6 +4,7 @@
 //! nothing downstream knows where the data came from. This crate holds plain data
 //! and small invariant-keeping helpers only: no I/O, no rendering, no analysis.
 
+pub mod metrics;
 pub mod profile;
 pub mod trace;
 

@@ -1,7 +1,8 @@
 // The detail panel of one span: overview, attributes, resource (process),
 // instrumentation scope, events (logs, at their offset in the trace), links
 // (with their flags) and parent, status and warnings (e.g. clock-skew
-// adjustments). Values are inserted as text, never as HTML.
+// adjustments), and a link to the RED charts of the span's operation on the
+// Services page. Values are inserted as text, never as HTML.
 import { el, fmtDuration, serviceColor, serviceOf, tagText } from '/static/format.js';
 
 const STATUS_KEYS = new Set(['otel.status_code', 'otel.status_description', 'error']);
@@ -14,6 +15,23 @@ export function linkFlagsText(flags) {
   const words = [(flags & 0x01) ? 'sampled' : 'not sampled'];
   if (flags & 0x100) words.push((flags & 0x200) ? 'remote' : 'local');
   return `0x${flags.toString(16)} (${words.join(', ')})`;
+}
+
+const RED_RANGES = [['5m', 300e3], ['15m', 900e3], ['1h', 3600e3], ['6h', 6 * 3600e3], ['24h', 86400e3]];
+
+/**
+ * The Services page focused on a span's operation (its kind as the span
+ * metrics label it), over the shortest range that shows when the span ran
+ * with room around it, or an hour around it when that was over 12 h ago.
+ */
+export function redLink(service, operation, kind, startUs, nowMs = Date.now()) {
+  const p = new URLSearchParams({ service, operation });
+  if (kind) p.set('kind', `SPAN_KIND_${String(kind).toUpperCase()}`);
+  const at = startUs / 1e3, age = nowMs - at;
+  const fit = RED_RANGES.find(([, ms]) => age >= 0 && 2 * age <= ms);
+  if (fit) p.set('range', fit[0]);
+  else if (Number.isFinite(at)) { p.set('start', new Date(at - 1800e3).toISOString()); p.set('end', new Date(at + 1800e3).toISOString()); }
+  return `/services?${p}`;
 }
 
 function kvTable(pairs, cls) {
@@ -56,6 +74,7 @@ export function spanDetail(trace, span, index, onClose) {
       ['Kind', kind || '—'],
       ['Parent', parent ? `${parent.operationName} (${parent.spanID})` : 'root'],
     ], 'overview'),
+    el('p', { class: 'span-links' }, el('a', { href: redLink(service, span.operationName, kind, span.startTime), id: 'red-link', class: 'red-link' }, 'RED for this operation →')),
     section(`Status`, statusTags.length ? kvTable(statusTags.map(t => [t.key, tagText(t)]), 'status')
       : el('p', { class: 'muted' }, 'unset')),
     section(`Attributes (${attrTags.length})`, kvTable(attrTags.map(t => [t.key, tagText(t)]), 'attributes')),

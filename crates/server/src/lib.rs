@@ -7,9 +7,11 @@
 //! - `/api/v3/traces/{id}` in OTLP JSON, as Jaeger v2 serves it ([`otlp_json`]);
 //! - whyslow's own analysis API (critical path, self time, statistics, compare)
 //!   from the `query` crate ([`api_analysis`]);
+//! - the Prometheus HTTP API (`/api/v1/query`, `/api/v1/series`, …) over a
+//!   [`SeriesStore`] and the `promql` engine ([`prom`]);
 //! - the web UI, embedded in the binary ([`ui`]).
 //!
-//! Binding sockets, OTLP ingest and the store's lifecycle are the caller's job.
+//! Binding sockets, OTLP ingest and the stores' lifecycle are the caller's job.
 
 pub mod api_analysis;
 pub mod api_jaeger;
@@ -17,22 +19,37 @@ pub mod error;
 pub mod jaeger_json;
 pub mod otlp_json;
 pub mod params;
+pub mod prom;
 pub mod ui;
 
 pub use error::{ApiError, Envelope};
+pub use promql::EngineOptions;
 
 use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
-use store::{SpanStore, StoreError};
+use store::series::MemorySeriesStore;
+use store::{SeriesStore, SpanStore, StoreError};
 
-/// What every handler gets: the store and the query options.
+/// What every handler gets: the stores, the query engine and options.
 #[derive(Clone)]
 pub struct AppState {
     /// The trace store.
     pub store: Arc<dyn SpanStore>,
+    /// The metrics store.
+    pub series: Arc<dyn SeriesStore>,
+    /// The PromQL engine (its options are the server-wide query limits).
+    pub engine: promql::Engine,
+    /// Counters of PromQL queries served, for `serve`'s own `/metrics`.
+    pub query_metrics: Arc<prom::QueryMetrics>,
+    /// Queries evaluating at once (Prometheus's `--query.max-concurrency`);
+    /// the rest wait, within their timeout.
+    pub query_slots: Arc<tokio::sync::Semaphore>,
     /// How traces are prepared for display.
     pub options: QueryOptions,
+    /// Latest status of the rule groups (`--rules`), for `/api/v1/rules`
+    /// and `/api/v1/alerts`; empty without rules.
+    pub rules: Arc<rules::RuleStates>,
 }
 
 /// Server-wide query options.
@@ -41,17 +58,39 @@ pub struct QueryOptions {
     /// Largest clock-skew adjustment applied to a span, ns (Jaeger's
     /// `max_clock_skew_adjust`); 0 reports skew in warnings without moving spans.
     pub max_clock_skew_adjustment_nanos: u64,
+    /// PromQL limits: lookback delta, most samples, timeout.
+    pub engine: promql::EngineOptions,
 }
 
 impl Default for QueryOptions {
     fn default() -> Self {
         Self {
             max_clock_skew_adjustment_nanos: query::trace::DEFAULT_MAX_ADJUSTMENT_NANOS,
+            engine: promql::EngineOptions::default(),
         }
     }
 }
 
 impl AppState {
+    /// State over both stores, with fresh query counters.
+    pub fn new(
+        store: Arc<dyn SpanStore>,
+        series: Arc<dyn SeriesStore>,
+        options: QueryOptions,
+    ) -> Self {
+        Self {
+            store,
+            series,
+            engine: promql::Engine::new(options.engine),
+            query_metrics: Arc::default(),
+            query_slots: Arc::new(tokio::sync::Semaphore::new(
+                prom::query::MAX_CONCURRENT_QUERIES,
+            )),
+            options,
+            rules: Arc::default(),
+        }
+    }
+
     /// Runs a (synchronous, possibly disk-reading) store call on the blocking pool.
     pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
@@ -76,14 +115,28 @@ impl AppState {
     }
 }
 
-/// The whole HTTP app: query APIs and the UI, with default options.
+/// The whole HTTP app: query APIs and the UI, with default options and an
+/// empty in-memory metrics store.
 pub fn router(store: Arc<dyn SpanStore>) -> Router {
-    router_with_options(store, QueryOptions::default())
+    router_with_options(
+        store,
+        Arc::new(MemorySeriesStore::new()),
+        QueryOptions::default(),
+    )
 }
 
-/// The whole HTTP app with explicit query options.
-pub fn router_with_options(store: Arc<dyn SpanStore>, options: QueryOptions) -> Router {
-    let state = AppState { store, options };
+/// The whole HTTP app over both stores with explicit query options.
+pub fn router_with_options(
+    store: Arc<dyn SpanStore>,
+    series: Arc<dyn SeriesStore>,
+    options: QueryOptions,
+) -> Router {
+    router_for(AppState::new(store, series, options))
+}
+
+/// The whole HTTP app over a prepared state (keep a clone of
+/// `state.query_metrics` to report them elsewhere).
+pub fn router_for(state: AppState) -> Router {
     Router::new()
         .route("/api/services", get(api_jaeger::services))
         .route(
@@ -100,6 +153,7 @@ pub fn router_with_options(store: Arc<dyn SpanStore>, options: QueryOptions) -> 
             get(api_analysis::analysis),
         )
         .route("/api/compare", get(api_analysis::compare))
+        .merge(prom::routes())
         .merge(ui::routes())
         .fallback(api_jaeger::not_found)
         .with_state(state)

@@ -1,5 +1,6 @@
 //! The web UI, embedded in the binary: `/`, `/search`, `/trace/{id}`,
-//! `/services` serve the single page; `/static/{file}` its ES modules and CSS.
+//! `/services`, `/alerts`, `/slo`, `/metrics-explorer` (alias `/graph`; `/metrics` is serve's own
+//! Prometheus exposition) serve the single page; `/static/{file}` its ES modules and CSS.
 //! Assets are plain files under `crates/server/assets/`, included at compile
 //! time, so `cargo build` is the only build step.
 
@@ -28,6 +29,23 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("services.js", JS, include_bytes!("../assets/services.js")),
     ("flame.js", JS, include_bytes!("../assets/flame.js")),
     ("compare.js", JS, include_bytes!("../assets/compare.js")),
+    ("prom.js", JS, include_bytes!("../assets/prom.js")),
+    ("units.js", JS, include_bytes!("../assets/units.js")),
+    ("chart.js", JS, include_bytes!("../assets/chart.js")),
+    (
+        "promql_editor.js",
+        JS,
+        include_bytes!("../assets/promql_editor.js"),
+    ),
+    ("metrics.js", JS, include_bytes!("../assets/metrics.js")),
+    ("red.js", JS, include_bytes!("../assets/red.js")),
+    ("alerts.js", JS, include_bytes!("../assets/alerts.js")),
+    ("slo.js", JS, include_bytes!("../assets/slo.js")),
+    (
+        "dependencies.js",
+        JS,
+        include_bytes!("../assets/dependencies.js"),
+    ),
     (
         "style.css",
         "text/css; charset=utf-8",
@@ -42,6 +60,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(index))
         .route("/search", get(index))
         .route("/services", get(index))
+        .route("/metrics-explorer", get(index))
+        .route("/graph", get(index))
+        .route("/alerts", get(index))
+        .route("/slo", get(index))
         .route("/trace/{id}", get(index))
         .route("/static/{file}", get(asset))
 }

@@ -268,7 +268,8 @@ fn skewed_app_with(options: server::QueryOptions) -> (axum::Router, u64) {
     let t0 = common::t0();
     let store = Arc::new(common::MemStore::default());
     store::SpanStore::write(store.as_ref(), skewed_spans(t0)).unwrap();
-    (server::router_with_options(store, options), t0)
+    let series = Arc::new(store::series::MemorySeriesStore::new());
+    (server::router_with_options(store, series, options), t0)
 }
 
 fn skewed_app() -> (axum::Router, u64) {
@@ -388,6 +389,7 @@ async fn clock_skew_is_corrected_with_a_warning_unless_raw() {
 async fn a_zero_limit_reports_skew_without_moving_spans() {
     let (app, t0) = skewed_app_with(server::QueryOptions {
         max_clock_skew_adjustment_nanos: 0,
+        ..server::QueryOptions::default()
     });
     let (_, body, _) = get(&app, &format!("/api/traces/{TRACE}")).await;
     let driver = body["data"][0]["spans"]

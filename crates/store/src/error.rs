@@ -34,4 +34,10 @@ pub enum StoreError {
         /// What is wrong.
         detail: String,
     },
+    /// A query would read more samples than its limit.
+    #[error("query processing would load too many samples into memory (limit {limit})")]
+    TooManySamples {
+        /// The limit.
+        limit: u64,
+    },
 }

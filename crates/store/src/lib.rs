@@ -12,13 +12,18 @@
 //! write-ahead log, an indexed in-memory head and Parquet blocks in one data
 //! directory — `EmbeddedStore::open(EmbeddedConfig::new(dir))`.
 
+pub mod disk_quota;
 pub mod embedded;
 pub mod error;
 pub mod query;
+pub mod series;
+pub mod tsdb;
 
+pub use disk_quota::{DiskQuota, QuotaMember};
 pub use embedded::{EmbeddedConfig, EmbeddedStore};
 pub use error::StoreError;
 pub use query::{DependencyLink, Operation, TraceQuery};
+pub use series::SeriesStore;
 
 use model::{Span, SpanKind, TraceId};
 use tokio::sync::oneshot;

@@ -43,12 +43,62 @@ pub enum Command {
     /// Benchmark commands: mean, median, σ and confidence intervals, outliers, comparisons, baseline gate.
     #[command(after_help = crate::cmd_bench::AFTER_HELP)]
     Bench(Box<crate::cmd_bench::BenchArgs>),
+    /// Host metrics with node_exporter's names: served for Prometheus at /metrics, pushed to `serve` with --server.
+    #[command(after_help = crate::cmd_agent::AFTER_HELP)]
+    Agent(AgentArgs),
+    /// Service level objectives: generate recording rules and multi-window burn-rate alerts.
+    #[command(after_help = crate::cmd_slo::AFTER_HELP)]
+    Slo(crate::cmd_slo::SloArgs),
+    /// The USE method in one command: utilisation, saturation and errors of CPU, memory, disks,
+    /// network, file descriptors and this cgroup, with what to run next; exits 3 when saturated.
+    #[command(after_help = crate::cmd_use::AFTER_HELP)]
+    Use(UseArgs),
+    /// Live view: USE summary per resource, per-CPU bars, process table (sort c/m/i/p, filter /, quit q).
+    #[command(after_help = crate::top::AFTER_HELP)]
+    Top(TopArgs),
     /// The built-in workload `demo` profiles (internal).
     #[command(name = "__demo-workload", hide = true)]
     DemoWorkload {
         /// Workload arguments: CPU_SECONDS BLOCKED_SECONDS PERCENT_A.
         args: Vec<String>,
     },
+}
+
+/// `whyslow top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// How often to sample and redraw.
+    #[arg(long, default_value = "1s", value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Duration,
+}
+
+/// `whyslow agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Address to serve /metrics on (Prometheus text format), or `off`.
+    #[arg(long, default_value = "127.0.0.1:9469", value_name = "ADDR:PORT")]
+    pub listen: String,
+    /// How often to push to --server.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub interval: Duration,
+    /// `whyslow serve` (or any remote_write receiver) to push to, e.g. http://127.0.0.1:16686
+    /// (path /api/v1/write unless the URL names one).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The `instance` label of pushed series (default: hostname:port of --listen, or the hostname).
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+}
+
+/// `whyslow use`.
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// How long to sample (rates and queue lengths are averages over it).
+    #[arg(short = 'd', long, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub duration: Duration,
+    /// Print the report as JSON (stable field names) instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `whyslow demo`.
@@ -88,23 +138,74 @@ pub struct ServeArgs {
     /// Port of the web UI and the Jaeger-compatible query API.
     #[arg(long, default_value_t = 16686, value_name = "PORT")]
     pub http_port: u16,
-    /// Delete traces older than this (e.g. 7d, 12h, 30m).
+    /// Delete traces and metric samples older than this (e.g. 7d, 12h, 30m; metrics count back from
+    /// their newest sample).
     #[arg(long, default_value = "7d", value_parser = crate::cmd_serve::parse_age, value_name = "AGE")]
     pub retention: Duration,
-    /// Delete the oldest traces when stored blocks exceed this size (0 = no limit).
+    /// Disk for the whole data directory, traces and metrics together: over it the oldest block of
+    /// either goes first (0 = no limit).
     #[arg(long, default_value = "20GB", value_parser = crate::cmd_serve::parse_bytes, value_name = "SIZE")]
     pub max_disk: u64,
     /// Memory for ingest. A quarter admits requests in flight: a request is charged its body size times
     /// its decode expansion (x12 OTLP protobuf, x18 OTLP JSON, x6 Zipkin) before the body is read, and
-    /// one larger than that quarter is taken only when nothing else is in flight. The rest holds queued
-    /// and recent spans. Over either part senders are told to back off (429 + Retry-After /
-    /// RESOURCE_EXHAUSTED + RetryInfo).
+    /// one larger than that quarter is taken only when nothing else is in flight. 3/8 holds queued and
+    /// recent spans; over either part senders are told to back off (429 + Retry-After /
+    /// RESOURCE_EXHAUSTED + RetryInfo). 3/8 is the metrics store's: an eighth of it for its write queue
+    /// (429 over it), the rest for its head (~350 B per active series plus samples): new series past it
+    /// are refused (400 naming them) while existing series keep taking samples.
     #[arg(long, default_value = "512MB", value_parser = crate::cmd_serve::parse_bytes, value_name = "SIZE")]
     pub memory_budget: u64,
     /// Largest shift the query API applies to a span recorded on a skewed clock (Jaeger's
     /// max_clock_skew_adjust); 0 only reports skew in span warnings. `?raw=true` skips it per request.
     #[arg(long, default_value = "1s", value_parser = parse_duration_or_zero, value_name = "DURATION")]
     pub max_clock_skew_adjustment: Duration,
+    /// Prometheus `scrape_configs` to scrape (YAML: job_name, scrape_interval, scrape_timeout,
+    /// metrics_path, static_configs with targets and labels, honor_labels). `serve` always scrapes
+    /// its own /metrics as job "whyslow".
+    #[arg(long, value_name = "FILE")]
+    pub scrape_config: Option<PathBuf>,
+    /// How often serve scrapes its own /metrics into the series store as job "whyslow" (0 = never).
+    #[arg(long, default_value = "15s", value_parser = parse_duration_or_zero, value_name = "DURATION")]
+    pub self_scrape_interval: Duration,
+    /// Most active metric series in total; samples of further new series are refused (and counted).
+    #[arg(long, default_value_t = 2_000_000, value_name = "N")]
+    pub max_series: u64,
+    /// Most active series of one metric name; samples of further new series are refused (and counted).
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub max_series_per_metric: u64,
+    /// Most samples one PromQL query may hold in memory (Prometheus's --query.max-samples).
+    #[arg(long, default_value_t = 50_000_000, value_name = "N")]
+    pub query_max_samples: u64,
+    /// Longest a PromQL query may run (Prometheus's --query.timeout).
+    #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
+    pub query_timeout: Duration,
+    /// Prometheus rule file (recording and alerting rules, unchanged); repeat for several. A file
+    /// with an error is refused at start with its line. Rules and alerts: /api/v1/rules, /api/v1/alerts.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// How often rule groups without their own `interval` are evaluated (Prometheus's
+    /// evaluation_interval).
+    #[arg(long, default_value = "1m", value_parser = parse_duration, value_name = "DURATION")]
+    pub rule_evaluation_interval: Duration,
+    /// Alertmanager to send alerts to, as Prometheus does (API v2, e.g. http://127.0.0.1:9093);
+    /// repeat for several.
+    #[arg(long = "alertmanager", value_name = "URL")]
+    pub alertmanagers: Vec<String>,
+    /// URL that receives Alertmanager's webhook payload (version 4) directly when alerts fire and
+    /// resolve, retried with backoff; for setups without an Alertmanager. Repeat for several.
+    #[arg(long = "alert-webhook", value_name = "URL")]
+    pub alert_webhooks: Vec<String>,
+    /// SLO file (see `whyslow slo --help`): its error-ratio recording rules and multi-window
+    /// burn-rate alerts are evaluated like a --rules file; the SLOs page shows their budgets.
+    #[arg(long = "slo", value_name = "FILE")]
+    pub slos: Vec<PathBuf>,
+    /// Leave out the built-in rules (host saturation from `whyslow agent`'s metrics, error ratio
+    /// and p99 jumps per traced service; `whyslow serve --print-default-rules` shows them).
+    #[arg(long)]
+    pub no_default_rules: bool,
+    /// Print the built-in rule file and exit.
+    #[arg(long)]
+    pub print_default_rules: bool,
 }
 
 /// A duration that may be zero (`0` turns the feature off): the grammar of

@@ -3,31 +3,49 @@
 //! with the web UI — until Ctrl-C or SIGTERM, then drains in-flight requests
 //! and closes the store (which commits every queued batch).
 //!
-//! `--memory-budget` is split: a quarter ([`IN_FLIGHT_SHARE`]) admits requests
-//! in flight (bodies being read, decoded and converted; see
-//! `ingest::admission`), the rest bounds the store's queued and recent spans.
-//! Over either share senders get 429 + `Retry-After` / RESOURCE_EXHAUSTED +
-//! `RetryInfo`. So ingest holds at most the budget, plus one request larger
-//! than the in-flight share when it is the only one in flight.
+//! `--memory-budget` is split three ways ([`MemoryBudget::split`]): a
+//! quarter ([`IN_FLIGHT_SHARE`]) admits requests in flight (bodies being
+//! read, decoded and converted; see `ingest::admission`), 3/8 bounds the span
+//! store's queued and recent spans, 3/8 the metrics store (its head of
+//! active series, and an eighth of that for its write queue). Over the
+//! in-flight or span share, or the metrics write queue, senders get 429 +
+//! `Retry-After` / RESOURCE_EXHAUSTED + `RetryInfo`; a new metric series
+//! that would take the metrics head over its part is refused (400 naming
+//! it, as over `--max-series`) while existing series keep taking samples.
+//! So ingest holds at most the budget, plus one request larger than the
+//! in-flight share when it is the only one in flight, plus the growth of
+//! existing series' chunks until the next block cut.
 
 use crate::cli::ServeArgs;
 use anyhow::{Context, Result};
 use std::future::IntoFuture;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
-use store::{EmbeddedConfig, EmbeddedStore, SpanStore};
+use store::{EmbeddedConfig, EmbeddedStore, SeriesStore, SpanStore};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Runs the server until interrupted.
 pub fn run(args: ServeArgs) -> Result<()> {
+    if args.print_default_rules {
+        print!("{}", crate::serve_rules::DEFAULT_RULES);
+        return Ok(());
+    }
+    let scrape_targets = match &args.scrape_config {
+        Some(path) => ingest::scrape::load(path)?,
+        None => Vec::new(),
+    };
+    let rule_groups = crate::serve_rules::load(&args)?;
     let budget = MemoryBudget::split(args.memory_budget);
+    // One --max-disk for the whole data directory: the oldest block of
+    // either store goes first.
+    let disk_quota = store::DiskQuota::new(args.max_disk);
     let mut config = EmbeddedConfig::new(&args.data_dir);
     config.retention = args.retention;
-    config.max_disk_bytes = args.max_disk;
-    config.memory_budget_bytes = budget.store_bytes;
-    config.head_flush_bytes = budget.store_bytes / 4;
+    config.disk_quota = Arc::clone(&disk_quota);
+    config.memory_budget_bytes = budget.span_store_bytes;
+    config.head_flush_bytes = budget.span_store_bytes / 4;
     let store = EmbeddedStore::open(config).with_context(|| {
         format!(
             "opening the trace store in {} (is another `whyslow serve` using it?)",
@@ -50,36 +68,87 @@ pub fn run(args: ServeArgs) -> Result<()> {
         }
     );
     eprintln!(
-        "whyslow: memory budget {} MiB: {} MiB for requests in flight, {} MiB for queued and recent spans",
+        "whyslow: memory budget {} MiB: {} MiB for requests in flight, {} MiB for queued and recent spans, \
+         {} MiB for the metrics store ({} MiB head of active series, {} MiB write queue)",
         args.memory_budget >> 20,
         budget.in_flight_bytes >> 20,
-        budget.store_bytes >> 20
+        budget.span_store_bytes >> 20,
+        budget.metrics_bytes >> 20,
+        budget.metrics_head_bytes() >> 20,
+        budget.metrics_queue_bytes() >> 20,
     );
-    let store: Arc<dyn SpanStore> = Arc::new(store);
+    let store = Arc::new(store);
+    let spans = Arc::downgrade(&store);
+    let store: Arc<dyn SpanStore> = store;
+    let series = open_series_store(&args, &budget, disk_quota)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .thread_name("serve")
         .build()
         .context("starting the tokio runtime")?;
-    let result = runtime.block_on(serve(&args, store, budget));
+    let result = runtime.block_on(serve(
+        &args,
+        store,
+        series,
+        budget,
+        spans,
+        scrape_targets,
+        rule_groups,
+    ));
     // Servers have stopped and dropped their store handles: the store closes here.
     drop(runtime);
     result
 }
 
-async fn serve(args: &ServeArgs, store: Arc<dyn SpanStore>, budget: MemoryBudget) -> Result<()> {
+async fn serve(
+    args: &ServeArgs,
+    store: Arc<dyn SpanStore>,
+    series: Arc<dyn SeriesStore>,
+    budget: MemoryBudget,
+    spans: Weak<EmbeddedStore>,
+    mut scrape_targets: Vec<ingest::scrape::Target>,
+    rule_groups: Vec<rules::GroupSpec>,
+) -> Result<()> {
     let grpc = bind(args, args.otlp_grpc_port, "OTLP/gRPC").await?;
     let otlp_http = bind(args, args.otlp_http_port, "OTLP/HTTP").await?;
     let ui = bind(args, args.http_port, "UI and query API").await?;
     println!("OTLP/gRPC   listening on {}", local(&grpc)?);
     println!(
-        "OTLP/HTTP   listening on http://{}/v1/traces (Zipkin v2 JSON: /api/v2/spans)",
+        "OTLP/HTTP   listening on http://{}/v1/traces and /v1/metrics (Zipkin v2 JSON: /api/v2/spans)",
         local(&otlp_http)?
     );
     println!("UI and API  listening on http://{}/", local(&ui)?);
+    // serve scrapes its own /metrics too (job "whyslow").
+    if !args.self_scrape_interval.is_zero() {
+        let mut own = ingest::scrape::Target::self_scrape(local(&ui)?);
+        own.interval = args.self_scrape_interval;
+        own.timeout = own.timeout.min(args.self_scrape_interval);
+        scrape_targets.push(own);
+    }
+    if !scrape_targets.is_empty() {
+        println!(
+            "Scraping    {} target{} every {}",
+            scrape_targets.len(),
+            if scrape_targets.len() == 1 { "" } else { "s" },
+            scrape_intervals(&scrape_targets)
+        );
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // RED and service-graph metrics from every span the store accepts; the
+    // last flush runs once the receivers have drained.
+    let span_metrics = Arc::new(ingest::spanmetrics::SpanMetrics::new(Default::default()));
+    let store: Arc<dyn SpanStore> = Arc::new(ingest::spanmetrics::SpanMetricsTee::new(
+        store,
+        Arc::clone(&span_metrics),
+    ));
+    let (red_stop_tx, red_stop_rx) = watch::channel(false);
+    let red_task = tokio::spawn(ingest::spanmetrics::flush_loop(
+        Arc::clone(&span_metrics),
+        Arc::clone(&series),
+        stopped(red_stop_rx),
+    ));
     // One in-flight budget: both receivers get clones of these limits.
     let limits = ingest::Limits {
         in_flight: ingest::InFlightBudget::new(budget.in_flight_bytes),
@@ -88,25 +157,62 @@ async fn serve(args: &ServeArgs, store: Arc<dyn SpanStore>, budget: MemoryBudget
     let grpc_task = tokio::spawn(ingest::serve_grpc(
         grpc,
         Arc::clone(&store),
+        Arc::clone(&series),
         limits.clone(),
-        stopped(stop_rx.clone()),
-    ));
-    let http_task = tokio::spawn(ingest::serve_http(
-        otlp_http,
-        Arc::clone(&store),
-        limits,
         stopped(stop_rx.clone()),
     ));
     let query = server::QueryOptions {
         max_clock_skew_adjustment_nanos: u64::try_from(args.max_clock_skew_adjustment.as_nanos())
             .unwrap_or(u64::MAX),
+        engine: server::EngineOptions {
+            lookback_delta_ms: 5 * 60 * 1000,
+            max_samples: args.query_max_samples,
+            timeout: args.query_timeout,
+        },
     };
+    let mut app_state = server::AppState::new(Arc::clone(&store), Arc::clone(&series), query);
+    let rules_runner = crate::serve_rules::start(
+        args,
+        rule_groups,
+        &series,
+        &app_state.engine,
+        local(&ui)?,
+        stop_rx.clone(),
+    );
+    if let Some(runner) = &rules_runner {
+        app_state.rules = Arc::clone(&runner.states);
+    }
+    let own_metrics = Arc::new(crate::serve_metrics::ServeMetrics {
+        series: Arc::clone(&series),
+        spans,
+        in_flight: limits.in_flight.clone(),
+        store_budget_bytes: budget.span_store_bytes,
+        series_budget_bytes: budget.metrics_bytes,
+        scrape: Arc::new(ingest::scrape::ScrapeStats::default()),
+        queries: Arc::clone(&app_state.query_metrics),
+        span_metrics,
+    });
+    let scrape_tasks =
+        ingest::scrape::spawn_scrapers(scrape_targets, &series, &own_metrics.scrape, &stop_rx);
+    let http_task = tokio::spawn(ingest::serve_http(
+        otlp_http,
+        Arc::clone(&store),
+        Arc::clone(&series),
+        limits.clone(),
+        stopped(stop_rx.clone()),
+    ));
+    let app = server::router_for(app_state);
     let ui_task = tokio::spawn(
-        axum::serve(ui, server::router_with_options(Arc::clone(&store), query))
-            .with_graceful_shutdown(stopped(stop_rx))
-            .into_future(),
+        axum::serve(
+            ui,
+            app.merge(crate::serve_metrics::router(own_metrics))
+                .merge(ingest::prometheus_router(Arc::clone(&series), limits)),
+        )
+        .with_graceful_shutdown(stopped(stop_rx))
+        .into_future(),
     );
     drop(store);
+    drop(series);
 
     let signal = shutdown_signal().await;
     eprintln!("whyslow: {signal}: finishing in-flight requests and closing the store");
@@ -114,36 +220,124 @@ async fn serve(args: &ServeArgs, store: Arc<dyn SpanStore>, budget: MemoryBudget
     let grpc_result = grpc_task.await.context("OTLP/gRPC server task")?;
     let http_result = http_task.await.context("OTLP/HTTP server task")?;
     let ui_result = ui_task.await.context("UI server task")?;
+    if let Some(runner) = rules_runner {
+        runner.join().await;
+    }
+    let _ = red_stop_tx.send(true);
+    red_task.await.context("span metrics flush task")?;
+    for task in scrape_tasks {
+        task.await.context("scrape task")?;
+    }
     grpc_result.context("OTLP/gRPC server")?;
     http_result.context("OTLP/HTTP server")?;
     ui_result.context("UI server")?;
     Ok(())
 }
 
-/// The part of `--memory-budget` that admits requests in flight (the rest is the store's).
+/// "15s" or "15s to 1m" across the targets' scrape intervals.
+fn scrape_intervals(targets: &[ingest::scrape::Target]) -> String {
+    let secs = |d: Duration| format!("{}s", d.as_secs_f64());
+    let min = targets.iter().map(|t| t.interval).min().unwrap_or_default();
+    let max = targets.iter().map(|t| t.interval).max().unwrap_or_default();
+    if min == max {
+        secs(min)
+    } else {
+        format!("{} to {}", secs(min), secs(max))
+    }
+}
+
+/// Opens the metrics store in `DATA_DIR/metrics` with its part of
+/// `--memory-budget`: an eighth for the write queue (samples accepted but
+/// not yet fdatasynced; over it senders get 429), the rest for the head
+/// (new series past it are refused), besides `--max-series`; and its place
+/// in the data directory's shared `--max-disk`.
+fn open_series_store(
+    args: &ServeArgs,
+    budget: &MemoryBudget,
+    disk_quota: Arc<store::DiskQuota>,
+) -> Result<Arc<dyn SeriesStore>> {
+    let mut config = store::tsdb::TsdbConfig::new(&args.data_dir);
+    config.retention = args.retention;
+    config.disk_quota = disk_quota;
+    config.max_series = args.max_series;
+    config.max_series_per_metric = args.max_series_per_metric;
+    config.memory_budget_bytes = budget.metrics_queue_bytes();
+    config.head_budget_bytes = budget.metrics_head_bytes();
+    let dir = config.dir.clone();
+    let tsdb = store::tsdb::Tsdb::open(config).with_context(|| {
+        format!(
+            "opening the metrics store in {} (is another `whyslow serve` using it?)",
+            dir.display()
+        )
+    })?;
+    let r = tsdb.recovery();
+    eprintln!(
+        "whyslow: metrics {}: {} blocks, {} series with {} samples replayed from the write-ahead log{}",
+        dir.display(),
+        r.blocks,
+        r.series,
+        r.samples,
+        if r.skipped_records + (r.truncated_bytes as usize) > 0 {
+            format!(
+                " ({} damaged records skipped, {} torn bytes cut)",
+                r.skipped_records, r.truncated_bytes
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(Arc::new(tsdb))
+}
+
+/// The part of `--memory-budget` that admits requests in flight (the rest is the stores').
 pub const IN_FLIGHT_SHARE: u64 = 4;
 
-/// `--memory-budget` split between requests in flight and the store.
+/// `--memory-budget` split between requests in flight, the span store and
+/// the metrics store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct MemoryBudget {
     /// Bodies being read, decoded and converted (`ingest::Limits::in_flight`).
     in_flight_bytes: u64,
     /// Spans queued for the write-ahead log and held in the head.
-    store_bytes: u64,
+    span_store_bytes: u64,
+    /// The metrics store: its head and its write queue.
+    metrics_bytes: u64,
 }
 
 impl MemoryBudget {
-    /// A quarter for requests in flight, the rest for the store. Request
-    /// memory is short-lived (milliseconds per batch) while the store's
-    /// head holds minutes of spans, so the store gets the larger part; a
-    /// quarter still admits ~10 MiB of protobuf (or ~7 MiB of OTLP JSON) on
-    /// the wire at once with the default 512 MB.
+    /// A quarter for requests in flight, the rest halved between the two
+    /// stores (3/8 each). Request memory is short-lived (milliseconds per
+    /// batch) while the stores hold minutes of spans and hours of samples,
+    /// so they get the larger part; a quarter still admits ~10 MiB of
+    /// protobuf (or ~7 MiB of OTLP JSON) on the wire at once with the
+    /// default 512 MB. The span store flushes its head to Parquet every few
+    /// minutes, so 192 MiB of it is plenty, while the metrics head holds up
+    /// to three hours of every active series (~300 B each): with the default
+    /// 512 MB its 168 MiB head part takes ~500 000 series.
     fn split(total_bytes: u64) -> Self {
         let in_flight_bytes = total_bytes / IN_FLIGHT_SHARE;
+        let span_store_bytes = (total_bytes - in_flight_bytes) / 2;
         Self {
             in_flight_bytes,
-            store_bytes: total_bytes - in_flight_bytes,
+            span_store_bytes,
+            metrics_bytes: total_bytes - in_flight_bytes - span_store_bytes,
         }
+    }
+
+    /// The metrics store's write queue: an eighth of its part (at least 1 MiB).
+    fn metrics_queue_bytes(&self) -> u64 {
+        (self.metrics_bytes / 8).max(1 << 20)
+    }
+
+    /// The metrics head: the rest of its part (0, no limit, only when the
+    /// budget is 0).
+    fn metrics_head_bytes(&self) -> u64 {
+        if self.metrics_bytes == 0 {
+            return 0;
+        }
+        self.metrics_bytes
+            .saturating_sub(self.metrics_queue_bytes())
+            .max(1)
     }
 }
 
@@ -251,12 +445,28 @@ mod tests {
     }
 
     #[test]
-    fn the_memory_budget_is_split_a_quarter_for_requests_in_flight() {
+    fn the_memory_budget_is_split_a_quarter_for_requests_in_flight_and_3_8_per_store() {
         let budget = MemoryBudget::split(512 << 20);
         assert_eq!(budget.in_flight_bytes, 128 << 20);
-        assert_eq!(budget.store_bytes, 384 << 20);
+        assert_eq!(budget.span_store_bytes, 192 << 20);
+        assert_eq!(budget.metrics_bytes, 192 << 20);
+        assert_eq!(budget.metrics_queue_bytes(), 24 << 20);
+        assert_eq!(budget.metrics_head_bytes(), 168 << 20);
+        let odd = MemoryBudget::split(1001);
+        assert_eq!(
+            odd.in_flight_bytes + odd.span_store_bytes + odd.metrics_bytes,
+            1001
+        );
         let budget = MemoryBudget::split(0);
-        assert_eq!((budget.in_flight_bytes, budget.store_bytes), (0, 0));
+        assert_eq!(
+            (
+                budget.in_flight_bytes,
+                budget.span_store_bytes,
+                budget.metrics_bytes,
+                budget.metrics_head_bytes()
+            ),
+            (0, 0, 0, 0)
+        );
     }
 
     #[test]

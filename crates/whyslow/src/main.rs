@@ -2,8 +2,10 @@
 //! `cmd_*` module. It wires library crates together and holds no logic of its own
 //! beyond turning their results into files, tables and exit codes.
 
+mod agent_push;
 mod ansi_stderr;
 mod cli;
+mod cmd_agent;
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_diff;
@@ -11,8 +13,13 @@ mod cmd_load;
 mod cmd_record;
 mod cmd_report;
 mod cmd_serve;
+mod cmd_slo;
+mod cmd_use;
 mod interrupt;
 mod output;
+mod serve_metrics;
+mod serve_rules;
+mod top;
 
 use clap::Parser;
 
@@ -33,11 +40,21 @@ fn main() -> ExitCode {
         cli::Command::Diff(args) => cmd_diff::run(args),
         cli::Command::Demo(args) => cmd_demo::run(args),
         cli::Command::Serve(args) => cmd_serve::run(args),
+        cli::Command::Agent(args) => cmd_agent::run(args),
+        cli::Command::Slo(args) => cmd_slo::run(args),
         cli::Command::Load(args) => match cmd_load::run(*args) {
             Ok(code) => return code,
             Err(error) => Err(error),
         },
         cli::Command::Bench(args) => match cmd_bench::run(*args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
+        cli::Command::Use(args) => match cmd_use::run(args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
+        cli::Command::Top(args) => match top::run(args) {
             Ok(code) => return code,
             Err(error) => Err(error),
         },

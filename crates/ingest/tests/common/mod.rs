@@ -88,6 +88,7 @@ pub async fn start_http(store: Arc<MemoryStore>, limits: Limits) -> SocketAddr {
     tokio::spawn(ingest::serve_http(
         listener,
         store,
+        Arc::new(store::series::MemorySeriesStore::new()),
         limits,
         std::future::pending(),
     ));
@@ -101,6 +102,7 @@ pub async fn start_grpc(store: Arc<MemoryStore>, limits: Limits) -> SocketAddr {
     tokio::spawn(ingest::serve_grpc(
         listener,
         store,
+        Arc::new(store::series::MemorySeriesStore::new()),
         limits,
         std::future::pending(),
     ));

@@ -2,6 +2,9 @@
 //! two-service trace, and a helper that sends one request through the router.
 #![allow(dead_code)]
 
+pub mod prom;
+pub mod prometheus;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use model::{

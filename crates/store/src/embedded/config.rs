@@ -1,7 +1,9 @@
 //! Settings of the embedded engine, with defaults that suit one `serve`
 //! process on a developer machine.
 
+use crate::DiskQuota;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the embedded store is laid out and bounded.
@@ -14,8 +16,9 @@ pub struct EmbeddedConfig {
     pub memory_budget_bytes: u64,
     /// Blocks whose newest span is older than this are deleted.
     pub retention: Duration,
-    /// When blocks take more bytes than this, the oldest are deleted (0 = no limit).
-    pub max_disk_bytes: u64,
+    /// Disk limit, shared with the other stores of the data directory: while
+    /// they take more, the oldest block of any of them is deleted.
+    pub disk_quota: Arc<DiskQuota>,
     /// The head is flushed to a block once it holds this many bytes.
     pub head_flush_bytes: u64,
     /// …or once its first span is this old.
@@ -39,7 +42,7 @@ impl EmbeddedConfig {
             data_dir: data_dir.into(),
             memory_budget_bytes,
             retention: Duration::from_secs(7 * 24 * 3600),
-            max_disk_bytes: 0,
+            disk_quota: DiskQuota::unlimited(),
             head_flush_bytes: memory_budget_bytes / 4,
             flush_interval: Duration::from_secs(300),
             compaction_small_block_spans: 500_000,

@@ -1,6 +1,6 @@
 //! Background upkeep of blocks: retention (drop blocks whose newest span is
-//! older than `retention`, then the oldest while blocks exceed
-//! `max_disk_bytes`) and compaction (merge small blocks, oldest first, into
+//! older than `retention`, then the oldest while the data directory's stores
+//! exceed their shared disk quota, see [`crate::disk_quota`]) and compaction (merge small blocks, oldest first, into
 //! one of at most `compaction_max_spans` spans, streamed row group by row
 //! group, so queries open fewer files). The merged
 //! block lists the blocks it replaces, so a crash between writing it and
@@ -55,16 +55,18 @@ fn retention(shared: &Shared) -> Result<(), StoreError> {
             .drain(..)
             .partition(|b| b.meta().max_start < cutoff);
         let mut removed = expired;
-        if config.max_disk_bytes > 0 {
-            kept.sort_by_key(|b| b.meta().max_start);
-            let mut total: u64 = kept.iter().map(|b| b.meta().bytes).sum();
-            while total > config.max_disk_bytes && !kept.is_empty() {
-                let oldest = kept.remove(0);
-                total = total.saturating_sub(oldest.meta().bytes);
-                removed.push(oldest);
-            }
-            kept.sort_by(|a, b| a.meta().id.cmp(&b.meta().id));
+        kept.sort_by_key(|b| b.meta().max_start);
+        let wal = crate::disk_quota::dir_bytes(&shared.wal_dir);
+        let mut total: u64 = wal + kept.iter().map(|b| b.meta().bytes).sum::<u64>();
+        let oldest_ms = |kept: &[Arc<Block>]| kept.first().map(|b| newest_ms(b));
+        shared.disk.report(total, oldest_ms(&kept));
+        while shared.disk.should_evict() {
+            let oldest = kept.remove(0);
+            total = total.saturating_sub(oldest.meta().bytes);
+            removed.push(oldest);
+            shared.disk.report(total, oldest_ms(&kept));
         }
+        kept.sort_by(|a, b| a.meta().id.cmp(&b.meta().id));
         layers.blocks = kept;
         removed
     };
@@ -72,6 +74,11 @@ fn retention(shared: &Shared) -> Result<(), StoreError> {
         block.remove()?;
     }
     Ok(())
+}
+
+/// A block's newest span start in Unix ms (the quota compares stores by it).
+fn newest_ms(block: &Block) -> i64 {
+    i64::try_from(block.meta().max_start / 1_000_000).unwrap_or(i64::MAX)
 }
 
 fn compact(shared: &Shared) -> Result<(), StoreError> {

@@ -20,7 +20,7 @@ mod span_store;
 mod testdata;
 #[cfg(test)]
 mod tests;
-mod wal;
+pub(crate) mod wal;
 mod writer;
 
 pub use config::EmbeddedConfig;
@@ -63,6 +63,8 @@ struct Shared {
     maintenance: Mutex<()>,
     /// Set when the store closes: long maintenance work stops early.
     closing: AtomicBool,
+    /// This store's share of the data directory's `--max-disk`.
+    disk: crate::QuotaMember,
 }
 
 impl Shared {
@@ -158,6 +160,7 @@ impl EmbeddedStore {
             }),
             maintenance: Mutex::new(()),
             closing: AtomicBool::new(false),
+            disk: config.disk_quota.join("spans"),
             config,
         });
         let (flush_tx, flush_rx) = mpsc::channel();

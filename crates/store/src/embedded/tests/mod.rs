@@ -361,7 +361,7 @@ fn retention_deletes_old_blocks_and_respects_the_disk_limit() {
     assert!(store.trace(trace_id(101)).unwrap().is_some());
     let one_block = store.block_bytes() / 2;
     drop(store);
-    c.max_disk_bytes = one_block + one_block / 2;
+    c.disk_quota = crate::DiskQuota::new(one_block + one_block / 2);
     let store = EmbeddedStore::open(c).unwrap();
     store.run_maintenance().unwrap();
     assert_eq!(store.block_count(), 1);

@@ -1,0 +1,145 @@
+//! One scrape's HTTP request: `GET` with Prometheus's `Accept` header (
+//! OpenMetrics first, then the text format), `Accept-Encoding: gzip` and
+//! `X-Prometheus-Scrape-Timeout-Seconds`, over an HTTP/1.1 connection kept
+//! open between scrapes. The body is read up to the target's
+//! `body_size_limit` ([`MAX_BODY_BYTES`] by default), before and after gzip,
+//! so a runaway target costs a failed scrape, not memory.
+//! The caller bounds the whole exchange with the scrape timeout.
+
+use super::config::Target;
+use crate::exposition::ACCEPT_HEADER;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header;
+use hyper_util::rt::TokioIo;
+use std::io::Read;
+use tokio::net::TcpStream;
+
+/// Largest scrape body taken, compressed or not, unless `body_size_limit` says otherwise.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// A scrape response's body and Content-Type.
+#[derive(Debug)]
+pub(super) struct Fetched {
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+/// Scrapes one target over a reused connection.
+pub(super) struct Fetcher {
+    connect_to: String,
+    authority: String,
+    path: String,
+    timeout_seconds: String,
+    user_agent: String,
+    limit: usize,
+    connection: Option<SendRequest<Empty<Bytes>>>,
+}
+
+impl Fetcher {
+    pub(super) fn new(target: &Target) -> Self {
+        let has_port = target
+            .address
+            .rsplit_once(':')
+            .is_some_and(|(_, port)| port.parse::<u16>().is_ok());
+        let connect_to = if has_port {
+            target.address.clone()
+        } else {
+            format!("{}:80", target.address)
+        };
+        Self {
+            connect_to,
+            authority: target.address.clone(),
+            path: target.path.clone(),
+            timeout_seconds: format!("{}", target.timeout.as_secs_f64()),
+            user_agent: format!("whyslow/{}", env!("CARGO_PKG_VERSION")),
+            limit: target.body_size_limit,
+            connection: None,
+        }
+    }
+
+    /// Fetches the metrics once. Errors are short phrases for the log line
+    /// ("connection refused", "HTTP status 500 Internal Server Error").
+    pub(super) async fn fetch(&mut self) -> Result<Fetched, String> {
+        let reused = match self.connection.take() {
+            Some(mut sender) => sender.ready().await.is_ok().then_some(sender),
+            None => None,
+        };
+        let mut sender = match reused {
+            Some(sender) => sender,
+            None => self.connect().await?,
+        };
+        let request = hyper::Request::get(self.path.as_str())
+            .header(header::HOST, self.authority.as_str())
+            .header(header::ACCEPT, ACCEPT_HEADER)
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .header(header::USER_AGENT, self.user_agent.as_str())
+            .header(
+                "X-Prometheus-Scrape-Timeout-Seconds",
+                self.timeout_seconds.as_str(),
+            )
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| format!("building the request: {e}"))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        let status = response.status();
+        let headers = response.headers();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let gzip = headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+        let limit = self.limit;
+        let body = Limited::new(response.into_body(), limit)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the body: {e} (body_size_limit is {limit} bytes)"))?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(format!("server returned HTTP status {status}"));
+        }
+        // Keep the connection for the next scrape.
+        self.connection = Some(sender);
+        let body = if gzip {
+            gunzip(&body, limit)?
+        } else {
+            body.to_vec()
+        };
+        Ok(Fetched { body, content_type })
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Empty<Bytes>>, String> {
+        let stream = TcpStream::connect(self.connect_to.as_str())
+            .await
+            .map_err(|e| format!("connecting to {}: {e}", self.connect_to))?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("HTTP handshake with {}: {e}", self.connect_to))?;
+        // Runs until the sender is dropped or the peer closes.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+}
+
+fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("decompressing the gzip body: {e}"))?;
+    if out.len() > limit {
+        return Err(format!(
+            "body is larger than body_size_limit ({limit} bytes) once decompressed"
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,271 @@
+//! `whyslow agent --server`: pushes collected families with Prometheus
+//! remote_write 1.0 (a snappy block-compressed `prometheus.WriteRequest`,
+//! reusing `ingest`'s prost messages) to `whyslow serve`'s /api/v1/write or
+//! any remote_write receiver, over one HTTP/1.1 connection kept open.
+//!
+//! Series carry `job="node"` and `instance` as a Prometheus scraping the agent
+//! would add them; metadata (HELP, TYPE) rides along the first accepted push and every sixth after it, as
+//! Prometheus sends it periodically rather than with each batch. A 429 or 5xx
+//! answer (or a broken connection) is retried with doubling backoff from
+//! 500 ms, honouring `Retry-After`, for at most one interval; other 4xx
+//! answers drop the batch (retrying cannot fix it) and say why.
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header;
+use hyper_util::rt::TokioIo;
+use ingest::remote_write::proto::{Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
+use prost::Message as _;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+/// Where to push and with which target labels.
+pub struct Pusher {
+    authority: String,
+    path: String,
+    job: String,
+    instance: String,
+    connection: Option<SendRequest<Full<Bytes>>>,
+    /// Batches accepted so far.
+    pushes: u64,
+}
+
+/// The outcome of one batch, for the log line.
+pub enum Pushed {
+    /// Accepted (2xx).
+    Accepted,
+    /// Given up on, with why.
+    Dropped(String),
+}
+
+impl Pusher {
+    /// Parses `http://host:port[/path]` (path defaults to /api/v1/write).
+    pub fn new(url: &str, instance: String) -> Result<Self> {
+        let Some(rest) = url.strip_prefix("http://") else {
+            bail!("--server {url}: only http:// URLs are supported (e.g. http://127.0.0.1:16686)");
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) if rest[i..].trim_end_matches('/').is_empty() => (&rest[..i], "/api/v1/write"),
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/api/v1/write"),
+        };
+        let has_port = authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+        if authority.is_empty() || !has_port {
+            bail!("--server {url}: give host and port, e.g. http://127.0.0.1:16686");
+        }
+        Ok(Self {
+            authority: authority.to_string(),
+            path: path.to_string(),
+            job: "node".to_string(),
+            instance,
+            connection: None,
+            pushes: 0,
+        })
+    }
+
+    /// Encodes and sends one collection, retrying as the module doc says
+    /// until `budget` has passed.
+    pub async fn push(
+        &mut self,
+        families: &[host::Family],
+        timestamp_ms: i64,
+        budget: Duration,
+    ) -> Pushed {
+        // Metadata with the first batch accepted and every sixth after it.
+        let with_metadata = self.pushes.is_multiple_of(6);
+        let body = Bytes::from(self.encode(families, timestamp_ms, with_metadata));
+        let deadline = Instant::now() + budget;
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let (retry_after, why) = match self.send(body.clone()).await {
+                Ok((status, _)) if status.is_success() => {
+                    self.pushes += 1;
+                    return Pushed::Accepted;
+                }
+                Ok((status, answer)) if status.as_u16() == 429 || status.is_server_error() => {
+                    let retry_after = answer.retry_after;
+                    (retry_after, format!("{status}: {}", answer.text))
+                }
+                Ok((status, answer)) => {
+                    return Pushed::Dropped(format!(
+                        "{} refused the batch with {status}: {}",
+                        self.authority, answer.text
+                    ))
+                }
+                Err(error) => (None, error),
+            };
+            let wait = retry_after.unwrap_or(backoff).min(Duration::from_secs(30));
+            if Instant::now() + wait >= deadline {
+                return Pushed::Dropped(format!(
+                    "{} did not take the batch within one interval ({why})",
+                    self.authority
+                ));
+            }
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    fn encode(&self, families: &[host::Family], timestamp_ms: i64, with_metadata: bool) -> Vec<u8> {
+        let mut request = WriteRequest::default();
+        for family in families.iter().filter(|f| !f.samples.is_empty()) {
+            for sample in &family.samples {
+                let mut labels: Vec<Label> = Vec::with_capacity(sample.labels.len() + 3);
+                labels.push(label("__name__", &family.name));
+                labels.extend(sample.labels.iter().map(|(n, v)| label(n, v)));
+                labels.push(label("instance", &self.instance));
+                labels.push(label("job", &self.job));
+                labels.sort_by(|a, b| a.name.cmp(&b.name));
+                request.timeseries.push(TimeSeries {
+                    labels,
+                    samples: vec![Sample {
+                        value: sample.value,
+                        timestamp: timestamp_ms,
+                    }],
+                    exemplars: Vec::new(),
+                });
+            }
+            if with_metadata {
+                request.metadata.push(MetricMetadata {
+                    r#type: match family.kind {
+                        host::Kind::Counter => 1,
+                        host::Kind::Gauge => 2,
+                        host::Kind::Untyped => 0,
+                    },
+                    metric_family_name: family.name.to_string(),
+                    help: family.help.to_string(),
+                    unit: String::new(),
+                });
+            }
+        }
+        let raw = request.encode_to_vec();
+        // The block format, not the framed stream (remote_write 1.0).
+        snap::raw::Encoder::new()
+            .compress_vec(&raw)
+            .unwrap_or_default()
+    }
+
+    async fn send(&mut self, body: Bytes) -> Result<(hyper::StatusCode, Answer), String> {
+        let reused = match self.connection.take() {
+            Some(mut sender) => sender.ready().await.is_ok().then_some(sender),
+            None => None,
+        };
+        let mut sender = match reused {
+            Some(sender) => sender,
+            None => self.connect().await.map_err(|e| format!("{e:#}"))?,
+        };
+        let request = hyper::Request::post(self.path.as_str())
+            .header(header::HOST, self.authority.as_str())
+            .header(header::CONTENT_TYPE, "application/x-protobuf")
+            .header(header::CONTENT_ENCODING, "snappy")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .header(
+                header::USER_AGENT,
+                concat!("whyslow-agent/", env!("CARGO_PKG_VERSION")),
+            )
+            .body(Full::new(body))
+            .map_err(|e| format!("building the request: {e}"))?;
+        let response = tokio::time::timeout(Duration::from_secs(30), sender.send_request(request))
+            .await
+            .map_err(|_| format!("{} did not answer within 30 s", self.authority))?
+            .map_err(|e| format!("sending to {}: {e}", self.authority))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = Limited::new(response.into_body(), 4096)
+            .collect()
+            .await
+            .map(|b| String::from_utf8_lossy(&b.to_bytes()).trim().to_string())
+            .unwrap_or_default();
+        self.connection = Some(sender);
+        Ok((status, Answer { retry_after, text }))
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
+        let stream =
+            tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(&self.authority))
+                .await
+                .with_context(|| format!("connecting to {} timed out", self.authority))?
+                .with_context(|| {
+                    format!(
+                        "connecting to {} (is `whyslow serve` running?)",
+                        self.authority
+                    )
+                })?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .with_context(|| format!("HTTP handshake with {}", self.authority))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+}
+
+/// What a non-2xx answer said.
+struct Answer {
+    retry_after: Option<Duration>,
+    text: String,
+}
+
+fn label(name: &str, value: &str) -> Label {
+    Label {
+        name: name.to_string(),
+        value: value.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls() {
+        let p = Pusher::new("http://127.0.0.1:16686", "h".into()).expect("url");
+        assert_eq!(
+            (p.authority.as_str(), p.path.as_str()),
+            ("127.0.0.1:16686", "/api/v1/write")
+        );
+        let p = Pusher::new("http://h:9090/api/v1/write", "h".into()).expect("url");
+        assert_eq!(p.path, "/api/v1/write");
+        assert!(Pusher::new("https://h:1", "h".into()).is_err());
+        assert!(Pusher::new("http://h", "h".into()).is_err());
+    }
+
+    #[test]
+    fn encodes_sorted_labels_with_job_and_instance() {
+        let p = Pusher::new("http://127.0.0.1:1", "vm:9469".into()).expect("url");
+        let mut f = host::Family::new("node_cpu_seconds_total", "Seconds.", host::Kind::Counter);
+        f.push(vec![("cpu", "0".into()), ("mode", "idle".into())], 1.5);
+        let body = p.encode(&[f], 1000, true);
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&body)
+            .expect("snappy");
+        let request = WriteRequest::decode(raw.as_slice()).expect("proto");
+        let names: Vec<(&str, &str)> = request.timeseries[0]
+            .labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("__name__", "node_cpu_seconds_total"),
+                ("cpu", "0"),
+                ("instance", "vm:9469"),
+                ("job", "node"),
+                ("mode", "idle")
+            ]
+        );
+        assert_eq!(request.metadata[0].r#type, 1);
+    }
+}

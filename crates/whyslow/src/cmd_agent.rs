@@ -1,0 +1,266 @@
+//! `whyslow agent`: host metrics with node_exporter's names (the `host`
+//! crate's collectors), served in the Prometheus text format at
+//! `http://--listen/metrics` (collected on each scrape, as node_exporter
+//! does) and, with `--server`, pushed every `--interval` by remote_write
+//! ([`crate::agent_push`]) with the series a Prometheus scrape adds (`up`,
+//! `scrape_duration_seconds`, `scrape_samples_*`); on Ctrl-C or SIGTERM the
+//! pushed series are marked stale, as Prometheus marks a vanished target's.
+//!
+//! One current-thread tokio runtime; collection (blocking file reads and
+//! statfs) runs on its blocking pool, one collection at a time. A collector
+//! whose source is missing or broken is logged once (and again after it
+//! recovers and fails anew); `node_scrape_collector_success` says so per scrape.
+
+use crate::agent_push::{Pushed, Pusher};
+use crate::cli::AgentArgs;
+use anyhow::{bail, Context, Result};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use host::{Family, Host, Kind, Paths};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// `whyslow agent --help` examples.
+pub const AFTER_HELP: &str = "Examples:\n  whyslow agent                                   # http://127.0.0.1:9469/metrics for Prometheus\n  whyslow agent --server http://127.0.0.1:16686   # and push to `whyslow serve` every 10 s\n  whyslow agent --listen off --server http://127.0.0.1:16686 --interval 15s\n\nMetric names, labels and units are node_exporter's (cpu, meminfo, loadavg, pressure,\ndiskstats, filesystem, netdev, netstat, vmstat, stat, filefd, uname collectors), so\nits dashboards and alert rules work unchanged. Pushed series carry job=\"node\" and\ninstance=<hostname:port>.";
+
+/// The collectors and which of them have been reported failing.
+struct Collector {
+    host: Host,
+    warned: HashSet<&'static str>,
+}
+
+impl Collector {
+    fn collect(&mut self) -> Vec<Family> {
+        let collected = self.host.collect();
+        let failing: HashSet<&'static str> = collected.errors.iter().map(|(n, _)| *n).collect();
+        for (name, error) in &collected.errors {
+            if self.warned.insert(name) {
+                eprintln!(
+                    "whyslow agent: collector {name}: {error} (its metrics are left out; node_scrape_collector_success{{collector=\"{name}\"}} is 0)"
+                );
+            }
+        }
+        self.warned.retain(|name| failing.contains(name));
+        collected.families
+    }
+}
+
+type Shared = Arc<Mutex<Collector>>;
+
+/// Runs the agent until Ctrl-C or SIGTERM.
+pub fn run(args: AgentArgs) -> Result<()> {
+    let listen = match args.listen.trim() {
+        "off" | "" => None,
+        text => Some(text.parse::<SocketAddr>().with_context(|| {
+            format!("--listen {text}: expected ADDR:PORT such as 127.0.0.1:9469, or off")
+        })?),
+    };
+    if listen.is_none() && args.server.is_none() {
+        bail!("--listen off without --server leaves the agent nothing to do: give --server URL or a --listen address");
+    }
+    if let Some(url) = &args.server {
+        Pusher::new(url, String::new())?; // refuse a bad URL before binding anything
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .max_blocking_threads(2)
+        .thread_keep_alive(Duration::from_secs(60))
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(agent(args, listen))
+}
+
+async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
+    let shared: Shared = Arc::new(Mutex::new(Collector {
+        host: Host::new(Paths::default()),
+        warned: HashSet::new(),
+    }));
+    let mut server = None;
+    let mut port = None;
+    if let Some(addr) = listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--listen {addr}: cannot bind (is another agent or node_exporter on it? pick another port)"))?;
+        let local = listener
+            .local_addr()
+            .context("reading the listener's address")?;
+        port = Some(local.port());
+        eprintln!("whyslow agent: serving host metrics at http://{local}/metrics");
+        let router = Router::new()
+            .route("/metrics", get(metrics))
+            .route("/", get(index))
+            .with_state(Arc::clone(&shared));
+        server = Some(tokio::spawn(
+            async move { axum::serve(listener, router).await },
+        ));
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let pusher = match &args.server {
+        Some(url) => {
+            let instance = args.instance.clone().unwrap_or_else(|| {
+                let host = host::hostname();
+                port.map_or(host.clone(), |p| format!("{host}:{p}"))
+            });
+            let pusher = Pusher::new(url, instance.clone())?;
+            eprintln!(
+                "whyslow agent: pushing to {url} every {:?} as job=\"node\", instance=\"{instance}\"",
+                args.interval
+            );
+            Some(tokio::spawn(push_loop(
+                pusher,
+                Arc::clone(&shared),
+                args.interval,
+                stop_rx,
+            )))
+        }
+        None => None,
+    };
+    let signal = tokio::select! {
+        signal = shutdown_signal() => signal,
+        Some(result) = async { match server.as_mut() { Some(s) => Some(s.await), None => None } } => {
+            result.context("the /metrics server stopped")?.context("the /metrics server failed")?;
+            "server stopped"
+        }
+    };
+    eprintln!("whyslow agent: {signal}, stopping");
+    if let Some(mut pusher) = pusher {
+        // Let it mark the series stale (a few seconds at most), as Prometheus
+        // does when a target goes away.
+        let _ = stop_tx.send(true);
+        if tokio::time::timeout(Duration::from_secs(5), &mut pusher)
+            .await
+            .is_err()
+        {
+            pusher.abort();
+        }
+    }
+    Ok(())
+}
+
+/// Collects on the blocking pool (file reads, statfs with its own timeout).
+async fn collect(shared: Shared) -> Vec<Family> {
+    tokio::task::spawn_blocking(move || match shared.lock() {
+        Ok(mut collector) => collector.collect(),
+        Err(poisoned) => poisoned.into_inner().collect(),
+    })
+    .await
+    .unwrap_or_default()
+}
+
+async fn metrics(State(shared): State<Shared>) -> impl IntoResponse {
+    let families = collect(shared).await;
+    let mut text = String::with_capacity(64 * 1024);
+    host::write_text(&families, &mut text);
+    ([(header::CONTENT_TYPE, host::TEXT_CONTENT_TYPE)], text)
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<html><head><title>whyslow agent</title></head><body><h1>whyslow agent</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>",
+    )
+}
+
+/// Pushes every `interval` until `stop`; then pushes staleness markers for the
+/// last series pushed so queries stop returning them at once.
+async fn push_loop(
+    mut pusher: Pusher,
+    shared: Shared,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    let mut last: Option<Vec<Family>> = None;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => break,
+        }
+        let start = Instant::now();
+        let mut families = collect(Arc::clone(&shared)).await;
+        scrape_series(&mut families, start.elapsed());
+        match pusher.push(&families, now_ms(), interval).await {
+            Pushed::Accepted => {
+                if failing {
+                    eprintln!("whyslow agent: pushing again");
+                }
+                failing = false;
+                last = Some(families);
+            }
+            Pushed::Dropped(why) => {
+                if !failing {
+                    eprintln!(
+                        "whyslow agent: dropped a batch: {why} (will keep trying every interval)"
+                    );
+                }
+                failing = true;
+            }
+        }
+    }
+    if let Some(mut families) = last {
+        for sample in families.iter_mut().flat_map(|f| f.samples.iter_mut()) {
+            sample.value = model::metrics::stale_nan();
+        }
+        let _ = pusher
+            .push(&families, now_ms(), Duration::from_secs(3))
+            .await;
+    }
+}
+
+/// The series Prometheus adds to every scrape: `up`, `scrape_duration_seconds`,
+/// `scrape_samples_scraped`, `scrape_samples_post_metric_relabeling`.
+fn scrape_series(families: &mut Vec<Family>, took: Duration) {
+    let samples = families.iter().map(|f| f.samples.len()).sum::<usize>() as f64;
+    families.push(Family::single(
+        "up",
+        "Health of the scrape target.",
+        Kind::Gauge,
+        1.0,
+    ));
+    families.push(Family::single(
+        "scrape_duration_seconds",
+        "Duration of the scrape.",
+        Kind::Gauge,
+        took.as_secs_f64(),
+    ));
+    for name in [
+        "scrape_samples_scraped",
+        "scrape_samples_post_metric_relabeling",
+    ] {
+        families.push(Family::single(
+            name,
+            "Samples in the scrape.",
+            Kind::Gauge,
+            samples,
+        ));
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Waits for Ctrl-C or SIGTERM and names which one came.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "interrupted",
+            _ = term.recv() => "terminated",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupted"
+        }
+    }
+}
