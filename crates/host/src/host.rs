@@ -2,6 +2,7 @@
 //! node_exporter's per-collector `node_scrape_collector_success` and
 //! `node_scrape_collector_duration_seconds` families.
 
+use crate::{cgroups, namedprocess};
 use crate::{cpu, diskstats, filefd, filesystem, loadavg, meminfo, netdev, netstat, pressure};
 use crate::{stat, uname, vmstat, CollectError, Family, Kind};
 use std::path::PathBuf;
@@ -62,10 +63,21 @@ pub struct Host {
     netdev: netdev::Netdev,
     netstat: netstat::Netstat,
     vmstat: vmstat::Vmstat,
+    processes: Option<namedprocess::NamedProcess>,
+    cgroups: bool,
+}
+
+/// The families beyond node_exporter's collectors that [`Host::with`] adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extra {
+    /// process-exporter's `namedprocess_namegroup_*`.
+    Processes,
+    /// cAdvisor's `container_*`.
+    Cgroups,
 }
 
 impl Host {
-    /// Collectors with node_exporter's default filters.
+    /// node_exporter's collectors with its default filters (add the rest with [`Host::with`]).
     pub fn new(paths: Paths) -> Self {
         Self {
             paths,
@@ -74,7 +86,18 @@ impl Host {
             netdev: netdev::Netdev::new(),
             netstat: netstat::Netstat::new(),
             vmstat: vmstat::Vmstat::new(),
+            processes: None,
+            cgroups: false,
         }
+    }
+
+    /// Adds the per-process or per-cgroup families.
+    pub fn with(mut self, extra: Extra) -> Self {
+        match extra {
+            Extra::Processes => self.processes = Some(namedprocess::NamedProcess::new()),
+            Extra::Cgroups => self.cgroups = true,
+        }
+        self
     }
 
     /// Runs every collector once.
@@ -124,6 +147,14 @@ impl Host {
         }
         families.push(success);
         families.push(duration);
+        // Outside node_exporter's scrape success/duration families: these
+        // report their own errors as their peers do.
+        if let Some(processes) = &mut self.processes {
+            processes.collect(&self.paths.proc, &mut families);
+        }
+        if self.cgroups {
+            cgroups::collect(&self.paths, &mut families);
+        }
         Collected { families, errors }
     }
 }

@@ -32,10 +32,14 @@
 //! /proc/net/dev, vmstat, mounts and PSI lines. The module doc of each
 //! collector that parses by hand says why.
 //!
-//! [`process`] samples the process table (for `whyslow use` and `top`).
+//! Beyond node_exporter, [`Host::collect`] can add per-process metrics with
+//! process-exporter's names (`namedprocess_namegroup_*`, grouped by command
+//! name) and per-cgroup metrics with cAdvisor's (`container_*{id}`); see
+//! `namedprocess.rs` and `cgroups.rs`; [`Host::with`] turns them on.
 //!
-//! Not yet collected: per-process and per-cgroup metrics.
+//! [`process`] samples the process table (for `whyslow use` and `top`).
 
+mod cgroups;
 mod cpu;
 mod diskstats;
 mod family;
@@ -44,6 +48,7 @@ mod filesystem;
 mod host;
 mod loadavg;
 mod meminfo;
+mod namedprocess;
 mod netdev;
 mod netstat;
 mod pressure;
@@ -55,7 +60,7 @@ pub mod usecheck;
 mod vmstat;
 
 pub use family::{write_text, Family, Kind, Sample, TEXT_CONTENT_TYPE};
-pub use host::{Host, Paths, COLLECTORS};
+pub use host::{Extra, Host, Paths, COLLECTORS};
 pub use uname::hostname;
 
 /// Why a collector produced nothing (or only part of its families).

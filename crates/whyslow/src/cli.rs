@@ -88,6 +88,13 @@ pub struct AgentArgs {
     /// The `instance` label of pushed series (default: hostname:port of --listen, or the hostname).
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
+    /// Leave out the per-process metrics (process-exporter's
+    /// `namedprocess_namegroup_*`, one group per command name).
+    #[arg(long)]
+    pub no_process_metrics: bool,
+    /// Leave out the per-cgroup metrics (cAdvisor's `container_*{id}`).
+    #[arg(long)]
+    pub no_cgroup_metrics: bool,
 }
 
 /// `whyslow use`.

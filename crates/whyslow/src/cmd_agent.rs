@@ -1,5 +1,6 @@
-//! `whyslow agent`: host metrics with node_exporter's names (the `host`
-//! crate's collectors), served in the Prometheus text format at
+//! `whyslow agent`: host metrics with node_exporter's names, per-process
+//! metrics with process-exporter's and per-cgroup metrics with cAdvisor's
+//! (the `host` crate's collectors), served in the Prometheus text format at
 //! `http://--listen/metrics` (collected on each scrape, as node_exporter
 //! does) and, with `--server`, pushed every `--interval` by remote_write
 //! ([`crate::agent_push`]) with the series a Prometheus scrape adds (`up`,
@@ -19,14 +20,14 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use host::{Family, Host, Kind, Paths};
+use host::{Extra, Family, Host, Kind, Paths};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// `whyslow agent --help` examples.
-pub const AFTER_HELP: &str = "Examples:\n  whyslow agent                                   # http://127.0.0.1:9469/metrics for Prometheus\n  whyslow agent --server http://127.0.0.1:16686   # and push to `whyslow serve` every 10 s\n  whyslow agent --listen off --server http://127.0.0.1:16686 --interval 15s\n\nMetric names, labels and units are node_exporter's (cpu, meminfo, loadavg, pressure,\ndiskstats, filesystem, netdev, netstat, vmstat, stat, filefd, uname collectors), so\nits dashboards and alert rules work unchanged. Pushed series carry job=\"node\" and\ninstance=<hostname:port>.";
+pub const AFTER_HELP: &str = "Examples:\n  whyslow agent                                   # http://127.0.0.1:9469/metrics for Prometheus\n  whyslow agent --server http://127.0.0.1:16686   # and push to `whyslow serve` every 10 s\n  whyslow agent --listen off --server http://127.0.0.1:16686 --interval 15s\n\nMetric names, labels and units are node_exporter's (cpu, meminfo, loadavg, pressure,\ndiskstats, filesystem, netdev, netstat, vmstat, stat, filefd, uname collectors), so\nits dashboards and alert rules work unchanged; per-process metrics are process-exporter's\n(namedprocess_namegroup_*, grouped by command name) and per-cgroup metrics cAdvisor's\n(container_*{id=\"/system.slice/x.service\"}). Pushed series carry job=\"node\" and\ninstance=<hostname:port>.";
 
 /// The collectors and which of them have been reported failing.
 struct Collector {
@@ -77,8 +78,15 @@ pub fn run(args: AgentArgs) -> Result<()> {
 }
 
 async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
+    let mut host = Host::new(Paths::default());
+    if !args.no_process_metrics {
+        host = host.with(Extra::Processes);
+    }
+    if !args.no_cgroup_metrics {
+        host = host.with(Extra::Cgroups);
+    }
     let shared: Shared = Arc::new(Mutex::new(Collector {
-        host: Host::new(Paths::default()),
+        host,
         warned: HashSet::new(),
     }));
     let mut server = None;

@@ -43,9 +43,17 @@ fn scrape(addr: &str) -> Scrape {
     let exposition: Exposition = parse(body.as_bytes(), Format::PrometheusText)
         .unwrap_or_else(|e| panic!("{addr}: {e}\n{body}"));
     let own = |name: &str| {
-        ["go_", "process_", "promhttp_"]
-            .iter()
-            .any(|p| name.starts_with(p))
+        // The agent's per-process and per-cgroup families are compared
+        // with process-exporter in agent_vs_process_exporter.rs.
+        [
+            "go_",
+            "process_",
+            "promhttp_",
+            "namedprocess_",
+            "container_",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
             || name == "node_exporter_build_info"
     };
     let mut series = BTreeMap::new();

@@ -12,6 +12,7 @@ use crate::series::{
 };
 use crate::StoreError;
 use model::metrics::{Labels, MetricMetadata, Sample};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
@@ -64,19 +65,28 @@ impl SeriesStore for Tsdb {
             }
             (part, blocks)
         };
+        // A series' first part is moved in, not copied: most series live in
+        // one block or only in the head.
         let mut out: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
-        let mut buf = Vec::new();
+        let mut merge = |labels: Labels, samples: Vec<Sample>| match out.entry(labels) {
+            Entry::Vacant(slot) => {
+                let n = samples.len() as u64;
+                slot.insert(samples);
+                n
+            }
+            Entry::Occupied(mut slot) => push_merged(slot.get_mut(), &samples),
+        };
         for block in blocks.iter().filter(|b| b.overlaps(lo, hi)) {
             for id in block.resolve(&select.matchers) {
-                buf.clear();
-                block.samples(id, lo, hi, &mut buf)?;
-                if !buf.is_empty() {
-                    check(push_merged(out.entry(block.labels(id)).or_default(), &buf))?;
+                let mut samples = Vec::new();
+                block.samples(id, lo, hi, &mut samples)?;
+                if !samples.is_empty() {
+                    check(merge(block.labels(id), samples))?;
                 }
             }
         }
         for (labels, samples) in head_part {
-            check(push_merged(out.entry(labels).or_default(), &samples))?;
+            check(merge(labels, samples))?;
         }
         Ok(out
             .into_iter()
