@@ -72,6 +72,10 @@ pub struct Host {
 pub enum Extra {
     /// process-exporter's `namedprocess_namegroup_*`.
     Processes,
+    /// The same with the proportional memory types from smaps_rollup
+    /// (process-exporter's `-gather-smaps`; costly: the kernel walks every
+    /// page table).
+    ProcessesWithSmaps,
     /// cAdvisor's `container_*`.
     Cgroups,
 }
@@ -94,7 +98,10 @@ impl Host {
     /// Adds the per-process or per-cgroup families.
     pub fn with(mut self, extra: Extra) -> Self {
         match extra {
-            Extra::Processes => self.processes = Some(namedprocess::NamedProcess::new()),
+            Extra::Processes => self.processes = Some(namedprocess::NamedProcess::new(false)),
+            Extra::ProcessesWithSmaps => {
+                self.processes = Some(namedprocess::NamedProcess::new(true))
+            }
             Extra::Cgroups => self.cgroups = true,
         }
         self

@@ -92,6 +92,13 @@ pub struct AgentArgs {
     /// `namedprocess_namegroup_*`, one group per command name).
     #[arg(long)]
     pub no_process_metrics: bool,
+    /// Also report each process group's proportional memory
+    /// (memtype="proportionalResident"/"proportionalSwapped" from
+    /// /proc/PID/smaps_rollup, process-exporter's -gather-smaps). Costs
+    /// about twice the rest of the per-process metrics: the kernel walks
+    /// every page table.
+    #[arg(long, conflicts_with = "no_process_metrics")]
+    pub gather_smaps: bool,
     /// Leave out the per-cgroup metrics (cAdvisor's `container_*{id}`).
     #[arg(long)]
     pub no_cgroup_metrics: bool,

@@ -79,7 +79,9 @@ pub fn run(args: AgentArgs) -> Result<()> {
 
 async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
     let mut host = Host::new(Paths::default());
-    if !args.no_process_metrics {
+    if args.gather_smaps {
+        host = host.with(Extra::ProcessesWithSmaps);
+    } else if !args.no_process_metrics {
         host = host.with(Extra::Processes);
     }
     if !args.no_cgroup_metrics {

@@ -26,25 +26,8 @@ use store::{EmbeddedConfig, EmbeddedStore, SeriesStore, SpanStore};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Keeps freed memory in glibc's heap for the next query instead of giving it
-/// back to the kernel. By default glibc maps allocations over 128 KiB
-/// separately and trims freed heap tops over 128 KiB, so every range query's
-/// sample and point vectors (tens of MiB, new per query) came back from the
-/// kernel as fresh pages to zero: 30 % of a profile of `serve` answering a
-/// dashboard query. The cost is up to 256 MiB of freed memory held, which
-/// `--memory-budget` (an accounting of live data) does not count.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt takes the allocator's lock and only sets its parameters.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
-    }
-}
-
 /// Runs the server until interrupted.
 pub fn run(args: ServeArgs) -> Result<()> {
-    keep_freed_memory();
     if args.print_default_rules {
         print!("{}", crate::serve_rules::DEFAULT_RULES);
         return Ok(());

@@ -1,7 +1,9 @@
 //! Differential test: `whyslow agent`'s per-process metrics against the real
 //! process-exporter (Debian's `prometheus-process-exporter`, 0.7.10 on
 //! bookworm), run side by side with the configuration the agent's grouping
-//! equals (`name: "{{.Comm}}"`, `cmdline: ['.+']`) and `-threads=false`.
+//! equals (`name: "{{.Comm}}"`, `cmdline: ['.+']`), `-threads=false` and
+//! `-gather-smaps=false` (the agent's defaults; `smaps_with_gather_smaps`
+//! below compares the proportional memory with `--gather-smaps`).
 //!
 //! Three planted groups start after both exporters: `wsburn` (a copy of
 //! `yes`, busy), `wssleep` (two copies of `sleep`) and `wsthreads` (Python
@@ -30,7 +32,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const PROCESS_EXPORTER: &str = "/usr/bin/prometheus-process-exporter";
-const GROUPS: [&str; 3] = ["wsburn", "wssleep", "wsthreads"];
 
 struct Scrape {
     /// `name{sorted labels}` to value, for the planted groups.
@@ -39,7 +40,7 @@ struct Scrape {
     families: BTreeMap<String, (String, String)>,
 }
 
-fn scrape(addr: &str) -> Scrape {
+fn scrape(addr: &str, groups: &[String; 3]) -> Scrape {
     let (status, body) = get(addr, "/metrics");
     assert!(
         status.contains(" 200 "),
@@ -51,10 +52,10 @@ fn scrape(addr: &str) -> Scrape {
     for sample in exposition.samples {
         let name = sample.labels.metric_name().unwrap_or_default().to_string();
         let group = sample.labels.get("groupname").unwrap_or_default();
-        if !GROUPS.contains(&group) {
+        if !groups.iter().any(|g| g == group) {
             continue;
         }
-        if group == "wsburn" && name == "namedprocess_namegroup_threads_wchan" {
+        if group == groups[0] && name == "namedprocess_namegroup_threads_wchan" {
             continue;
         }
         let mut pairs: Vec<String> = sample
@@ -95,10 +96,10 @@ fn agrees(key: &str, theirs: f64, a: f64, b: f64) -> bool {
     }
 }
 
-fn compare(agent_addr: &str, pe_addr: &str) -> usize {
-    let before = scrape(agent_addr);
-    let reference = scrape(pe_addr);
-    let after = scrape(agent_addr);
+fn compare(agent_addr: &str, pe_addr: &str, groups: &[String; 3]) -> usize {
+    let before = scrape(agent_addr, groups);
+    let reference = scrape(pe_addr, groups);
+    let after = scrape(agent_addr, groups);
     let ours: BTreeSet<&String> = before.series.keys().collect();
     let theirs: BTreeSet<&String> = reference.series.keys().collect();
     let missing: Vec<_> = theirs.difference(&ours).collect();
@@ -147,6 +148,17 @@ fn spawn(program: &Path, args: &[&str]) -> Running {
 
 #[test]
 fn agent_matches_process_exporter() {
+    differential("", false);
+}
+
+#[test]
+fn smaps_with_gather_smaps() {
+    differential("2", true);
+}
+
+/// Plants the groups `wsburn{suffix}`, `wssleep{suffix}`, `wsthreads{suffix}`
+/// and compares the two exporters on them.
+fn differential(suffix: &str, smaps: bool) {
     if !Path::new(PROCESS_EXPORTER).exists() {
         assert!(
             std::env::var("WHYSLOW_REQUIRE_PROCESS_EXPORTER").as_deref() != Ok("1"),
@@ -171,22 +183,29 @@ fn agent_matches_process_exporter() {
             "-web.listen-address",
             &pe_addr,
             "-threads=false",
+            if smaps {
+                "-gather-smaps=true"
+            } else {
+                "-gather-smaps=false"
+            },
         ],
     );
     let agent_addr = format!("127.0.0.1:{}", free_port());
-    let mut agent = spawn(
-        Path::new(env!("CARGO_BIN_EXE_whyslow")),
-        &["agent", "--listen", &agent_addr, "--no-cgroup-metrics"],
-    );
+    let mut args = vec!["agent", "--listen", &agent_addr, "--no-cgroup-metrics"];
+    if smaps {
+        args.push("--gather-smaps");
+    }
+    let mut agent = spawn(Path::new(env!("CARGO_BIN_EXE_whyslow")), &args);
+    let groups = ["wsburn", "wssleep", "wsthreads"].map(|g| format!("{g}{suffix}"));
     wait_listening(&pe_addr, "process-exporter", &mut pe);
     wait_listening(&agent_addr, "whyslow agent", &mut agent);
     // The first collection of each: processes running now count from here.
-    let _ = (scrape(&agent_addr), scrape(&pe_addr));
+    let _ = (scrape(&agent_addr, &groups), scrape(&pe_addr, &groups));
     std::thread::sleep(Duration::from_millis(1100));
 
-    let burn = dir.path().join("wsburn");
+    let burn = dir.path().join(&groups[0]);
     copy_binary("/usr/bin/yes", &burn);
-    let sleep = dir.path().join("wssleep");
+    let sleep = dir.path().join(&groups[1]);
     copy_binary("/bin/sleep", &sleep);
     let _burn = Running(
         Command::new(&burn)
@@ -195,31 +214,35 @@ fn agent_matches_process_exporter() {
             .expect("starting wsburn"),
     );
     let sleepers = [spawn(&sleep, &["300"]), spawn(&sleep, &["301"])];
-    let _threads = spawn(
-        Path::new("python3"),
-        &[
-            "-c",
-            "import ctypes, threading, time\n\
-             ctypes.CDLL(None).prctl(15, b'wsthreads', 0, 0, 0)\n\
-             for _ in range(3): threading.Thread(target=time.sleep, args=(300,), daemon=True).start()\n\
-             time.sleep(300)\n",
-        ],
+    let script = format!(
+        "import ctypes, threading, time\n\
+         ctypes.CDLL(None).prctl(15, b'{}', 0, 0, 0)\n\
+         for _ in range(3): threading.Thread(target=time.sleep, args=(300,), daemon=True).start()\n\
+         time.sleep(300)\n",
+        groups[2]
     );
+    let _threads = spawn(Path::new("python3"), &["-c", &script]);
     std::thread::sleep(Duration::from_millis(1500));
 
-    let compared = compare(&agent_addr, &pe_addr);
+    let compared = compare(&agent_addr, &pe_addr, &groups);
     assert!(compared >= 60, "only {compared} series compared");
 
     // All of wssleep's processes exit: the group stays, with its counters.
     drop(sleepers);
     std::thread::sleep(Duration::from_millis(300));
-    let after_exit = compare(&agent_addr, &pe_addr);
-    let gone = scrape(&agent_addr);
-    assert_eq!(
-        gone.series
-            .get("namedprocess_namegroup_num_procs{groupname=\"wssleep\"}")
-            .copied(),
-        Some(0.0)
+    let after_exit = compare(&agent_addr, &pe_addr, &groups);
+    let gone = scrape(&agent_addr, &groups);
+    let key = format!(
+        "namedprocess_namegroup_num_procs{{groupname={:?}}}",
+        groups[1]
     );
-    eprintln!("agent and process-exporter agree on {compared} series, then {after_exit} after wssleep exited");
+    assert_eq!(gone.series.get(&key).copied(), Some(0.0));
+    if smaps {
+        let pss = format!(
+            "namedprocess_namegroup_memory_bytes{{groupname={:?},memtype=\"proportionalResident\"}}",
+            groups[2]
+        );
+        assert!(gone.series.get(&pss).is_some_and(|v| *v > 0.0), "{pss}");
+    }
+    eprintln!("agent and process-exporter (smaps {smaps}) agree on {compared} series, then {after_exit} after {} exited", groups[1]);
 }
