@@ -12,6 +12,7 @@
 use procfs_core::process::{Io, Schedstat, Stat};
 use procfs_core::FromRead;
 use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -20,6 +21,8 @@ use std::time::Instant;
 pub struct Process {
     pub pid: u32,
     pub ppid: u32,
+    /// The owner of /proc/PID: the process's effective user id.
+    pub uid: Option<u32>,
     /// The command name (`comm`, 15 bytes at most).
     pub comm: String,
     /// `R` running, `S` sleeping, `D` uninterruptible (usually I/O), `Z`, …
@@ -130,6 +133,7 @@ fn read_process(dir: &Path, pid: u32, page_size: u64) -> Option<Process> {
     Some(Process {
         pid,
         ppid: u32::try_from(stat.ppid).unwrap_or(0),
+        uid: std::fs::metadata(dir).ok().map(|m| m.uid()),
         comm: stat.comm,
         state: stat.state,
         threads: u64::try_from(stat.num_threads).unwrap_or(0),
@@ -141,6 +145,20 @@ fn read_process(dir: &Path, pid: u32, page_size: u64) -> Option<Process> {
         write_bytes: io.as_ref().map(|io| io.write_bytes),
         run_delay_ns: sched.map(|s| s.run_delay),
     })
+}
+
+/// User names by uid from a passwd(5) file (normally /etc/passwd); empty
+/// when it cannot be read (callers show the number).
+pub fn user_names(passwd: &Path) -> HashMap<u32, String> {
+    let text = std::fs::read_to_string(passwd).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let uid = fields.nth(1)?.parse().ok()?;
+            Some((uid, name.to_string()))
+        })
+        .collect()
 }
 
 /// `sysconf(_SC_CLK_TCK)`: the unit of /proc's CPU times (100 on Linux).

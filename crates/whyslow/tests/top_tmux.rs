@@ -189,13 +189,13 @@ fn top_in_tmux_sorts_filters_and_restores_the_terminal() {
         );
     }
     assert!(
-        screen.contains("PID S  THR   CPU%   RSS READ/s WRITE/s COMMAND"),
+        screen.contains("PID USER     S  THR   CPU%   RSS READ/s WRITE/s COMMAND"),
         "{screen}"
     );
     assert!(screen.contains("sort CPU%"), "{screen}");
     let cpu: Vec<f64> = rows(&screen)
         .iter()
-        .map(|r| r[3].parse().expect("CPU%"))
+        .map(|r| r[4].parse().expect("CPU%"))
         .collect();
     assert!(non_increasing(&cpu), "{screen}");
     assert!(lines.len() <= 24 && lines.iter().all(|l| l.chars().count() <= 80));
@@ -203,7 +203,7 @@ fn top_in_tmux_sorts_filters_and_restores_the_terminal() {
     // `m`: sorted by RSS, largest first.
     tmux.keys(&["m"]);
     let screen = tmux.wait_for("sort by memory", |s| s.contains("sort RSS"));
-    let rss: Vec<f64> = rows(&screen).iter().map(|r| size(&r[4])).collect();
+    let rss: Vec<f64> = rows(&screen).iter().map(|r| size(&r[5])).collect();
     assert!(rss.len() > 3 && non_increasing(&rss), "{screen}");
 
     // `/` + a name: only the probe is left; Esc brings everything back.

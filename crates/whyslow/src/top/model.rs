@@ -36,6 +36,8 @@ impl SortKey {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcRow {
     pub pid: u32,
+    /// The effective user's name (its number when /etc/passwd lacks it).
+    pub user: String,
     /// `R`, `S`, `D`, `Z`, ...
     pub state: char,
     pub threads: u64,
@@ -104,6 +106,8 @@ pub struct Model {
     /// A problem with the last sample, shown in the help line.
     pub error: Option<String>,
     pub quit: bool,
+    /// User names by uid, read from /etc/passwd at the first sample.
+    users: Option<std::collections::HashMap<u32, String>>,
 }
 
 impl Model {
@@ -122,6 +126,7 @@ impl Model {
             sampled: false,
             error: None,
             quit: false,
+            users: None,
         }
     }
 
@@ -131,11 +136,18 @@ impl Model {
         self.load = tick.host.load;
         self.cpus = tick.host.cpus.clone();
         self.summary = summarize(&tick.host);
+        let users = self
+            .users
+            .get_or_insert_with(|| host::process::user_names(std::path::Path::new("/etc/passwd")));
         self.processes = tick
             .processes
             .iter()
             .map(|r| ProcRow {
                 pid: r.process.pid,
+                user: r.process.uid.map_or_else(
+                    || "?".to_string(),
+                    |uid| users.get(&uid).cloned().unwrap_or_else(|| uid.to_string()),
+                ),
                 state: r.process.state,
                 threads: r.process.threads,
                 cpu_percent: r.cpu_percent,
@@ -187,6 +199,11 @@ pub(crate) mod tests {
     pub(crate) fn row(pid: u32, name: &str, cpu: f64, rss: u64, io: Option<f64>) -> ProcRow {
         ProcRow {
             pid,
+            user: if pid == 880 {
+                "www-data".into()
+            } else {
+                "root".into()
+            },
             state: 'S',
             threads: 1,
             cpu_percent: cpu,

@@ -127,15 +127,15 @@ fn header_summary_bars_and_table_fit_80x24() {
     let header: Vec<&str> = lines[6].split_whitespace().collect();
     assert_eq!(
         header,
-        ["PID", "S", "THR", "CPU%", "RSS", "READ/s", "WRITE/s", "COMMAND"]
+        ["PID", "USER", "S", "THR", "CPU%", "RSS", "READ/s", "WRITE/s", "COMMAND"]
     );
     assert_eq!(table_pids(&lines), [880, 4242, 1, 17]);
     assert!(
-        screen.contains("    880 S    1   48.0   40M   977K       0 nginx --flag"),
+        screen.contains("    880 www-data S    1   48.0   40M   977K       0 nginx --flag"),
         "{screen}"
     );
     assert!(
-        screen.contains("     17 S    1    0.0     0      -       - [kworker]"),
+        screen.contains("     17 root     S    1    0.0     0      -       - [kworker]"),
         "{screen}"
     );
     assert!(lines[23].starts_with("sort CPU%  4 procs   q quit  c/m/i/p sort  / filter  Esc clear"));

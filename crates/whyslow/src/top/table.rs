@@ -1,5 +1,5 @@
 //! The process table of `whyslow top`: which columns fit the width (THR
-//! goes first, then the I/O columns, then S; COMMAND takes what is left and
+//! goes first, then USER, then the I/O columns, then S; COMMAND takes what is left and
 //! is cut at the edge), the sorted column's title highlighted, "-" for I/O
 //! the kernel does not let us read.
 
@@ -31,6 +31,12 @@ const PID: Column = Column {
     width: 7,
     right: true,
     cell: |p| p.pid.to_string(),
+};
+const USER: Column = Column {
+    title: "USER",
+    width: 8,
+    right: false,
+    cell: |p| p.user.chars().take(8).collect(),
 };
 const STATE: Column = Column {
     title: "S",
@@ -75,14 +81,15 @@ const COMMAND: Column = Column {
     cell: ProcRow::command,
 };
 
-/// The columns that fit `width`, dropping THR, then I/O, then S.
+/// The columns that fit `width`, dropping THR, then USER, then I/O, then S.
 fn columns(width: u16) -> Vec<&'static Column> {
     let fits = |cols: &[&Column]| {
         let fixed: u16 = cols.iter().map(|c| c.width + 1).sum();
         fixed + MIN_COMMAND <= width
     };
-    let choices: [&[&'static Column]; 4] = [
-        &[&PID, &STATE, &THREADS, &CPU, &RSS, &READ, &WRITE],
+    let choices: [&[&'static Column]; 5] = [
+        &[&PID, &USER, &STATE, &THREADS, &CPU, &RSS, &READ, &WRITE],
+        &[&PID, &USER, &STATE, &CPU, &RSS, &READ, &WRITE],
         &[&PID, &STATE, &CPU, &RSS, &READ, &WRITE],
         &[&PID, &STATE, &CPU, &RSS],
         &[&PID, &CPU, &RSS],
@@ -91,7 +98,7 @@ fn columns(width: u16) -> Vec<&'static Column> {
         .iter()
         .find(|c| fits(c))
         .copied()
-        .unwrap_or(choices[3]);
+        .unwrap_or(choices[4]);
     let mut cols = chosen.to_vec();
     cols.push(&COMMAND);
     cols
