@@ -221,8 +221,26 @@ fn differential(suffix: &str, smaps: bool) {
          time.sleep(300)\n",
         groups[2]
     );
-    let _threads = spawn(Path::new("python3"), &["-c", &script]);
-    std::thread::sleep(Duration::from_millis(1500));
+    let threads = spawn(Path::new("python3"), &["-c", &script]);
+    // Neither exporter may see the Python process before it has renamed
+    // itself and started its threads (both name a group at first sight):
+    // wait for that, however slow the machine.
+    let proc = format!("/proc/{}", threads.0.id());
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let comm = std::fs::read_to_string(format!("{proc}/comm")).unwrap_or_default();
+        let tasks = std::fs::read_dir(format!("{proc}/task")).map_or(0, |d| d.count());
+        if comm.trim() == groups[2] && tasks == 4 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} did not start its threads within 60 s",
+            groups[2]
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
 
     let compared = compare(&agent_addr, &pe_addr, &groups);
     assert!(compared >= 60, "only {compared} series compared");

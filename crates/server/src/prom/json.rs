@@ -55,14 +55,22 @@ pub fn format_scalar_value(v: f64) -> String {
 /// A sample value as Prometheus writes it in vectors and matrices: shortest
 /// form, with an exponent (`1e-07`, `1.5e+21`) below 1e-6 and from 1e21.
 pub fn format_sample_value(v: f64) -> String {
+    let mut out = String::new();
+    push_sample_value(&mut out, v);
+    out
+}
+
+/// [`format_sample_value`] appended to `out` (no allocation per sample).
+pub fn push_sample_value(out: &mut String, v: f64) {
     if let Some(special) = special(v) {
-        return special.to_string();
+        out.push_str(special);
+        return;
     }
     let abs = v.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        go_exponent(v)
+        out.push_str(&go_exponent(v));
     } else {
-        format!("{v}")
+        let _ = write!(out, "{v}");
     }
 }
 
@@ -156,13 +164,49 @@ fn push_point(out: &mut String, timestamp_ms: i64, value: f64) {
     out.push('[');
     push_sample_timestamp(out, timestamp_ms);
     out.push_str(",\"");
-    out.push_str(&format_sample_value(value));
+    push_sample_value(out, value);
     out.push_str("\"]");
 }
 
 /// `{"resultType":…,"result":…}` of `/api/v1/query` and `/api/v1/query_range`.
 pub fn query_data(value: &Value) -> String {
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(estimated_len(value));
+    push_query_data(&mut out, value);
+    out
+}
+
+/// About how long [`query_data`]'s text is: ~32 bytes a point (a
+/// timestamp, a value and the punctuation) and ~100 a label set, so a
+/// matrix of millions of points is written without regrowing the buffer.
+fn estimated_len(value: &Value) -> usize {
+    let points = match value {
+        Value::Vector(samples) => samples.len() * 3,
+        Value::Matrix(series) => series.iter().map(|s| s.samples.len() + 3).sum(),
+        _ => 1,
+    };
+    256 + points.saturating_mul(32)
+}
+
+/// A successful query's whole response body (the envelope around
+/// [`query_data`]), written into one buffer: a range query's body can be
+/// hundreds of MB, and copying it into the envelope cost a second buffer.
+pub fn query_success(value: &Value, warnings: &[String]) -> Response {
+    let mut body = String::with_capacity(estimated_len(value) + 64);
+    body.push_str("{\"status\":\"success\",\"data\":");
+    push_query_data(&mut body, value);
+    push_warnings(&mut body, warnings);
+    body.push('}');
+    json_response(axum::http::StatusCode::OK, body)
+}
+
+fn push_warnings(body: &mut String, warnings: &[String]) {
+    if !warnings.is_empty() {
+        body.push_str(",\"warnings\":");
+        body.push_str(&string_array(warnings));
+    }
+}
+
+fn push_query_data(out: &mut String, value: &Value) {
     out.push_str("{\"resultType\":\"");
     out.push_str(value.result_type());
     out.push_str("\",\"result\":");
@@ -172,7 +216,7 @@ pub fn query_data(value: &Value) -> String {
             value,
         } => {
             out.push('[');
-            push_scalar_timestamp(&mut out, *timestamp_ms);
+            push_scalar_timestamp(out, *timestamp_ms);
             out.push_str(",\"");
             out.push_str(&format_scalar_value(*value));
             out.push_str("\"]");
@@ -182,9 +226,9 @@ pub fn query_data(value: &Value) -> String {
             value,
         } => {
             out.push('[');
-            push_scalar_timestamp(&mut out, *timestamp_ms);
+            push_scalar_timestamp(out, *timestamp_ms);
             out.push(',');
-            push_str(&mut out, value);
+            push_str(out, value);
             out.push(']');
         }
         Value::Vector(samples) => {
@@ -194,9 +238,9 @@ pub fn query_data(value: &Value) -> String {
                     out.push(',');
                 }
                 out.push_str("{\"metric\":");
-                push_labels(&mut out, &sample.labels);
+                push_labels(out, &sample.labels);
                 out.push_str(",\"value\":");
-                push_point(&mut out, sample.timestamp_ms, sample.value);
+                push_point(out, sample.timestamp_ms, sample.value);
                 out.push('}');
             }
             out.push(']');
@@ -208,13 +252,13 @@ pub fn query_data(value: &Value) -> String {
                     out.push(',');
                 }
                 out.push_str("{\"metric\":");
-                push_labels(&mut out, &one.labels);
+                push_labels(out, &one.labels);
                 out.push_str(",\"values\":[");
                 for (j, sample) in one.samples.iter().enumerate() {
                     if j > 0 {
                         out.push(',');
                     }
-                    push_point(&mut out, sample.timestamp_ms, sample.value);
+                    push_point(out, sample.timestamp_ms, sample.value);
                 }
                 out.push_str("]}");
             }
@@ -222,7 +266,6 @@ pub fn query_data(value: &Value) -> String {
         }
     }
     out.push('}');
-    out
 }
 
 /// A `200 application/json` response: `{"status":"success","data":DATA}`,
@@ -231,10 +274,7 @@ pub fn success(data: &str, warnings: &[String]) -> Response {
     let mut body = String::with_capacity(data.len() + 64);
     body.push_str("{\"status\":\"success\",\"data\":");
     body.push_str(data);
-    if !warnings.is_empty() {
-        body.push_str(",\"warnings\":");
-        body.push_str(&string_array(warnings));
-    }
+    push_warnings(&mut body, warnings);
     body.push('}');
     json_response(axum::http::StatusCode::OK, body)
 }

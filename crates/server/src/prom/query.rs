@@ -8,7 +8,7 @@
 //! with a `results truncated due to limit` warning).
 
 use super::error::{ErrorType, PromApiError};
-use super::json::{query_data, success};
+use super::json::query_success;
 use super::metrics::QueryKind;
 use super::params::{limit_param, now_ms, parse_duration_ns, parse_time, time_param, Form};
 use super::truncate;
@@ -115,7 +115,7 @@ fn respond(mut value: Value, limit: usize) -> Result<Response, PromApiError> {
         Value::Matrix(series) => truncate(series, limit),
         Value::Scalar { .. } | Value::String { .. } => Vec::new(),
     };
-    Ok(success(&query_data(&value), &warnings))
+    Ok(query_success(&value, &warnings))
 }
 
 /// The engine for one request (the server's limits, narrowed by the
