@@ -24,19 +24,17 @@
 //! the agent's memory or a scrape; `container_scrape_error` is 1 when some
 //! were left out or a hierarchy could not be read.
 //!
-//! Hand-parsed: every file is one number, a `key value` list or a PSI line,
-//! and no maintained crate reads cgroup v1 and v2 without pulling in a
-//! container runtime.
+//! Hand-parsed (with `cgroupfs`'s helpers): every file is one number, a
+//! `key value` list or a PSI line, and no maintained crate reads cgroup v1
+//! and v2 without pulling in a container runtime.
 
+use crate::cgroupfs::{keyed, number, psi_total, unescape, NO_LIMIT};
 use crate::{Family, Kind, Paths};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 
 /// The most cgroups read per collection.
 pub const MAX_CGROUPS: usize = 1000;
-
-/// v1 reports "no limit" as a page-rounded i64::MAX.
-const NO_LIMIT: f64 = (1u64 << 62) as f64;
 
 /// Where each controller of a cgroup lives.
 #[derive(Debug, Default)]
@@ -111,14 +109,6 @@ fn hierarchies(mountinfo: &str) -> Hierarchies {
         }
     }
     found
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal (`\040`).
-fn unescape(text: &str) -> String {
-    text.replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
 }
 
 /// Every cgroup under `mount`, shallowest first, as (id, directory); at
@@ -530,29 +520,6 @@ fn device_name(sys: &Path, dev: &str) -> String {
                 .map(|name| format!("/dev/{name}"))
         })
         .unwrap_or_else(|| dev.to_string())
-}
-
-fn number(path: &Path) -> Option<f64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-/// The value of `key` in a file of `key value` lines.
-fn keyed(path: &Path, key: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once(' ')?;
-        (k == key).then(|| v.trim().parse().ok())?
-    })
-}
-
-/// `total=` microseconds of the `some` or `full` line of a PSI file.
-fn psi_total(text: &str, line: &str) -> Option<f64> {
-    let record = text.lines().find(|l| l.starts_with(line))?;
-    record
-        .split_whitespace()
-        .find_map(|f| f.strip_prefix("total="))?
-        .parse()
-        .ok()
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@
 //!
 //! [`process`] samples the process table (for `whyslow use` and `top`).
 
+mod cgroupfs;
 mod cgroups;
 mod cpu;
 mod diskstats;

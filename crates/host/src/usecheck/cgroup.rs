@@ -2,14 +2,13 @@
 //! use`), v2 and v1: CPU quota, usage and throttling, memory limit and
 //! usage, OOM kills, and the cgroup's PSI (v2). `cgroup_rows.rs` grades them.
 //!
-//! Hand-parsed: each file is one number or a few `key value` lines, and the
-//! `procfs` crate's cgroup support would bring `rustix` for that. The
-//! controller directories are found from /proc/self/cgroup and
+//! The files are read with `cgroupfs`'s helpers. The controller directories are found from /proc/self/cgroup and
 //! /proc/self/mountinfo (a v1 controller mounted at /sys/fs/cgroup/cpu with
 //! root `/` and cgroup path `/a` lives in /sys/fs/cgroup/cpu/a), so hybrid
 //! layouts (v1 controllers beside a v2 `unified` mount) and containers (mount
 //! root not `/`) both resolve.
 
+use crate::cgroupfs::{keyed, number, psi, unescape, NO_LIMIT};
 use crate::Paths;
 use std::path::{Path, PathBuf};
 
@@ -152,37 +151,6 @@ fn locate(membership: &str, mounts: &str, controller: &str) -> Option<Located> {
     None
 }
 
-/// mountinfo escapes space, tab, newline and backslash as octal (`\040`).
-fn unescape(text: &str) -> String {
-    text.replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
-}
-
-fn number(path: &Path) -> Option<f64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-/// The value of `key` in a file of `key value` lines.
-fn keyed(path: &Path, key: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines().find_map(|l| {
-        let (k, v) = l.split_once(' ')?;
-        (k == key).then(|| v.trim().parse().ok())?
-    })
-}
-
-fn psi(path: &Path, line: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let record = text.lines().find(|l| l.starts_with(line))?;
-    record
-        .split_whitespace()
-        .find_map(|f| f.strip_prefix("total="))?
-        .parse()
-        .ok()
-}
-
 fn read_cpu(dir: &Path, v2: bool, membership: &str, mounts: &str, out: &mut CgroupSample) {
     if v2 {
         let stat = dir.join("cpu.stat");
@@ -223,9 +191,6 @@ fn read_cpu(dir: &Path, v2: bool, membership: &str, mounts: &str, out: &mut Cgro
         });
     }
 }
-
-/// v1 reports "no limit" as a page-rounded i64::MAX.
-const NO_LIMIT: f64 = (1u64 << 62) as f64;
 
 fn read_memory(dir: &Path, v2: bool, out: &mut CgroupSample) {
     if v2 {
