@@ -3,7 +3,8 @@
 //! `capture-pane -p`, sorts by memory (`m`), filters by the name of a probe
 //! process it started (`/` + name), quits with `q`, and checks that the
 //! process exited 0 and the terminal was restored (same `stty -g` before and
-//! after, alternate screen off); Ctrl-C and SIGTERM do the same. Each test has its own tmux socket (`-L`),
+//! after, alternate screen off); Ctrl-C and SIGTERM do the same; closing
+//! its terminal (the tmux server killed) makes it exit. Each test has its own tmux socket (`-L`),
 //! killed at the end; every wait is bounded.
 //!
 //! Skips with a message when tmux is missing, unless WHYSLOW_REQUIRE_TMUX=1
@@ -265,6 +266,35 @@ fn top_in_tmux_restores_the_terminal_on_sigterm() {
     assert!(screen.contains("top exited 0"), "{screen}");
     assert!(screen.contains("tty restored"), "{screen}");
     assert_eq!(tmux.display("#{alternate_on}"), "0");
+}
+
+#[test]
+fn top_exits_when_its_terminal_closes() {
+    if !tmux_available("top_exits_when_its_terminal_closes") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_whyslow");
+    let tmux = Tmux::start("top-hup", &[bin, "top", "--interval", "500ms"]);
+    tmux.wait_for("the first frame", |s| s.starts_with("whyslow top"));
+    let pid = tmux.display("#{pane_pid}");
+    let stat = format!("/proc/{pid}/stat");
+    // Killing the tmux server closes the pane's terminal under top.
+    drop(tmux);
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = std::fs::read_to_string(&stat).unwrap_or_default();
+        let gone = state
+            .rsplit_once(") ")
+            .is_none_or(|(_, rest)| rest.starts_with('Z'));
+        if gone {
+            break;
+        }
+        if Instant::now() > until {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            panic!("whyslow top (pid {pid}) still runs 10 s after its terminal closed: {state}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

@@ -54,6 +54,7 @@ pub fn run(args: TopArgs) -> Result<ExitCode> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("cannot install the SIGTERM/SIGHUP handler")?;
     }
+    watchdog(Arc::clone(&stop));
     let mut sampler = Sampler::new(host::Paths::default());
     sampler
         .sample()
@@ -65,6 +66,38 @@ pub fn run(args: TopArgs) -> Result<ExitCode> {
     let _restore = Restore;
     event_loop(&mut terminal, &mut sampler, &mut model, &stop)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exits the process when a stop signal or a hung-up terminal is not acted
+/// on within a second: crossterm's input reader can spin without returning
+/// once its terminal is gone (window closed, tmux session killed), and the
+/// loop would never see the flag.
+fn watchdog(stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let mut since: Option<Instant> = None;
+        loop {
+            std::thread::sleep(POLL);
+            if stop.load(Ordering::Relaxed) || terminal_hung_up() {
+                let first = *since.get_or_insert_with(Instant::now);
+                if first.elapsed() >= Duration::from_secs(1) {
+                    ratatui::restore();
+                    std::process::exit(0);
+                }
+            }
+        }
+    });
+}
+
+/// Whether the terminal on stdin has hung up (its other end closed).
+fn terminal_hung_up() -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, a zero timeout.
+    let ready = unsafe { libc::poll(&mut fd, 1, 0) };
+    ready > 0 && fd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
 }
 
 /// Leaves raw mode and the alternate screen and shows the cursor, however `run` ends.
@@ -113,6 +146,12 @@ fn event_loop(
         }
         let wait = next.saturating_duration_since(now).min(POLL);
         if event::poll(wait).context("reading terminal input")? {
+            // A closed terminal (window closed, tmux session killed) reads
+            // as always ready; crossterm's read would then spin at full CPU
+            // without returning, so look before reading.
+            if stop.load(Ordering::Relaxed) || terminal_hung_up() {
+                return Ok(());
+            }
             match event::read().context("reading terminal input")? {
                 Event::Key(key) => input::apply(model, key),
                 Event::Resize(..) => {}
