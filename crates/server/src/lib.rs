@@ -28,8 +28,9 @@ pub use promql::EngineOptions;
 use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
+use store::profiles::MemoryProfileStore;
 use store::series::MemorySeriesStore;
-use store::{SeriesStore, SpanStore, StoreError};
+use store::{ProfileStore, SeriesStore, SpanStore, StoreError};
 
 /// What every handler gets: the stores, the query engine and options.
 #[derive(Clone)]
@@ -38,6 +39,8 @@ pub struct AppState {
     pub store: Arc<dyn SpanStore>,
     /// The metrics store.
     pub series: Arc<dyn SeriesStore>,
+    /// The profile store (in memory and empty unless the caller sets one).
+    pub profiles: Arc<dyn ProfileStore>,
     /// The PromQL engine (its options are the server-wide query limits).
     pub engine: promql::Engine,
     /// Counters of PromQL queries served, for `serve`'s own `/metrics`.
@@ -81,6 +84,7 @@ impl AppState {
         Self {
             store,
             series,
+            profiles: Arc::new(MemoryProfileStore::new()),
             engine: promql::Engine::new(options.engine),
             query_metrics: Arc::default(),
             query_slots: Arc::new(tokio::sync::Semaphore::new(

@@ -15,6 +15,7 @@
 pub mod disk_quota;
 pub mod embedded;
 pub mod error;
+pub mod profiles;
 pub mod query;
 pub mod series;
 pub mod tsdb;
@@ -22,6 +23,7 @@ pub mod tsdb;
 pub use disk_quota::{DiskQuota, QuotaMember};
 pub use embedded::{EmbeddedConfig, EmbeddedStore};
 pub use error::StoreError;
+pub use profiles::ProfileStore;
 pub use query::{DependencyLink, Operation, TraceQuery};
 pub use series::SeriesStore;
 

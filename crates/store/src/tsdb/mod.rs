@@ -34,7 +34,7 @@ mod series;
 mod symbols;
 #[cfg(test)]
 mod tests;
-mod writer;
+pub(crate) mod writer;
 
 pub use block::BlockMeta;
 pub use config::TsdbConfig;
@@ -136,7 +136,7 @@ impl Tsdb {
             std::thread::Builder::new()
                 .name("tsdb-wal".into())
                 .spawn(move || {
-                    writer::run(&shared.wal, wal, shared.config.wal_segment_bytes);
+                    writer::run(&shared.wal, wal, shared.config.wal_segment_bytes, "metrics");
                 })
                 .map_err(io_err("starting the metrics WAL writer thread".into()))?
         };

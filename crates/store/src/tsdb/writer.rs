@@ -1,4 +1,4 @@
-//! The WAL writer thread of the metrics store: group commit. It takes every
+//! The WAL writer thread of the metrics and profile stores: group commit. It takes every
 //! payload queued since the last commit, frames them with the span store's
 //! WAL framing, appends, calls `fdatasync` once and only then resolves their
 //! acks. Payloads are queued under the head's write lock, so the log's
@@ -83,7 +83,7 @@ impl WalQueue {
 }
 
 /// Runs until the queue is closed and drained.
-pub fn run(queue: &WalQueue, mut wal: WalWriter, segment_bytes: u64) {
+pub fn run(queue: &WalQueue, mut wal: WalWriter, segment_bytes: u64, log: &'static str) {
     let mut buf = Vec::new();
     let mut segment_used = 0u64;
     loop {
@@ -99,7 +99,7 @@ pub fn run(queue: &WalQueue, mut wal: WalWriter, segment_bytes: u64) {
             )
         };
         if !items.is_empty() {
-            segment_used += commit(queue, &mut wal, items, &mut buf);
+            segment_used += commit(queue, &mut wal, items, &mut buf, log);
         }
         if !rotations.is_empty() || segment_used >= segment_bytes {
             let closed_seq = wal.rotate();
@@ -108,7 +108,7 @@ pub fn run(queue: &WalQueue, mut wal: WalWriter, segment_bytes: u64) {
                 let _ = r.send(match &closed_seq {
                     Ok(seq) => Ok(*seq),
                     Err(e) => Err(StoreError::Io {
-                        context: "rotating the metrics WAL".into(),
+                        context: format!("rotating the {log} WAL"),
                         source: std::io::Error::other(e.to_string()),
                     }),
                 });
@@ -121,7 +121,13 @@ pub fn run(queue: &WalQueue, mut wal: WalWriter, segment_bytes: u64) {
 }
 
 /// Appends, syncs once, acks; returns the bytes written.
-fn commit(queue: &WalQueue, wal: &mut WalWriter, items: Vec<Pending>, buf: &mut Vec<u8>) -> u64 {
+fn commit(
+    queue: &WalQueue,
+    wal: &mut WalWriter,
+    items: Vec<Pending>,
+    buf: &mut Vec<u8>,
+    log: &str,
+) -> u64 {
     buf.clear();
     let mut queued = 0u64;
     for p in &items {
@@ -140,7 +146,7 @@ fn commit(queue: &WalQueue, wal: &mut WalWriter, items: Vec<Pending>, buf: &mut 
             let message = err.to_string();
             for p in items {
                 let _ = p.ack.send(Err(StoreError::Io {
-                    context: "writing the metrics WAL".into(),
+                    context: format!("writing the {log} WAL"),
                     source: std::io::Error::other(message.clone()),
                 }));
             }

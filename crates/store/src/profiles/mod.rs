@@ -1,0 +1,192 @@
+//! Where profiles live: the [`ProfileStore`] trait every backend implements
+//! (the embedded engine now, ClickHouse later), the write and query types the
+//! Pyroscope-compatible ingest and query APIs use, and the embedded engine
+//! ([`EmbeddedProfileStore`]).
+//!
+//! A profile series is a label set, as Pyroscope keys it: `__name__`
+//! (`process_cpu`, `memory`, …), `__profile_type__`
+//! (`name:sample_type:sample_unit:period_type:period_unit`), `service_name`
+//! and whatever else the sender attached (pprof sample labels included).
+//! Each series holds profiles (a time, a duration) of stack samples. Frames
+//! are function names, root first; the store interns names and stacks once
+//! (a parent-pointer tree of call paths) and keeps per-sample span and trace
+//! ids apart from the labels, so they never multiply series.
+
+pub mod embedded;
+pub mod head;
+pub mod memory;
+pub mod record;
+
+pub use embedded::{EmbeddedProfileStore, ProfileStoreConfig};
+pub use memory::MemoryProfileStore;
+
+use crate::series::Matcher;
+use crate::{StoreError, WriteAck};
+use model::metrics::Labels;
+
+/// The label that names a series' profile type.
+pub const PROFILE_TYPE_LABEL: &str = "__profile_type__";
+
+/// One profile to store: the samples of one sample type of one series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileWrite {
+    /// Series identity (with `__name__`, `__profile_type__`, `service_name`).
+    pub labels: Labels,
+    /// Start of the profile, Unix ns.
+    pub time_ns: i64,
+    /// How long the profile covers, ns (0 when unknown).
+    pub duration_ns: i64,
+    /// The samples.
+    pub samples: Vec<StackSample>,
+}
+
+/// One stack and its value (after merging identical stacks of a profile).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackSample {
+    /// Function names, root (outermost caller) first.
+    pub frames: Vec<String>,
+    /// The value (ns of CPU, bytes, count) in the profile's unit.
+    pub value: i64,
+    /// The span that was running, when the sender tagged it.
+    pub span_id: Option<u64>,
+    /// Its trace.
+    pub trace_id: Option<u128>,
+}
+
+/// What to read: one profile type, series matching `matchers`, profiles
+/// starting within `[start_ns, end_ns)`; with span or trace ids, only the
+/// samples carrying one of them.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileQuery {
+    /// The `__profile_type__` value.
+    pub profile_type: String,
+    /// Label matchers (all must match).
+    pub matchers: Vec<Matcher>,
+    /// Range start, Unix ns (inclusive).
+    pub start_ns: i64,
+    /// Range end, Unix ns (exclusive).
+    pub end_ns: i64,
+    /// Only samples of these spans (empty: no filter).
+    pub span_ids: Vec<u64>,
+    /// Only samples of these traces (empty: no filter).
+    pub trace_ids: Vec<u128>,
+}
+
+/// Stacks merged over a query: a parent-pointer call tree and the value
+/// that ended in each node (self value).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MergedStacks {
+    /// Function names, by id.
+    pub names: Vec<String>,
+    /// Tree nodes: `(parent node + 1 or 0 for a root, name id)`. A parent
+    /// always comes before its children.
+    pub nodes: Vec<(u32, u32)>,
+    /// Self value per node (same length as `nodes`).
+    pub self_values: Vec<i64>,
+}
+
+impl MergedStacks {
+    /// Sum of every self value.
+    pub fn total(&self) -> i64 {
+        self.self_values.iter().sum()
+    }
+
+    /// Frames of node `node`, root first.
+    pub fn frames(&self, node: usize) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut at = node + 1;
+        while at != 0 {
+            let (parent, name) = self.nodes[at - 1];
+            out.push(self.names[name as usize].as_str());
+            at = parent as usize;
+        }
+        out.reverse();
+        out
+    }
+
+    /// Every stack with a non-zero self value, root first.
+    pub fn stacks(&self) -> Vec<(Vec<&str>, i64)> {
+        (0..self.nodes.len())
+            .filter(|&i| self.self_values[i] != 0)
+            .map(|i| (self.frames(i), self.self_values[i]))
+            .collect()
+    }
+}
+
+/// One series of totals over time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TotalSeries {
+    /// The grouping labels (all labels when not grouped).
+    pub labels: Labels,
+    /// `(step start in Unix ms, summed value)`, ascending, empty steps left out.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// A profile store.
+pub trait ProfileStore: Send + Sync + 'static {
+    /// Queues profiles for a durable write. `Err(Overloaded)` when too much
+    /// is queued (nothing was taken); otherwise the receiver resolves once
+    /// they are durable and queryable.
+    fn write(&self, profiles: Vec<ProfileWrite>) -> Result<WriteAck, StoreError>;
+
+    /// Distinct `__profile_type__` values with profiles in the range, sorted.
+    fn profile_types(&self, start_ns: i64, end_ns: i64) -> Result<Vec<String>, StoreError>;
+
+    /// Series (label sets) matching `matchers` with profiles in the range.
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+    ) -> Result<Vec<Labels>, StoreError>;
+
+    /// Stacks of the matching samples, merged.
+    fn merge(&self, query: &ProfileQuery) -> Result<MergedStacks, StoreError>;
+
+    /// Totals of the matching samples per `step_ns` bucket, one series per
+    /// distinct value of the `group_by` labels (one series when empty).
+    fn totals(
+        &self,
+        query: &ProfileQuery,
+        step_ns: i64,
+        group_by: &[String],
+    ) -> Result<Vec<TotalSeries>, StoreError>;
+
+    /// `(oldest, newest)` profile time stored, Unix ns; `None` when empty.
+    fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError>;
+}
+
+/// Sorted distinct label names of series matching the query range.
+pub fn label_names(
+    store: &dyn ProfileStore,
+    matchers: &[Matcher],
+    start_ns: i64,
+    end_ns: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut names: Vec<String> = store
+        .series(matchers, start_ns, end_ns)?
+        .iter()
+        .flat_map(|l| l.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    Ok(names)
+}
+
+/// Sorted distinct values of label `name` among matching series.
+pub fn label_values(
+    store: &dyn ProfileStore,
+    name: &str,
+    matchers: &[Matcher],
+    start_ns: i64,
+    end_ns: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut values: Vec<String> = store
+        .series(matchers, start_ns, end_ns)?
+        .iter()
+        .filter_map(|l| l.get(name).map(str::to_string))
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    Ok(values)
+}
