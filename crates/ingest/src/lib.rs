@@ -7,6 +7,9 @@
 //!   4318) and Zipkin v2 JSON (`POST /api/v2/spans`): [`http_router`], [`serve_http`].
 //! - Prometheus remote_write 1.0 (`POST /api/v1/write`, merged into the query
 //!   port's router): [`prometheus_router`] ([`remote_write`]).
+//! - Pyroscope profile ingest (`POST /ingest`, `POST /pyroscope/ingest`,
+//!   `POST /push.v1.PusherService/Push`) into a
+//!   [`store::profiles::ProfileStore`]: [`pyroscope_router`] ([`pyroscope`]).
 //! - OTLP metrics are translated as Prometheus's OTLP receiver does
 //!   ([`otlp_metrics`]); both metric paths append through [`series_append`].
 //!
@@ -39,6 +42,7 @@ pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod otlp_json;
 pub mod otlp_metrics;
+pub mod pyroscope;
 pub mod remote_write;
 pub mod scrape;
 pub mod series_append;
@@ -51,4 +55,5 @@ pub use error::IngestError;
 pub use http::{http_router, serve_http};
 pub use limits::{Limits, Trimmed};
 pub use otlp_grpc::{grpc_service, serve_grpc, OtlpGrpcService};
+pub use pyroscope::pyroscope_router;
 pub use remote_write::prometheus_router;

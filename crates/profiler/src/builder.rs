@@ -68,6 +68,8 @@ pub struct Assembler {
     off_cpu: OffCpuTracker<SampleKey>,
     /// Pids whose `/proc` entry was read (or that need none).
     seeded: FxHashSet<u32>,
+    /// Processes that exited since the last cut.
+    exited: Vec<u32>,
     /// Reused per sample: frame ids of the stack being built.
     frame_ids: Vec<u32>,
     /// Reused per sample: the unwound user addresses.
@@ -98,6 +100,7 @@ impl Assembler {
             stacks: StackTable::default(),
             off_cpu: OffCpuTracker::default(),
             seeded: FxHashSet::default(),
+            exited: Vec::new(),
             frame_ids: Vec::with_capacity(128),
             user_addresses: Vec::with_capacity(128),
             stats: AssemblerStats::default(),
@@ -171,8 +174,12 @@ impl Assembler {
                 self.seeded.insert(pid);
                 self.processes.fork(pid, ppid, tid, ptid);
             }
-            Event::Exit { .. } => {
-                // Kept: samples of exited processes still resolve at the end.
+            Event::Exit { pid, tid, .. } => {
+                // Kept: samples of exited processes still resolve at the end
+                // (or at the next cut, which then forgets them).
+                if pid == tid {
+                    self.exited.push(pid);
+                }
             }
             Event::SwitchIn { tid, time_ns, .. } => {
                 if self.config.off_cpu {
@@ -301,6 +308,28 @@ impl Assembler {
     /// Finishes: symbolizes everything and returns the profile.
     /// `start_time_ns` is wall-clock (Unix epoch) and `duration_ns` the recording length.
     pub fn finish(mut self, start_time_ns: i64, duration_ns: i64) -> (Profile, AssemblerStats) {
+        let profile = self.assemble(start_time_ns, duration_ns, true);
+        self.stats.open_off_cpu_intervals = self.off_cpu.open_count() as u64;
+        (profile, self.stats)
+    }
+
+    /// Continuous profiling: symbolizes and returns what was sampled since
+    /// the last cut (without per-process root frames: the caller splits by
+    /// pid), then starts counting afresh. Processes, their mappings, parsed
+    /// ELF files and unwinders are kept for the next cut; processes that
+    /// exited are forgotten.
+    pub fn cut(&mut self, start_time_ns: i64, duration_ns: i64) -> Profile {
+        let profile = self.assemble(start_time_ns, duration_ns, false);
+        self.stacks = StackTable::default();
+        for pid in std::mem::take(&mut self.exited) {
+            self.processes.forget(pid);
+            self.unwinders.remove(&pid);
+            self.seeded.remove(&pid);
+        }
+        profile
+    }
+
+    fn assemble(&mut self, start_time_ns: i64, duration_ns: i64, process_roots: bool) -> Profile {
         let mut sample_types = vec![
             ValueType::new("samples", "count"),
             ValueType::new("cpu", "nanoseconds"),
@@ -335,7 +364,7 @@ impl Assembler {
         );
         let totals = self.stacks.totals();
         let pids: FxHashSet<u32> = totals.iter().map(|(k, _)| k.pid).collect();
-        let with_process_root = pids.len() > 1;
+        let with_process_root = process_roots && pids.len() > 1;
         let mut roots = FxHashMap::default();
         for (key, values) in totals {
             if values.iter().all(|&v| v == 0) {
@@ -385,8 +414,7 @@ impl Assembler {
             self.config.frequency_hz
         ));
         profile.comments.extend(resolved.notes);
-        self.stats.open_off_cpu_intervals = self.off_cpu.open_count() as u64;
-        (profile, self.stats)
+        profile
     }
 }
 

@@ -19,4 +19,4 @@ pub mod record;
 pub use error::ProfilerError;
 pub use event::{Event, MmapEvent, RawSample, SampleKind, UserRegs};
 pub use options::{Progress, RecordOptions, RecordStats, Recording, SamplingEvent, Target};
-pub use record::record;
+pub use record::{record, record_continuous};

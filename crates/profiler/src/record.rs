@@ -22,3 +22,26 @@ pub fn record(
         Err(ProfilerError::Unsupported)
     }
 }
+
+/// Profiles every CPU until `stop` becomes true, handing `sink` what was
+/// sampled every `every` (and once more when stopping): one profile per
+/// interval, symbolized, with `pid`/`tid`/`thread_name` sample labels and no
+/// per-process root frames, for a continuous profiler (`whyslow agent`) to
+/// split by process and ship. `options.target` is ignored (always every
+/// CPU) and so is `options.duration`.
+pub fn record_continuous(
+    options: &RecordOptions,
+    stop: &AtomicBool,
+    every: std::time::Duration,
+    sink: &mut dyn FnMut(model::Profile, &crate::RecordStats),
+) -> Result<crate::RecordStats, ProfilerError> {
+    #[cfg(target_os = "linux")]
+    {
+        crate::linux::run::continuous(options, stop, every, sink)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (options, stop, every, sink);
+        Err(ProfilerError::Unsupported)
+    }
+}

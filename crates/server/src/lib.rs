@@ -9,6 +9,8 @@
 //!   from the `query` crate ([`api_analysis`]);
 //! - the Prometheus HTTP API (`/api/v1/query`, `/api/v1/series`, …) over a
 //!   [`SeriesStore`] and the `promql` engine ([`prom`]);
+//! - Pyroscope's query API (`querier.v1` over Connect, `/pyroscope/render`)
+//!   over the [`ProfileStore`] ([`pyroscope`]);
 //! - the web UI, embedded in the binary ([`ui`]).
 //!
 //! Binding sockets, OTLP ingest and the stores' lifecycle are the caller's job.
@@ -20,6 +22,7 @@ pub mod jaeger_json;
 pub mod otlp_json;
 pub mod params;
 pub mod prom;
+pub mod pyroscope;
 pub mod ui;
 
 pub use error::{ApiError, Envelope};
@@ -158,6 +161,7 @@ pub fn router_for(state: AppState) -> Router {
         )
         .route("/api/compare", get(api_analysis::compare))
         .merge(prom::routes())
+        .merge(pyroscope::routes())
         .merge(ui::routes())
         .fallback(api_jaeger::not_found)
         .with_state(state)

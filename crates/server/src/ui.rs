@@ -1,8 +1,10 @@
 //! The web UI, embedded in the binary: `/`, `/search`, `/trace/{id}`,
-//! `/services`, `/alerts`, `/slo`, `/metrics-explorer` (alias `/graph`; `/metrics` is serve's own
-//! Prometheus exposition) serve the single page; `/static/{file}` its ES modules and CSS.
+//! `/services`, `/alerts`, `/slo`, `/profiles`, `/metrics-explorer` (alias `/graph`; `/metrics` is
+//! serve's own Prometheus exposition) serve the single page; `/static/{file}` its ES modules and CSS.
 //! Assets are plain files under `crates/server/assets/`, included at compile
-//! time, so `cargo build` is the only build step.
+//! time, so `cargo build` is the only build step. The Profiles page draws with
+//! the flamegraph engine of `whyslow record`'s HTML pages, served from
+//! `crates/render/assets/` as they are (classic scripts, markup, CSS).
 
 use crate::AppState;
 use axum::extract::Path;
@@ -46,13 +48,46 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!("../assets/dependencies.js"),
     ),
+    ("profiles.js", JS, include_bytes!("../assets/profiles.js")),
     (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../assets/style.css"),
+        "profiles_chart.js",
+        JS,
+        include_bytes!("../assets/profiles_chart.js"),
     ),
+    (
+        "profiles_flame.js",
+        JS,
+        include_bytes!("../assets/profiles_flame.js"),
+    ),
+    (
+        "profiles_table.js",
+        JS,
+        include_bytes!("../assets/profiles_table.js"),
+    ),
+    (
+        "flamegraph_tree.js",
+        JS,
+        include_bytes!("../../render/assets/flamegraph_tree.js"),
+    ),
+    (
+        "flamegraph.js",
+        JS,
+        include_bytes!("../../render/assets/flamegraph.js"),
+    ),
+    (
+        "flamegraph.html",
+        "text/html; charset=utf-8",
+        include_bytes!("../../render/assets/flamegraph.html"),
+    ),
+    (
+        "flamegraph.css",
+        CSS,
+        include_bytes!("../../render/assets/flamegraph.css"),
+    ),
+    ("style.css", CSS, include_bytes!("../assets/style.css")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
 
 /// The UI's routes.
 pub fn routes() -> Router<AppState> {
@@ -64,6 +99,7 @@ pub fn routes() -> Router<AppState> {
         .route("/graph", get(index))
         .route("/alerts", get(index))
         .route("/slo", get(index))
+        .route("/profiles", get(index))
         .route("/trace/{id}", get(index))
         .route("/static/{file}", get(asset))
 }

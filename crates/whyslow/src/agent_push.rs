@@ -10,24 +10,20 @@
 //! 500 ms, honouring `Retry-After`, for at most one interval; other 4xx
 //! answers drop the batch (retrying cannot fix it) and say why.
 
-use anyhow::{bail, Context, Result};
+use crate::http_post::{Answer, Poster};
+use anyhow::{bail, Result};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header;
-use hyper_util::rt::TokioIo;
 use ingest::remote_write::proto::{Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
 use prost::Message as _;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 
 /// Where to push and with which target labels.
 pub struct Pusher {
-    authority: String,
+    poster: Poster,
     path: String,
     job: String,
     instance: String,
-    connection: Option<SendRequest<Full<Bytes>>>,
     /// Batches accepted so far.
     pushes: u64,
 }
@@ -43,26 +39,13 @@ pub enum Pushed {
 impl Pusher {
     /// Parses `http://host:port[/path]` (path defaults to /api/v1/write).
     pub fn new(url: &str, instance: String) -> Result<Self> {
-        let Some(rest) = url.strip_prefix("http://") else {
-            bail!("--server {url}: only http:// URLs are supported (e.g. http://127.0.0.1:16686)");
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) if rest[i..].trim_end_matches('/').is_empty() => (&rest[..i], "/api/v1/write"),
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/api/v1/write"),
-        };
-        let has_port = authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
-        if authority.is_empty() || !has_port {
-            bail!("--server {url}: give host and port, e.g. http://127.0.0.1:16686");
-        }
+        let (authority, path) = split_url(url)?;
+        let path = path.unwrap_or("/api/v1/write");
         Ok(Self {
-            authority: authority.to_string(),
+            poster: Poster::new(authority),
             path: path.to_string(),
             job: "node".to_string(),
             instance,
-            connection: None,
             pushes: 0,
         })
     }
@@ -82,18 +65,18 @@ impl Pusher {
         let mut backoff = Duration::from_millis(500);
         loop {
             let (retry_after, why) = match self.send(body.clone()).await {
-                Ok((status, _)) if status.is_success() => {
+                Ok(answer) if answer.status.is_success() => {
                     self.pushes += 1;
                     return Pushed::Accepted;
                 }
-                Ok((status, answer)) if status.as_u16() == 429 || status.is_server_error() => {
-                    let retry_after = answer.retry_after;
-                    (retry_after, format!("{status}: {}", answer.text))
-                }
-                Ok((status, answer)) => {
+                Ok(answer) if answer.status.as_u16() == 429 || answer.status.is_server_error() => (
+                    answer.retry_after,
+                    format!("{}: {}", answer.status, answer.text),
+                ),
+                Ok(answer) => {
                     return Pushed::Dropped(format!(
-                        "{} refused the batch with {status}: {}",
-                        self.authority, answer.text
+                        "{} refused the batch with {}: {}",
+                        self.poster.authority, answer.status, answer.text
                     ))
                 }
                 Err(error) => (None, error),
@@ -102,7 +85,7 @@ impl Pusher {
             if Instant::now() + wait >= deadline {
                 return Pushed::Dropped(format!(
                     "{} did not take the batch within one interval ({why})",
-                    self.authority
+                    self.poster.authority
                 ));
             }
             tokio::time::sleep(wait).await;
@@ -149,72 +132,46 @@ impl Pusher {
             .unwrap_or_default()
     }
 
-    async fn send(&mut self, body: Bytes) -> Result<(hyper::StatusCode, Answer), String> {
-        let reused = match self.connection.take() {
-            Some(mut sender) => sender.ready().await.is_ok().then_some(sender),
-            None => None,
-        };
-        let mut sender = match reused {
-            Some(sender) => sender,
-            None => self.connect().await.map_err(|e| format!("{e:#}"))?,
-        };
-        let request = hyper::Request::post(self.path.as_str())
-            .header(header::HOST, self.authority.as_str())
-            .header(header::CONTENT_TYPE, "application/x-protobuf")
-            .header(header::CONTENT_ENCODING, "snappy")
-            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-            .header(
-                header::USER_AGENT,
-                concat!("whyslow-agent/", env!("CARGO_PKG_VERSION")),
+    async fn send(&mut self, body: Bytes) -> Result<Answer, String> {
+        self.poster
+            .post(
+                &self.path,
+                &[
+                    (header::CONTENT_TYPE, "application/x-protobuf"),
+                    (header::CONTENT_ENCODING, "snappy"),
+                    (
+                        header::HeaderName::from_static("x-prometheus-remote-write-version"),
+                        "0.1.0",
+                    ),
+                ],
+                body,
             )
-            .body(Full::new(body))
-            .map_err(|e| format!("building the request: {e}"))?;
-        let response = tokio::time::timeout(Duration::from_secs(30), sender.send_request(request))
             .await
-            .map_err(|_| format!("{} did not answer within 30 s", self.authority))?
-            .map_err(|e| format!("sending to {}: {e}", self.authority))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = Limited::new(response.into_body(), 4096)
-            .collect()
-            .await
-            .map(|b| String::from_utf8_lossy(&b.to_bytes()).trim().to_string())
-            .unwrap_or_default();
-        self.connection = Some(sender);
-        Ok((status, Answer { retry_after, text }))
-    }
-
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
-        let stream =
-            tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(&self.authority))
-                .await
-                .with_context(|| format!("connecting to {} timed out", self.authority))?
-                .with_context(|| {
-                    format!(
-                        "connecting to {} (is `whyslow serve` running?)",
-                        self.authority
-                    )
-                })?;
-        let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .with_context(|| format!("HTTP handshake with {}", self.authority))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(sender)
     }
 }
 
-/// What a non-2xx answer said.
-struct Answer {
-    retry_after: Option<Duration>,
-    text: String,
+/// `host:port` and the path (when the URL names one) of an `http://` --server URL.
+fn split_url(url: &str) -> Result<(&str, Option<&str>)> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        bail!("--server {url}: only http:// URLs are supported (e.g. http://127.0.0.1:16686)");
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) if rest[i..].trim_end_matches('/').is_empty() => (&rest[..i], None),
+        Some(i) => (&rest[..i], Some(&rest[i..])),
+        None => (rest, None),
+    };
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+    if authority.is_empty() || !has_port {
+        bail!("--server {url}: give host and port, e.g. http://127.0.0.1:16686");
+    }
+    Ok((authority, path))
+}
+
+/// The `host:port` of a --server URL.
+pub fn authority(url: &str) -> Result<String> {
+    Ok(split_url(url)?.0.to_string())
 }
 
 fn label(name: &str, value: &str) -> Label {
@@ -232,7 +189,7 @@ mod tests {
     fn server_urls() {
         let p = Pusher::new("http://127.0.0.1:16686", "h".into()).expect("url");
         assert_eq!(
-            (p.authority.as_str(), p.path.as_str()),
+            (p.poster.authority.as_str(), p.path.as_str()),
             ("127.0.0.1:16686", "/api/v1/write")
         );
         let p = Pusher::new("http://h:9090/api/v1/write", "h".into()).expect("url");

@@ -102,6 +102,20 @@ pub struct AgentArgs {
     /// Leave out the per-cgroup metrics (cAdvisor's `container_*{id}`).
     #[arg(long)]
     pub no_cgroup_metrics: bool,
+    /// Do not profile (by default, with --server, every CPU is sampled
+    /// continuously and profiles are shipped with Pyroscope's push API).
+    #[arg(long)]
+    pub no_profile: bool,
+    /// Profiling samples per second per CPU (parca-agent's 19; the OTel eBPF profiler's 20).
+    #[arg(long, default_value_t = 19, value_name = "HZ", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub profile_hz: u32,
+    /// Also profile off-CPU time (from sched_switch, with the blocked stack;
+    /// costs more on hosts that switch often).
+    #[arg(long, conflicts_with = "no_profile")]
+    pub off_cpu: bool,
+    /// How often a profile is cut and shipped.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub profile_interval: Duration,
 }
 
 /// `whyslow use`.

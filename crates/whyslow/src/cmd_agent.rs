@@ -126,10 +126,18 @@ async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
                 pusher,
                 Arc::clone(&shared),
                 args.interval,
-                stop_rx,
+                stop_rx.clone(),
             )))
         }
         None => None,
+    };
+    let profiling = match (&args.server, args.no_profile) {
+        (Some(url), false) => Some(start_profiling(&args, url, stop_rx.clone())?),
+        (None, false) => {
+            eprintln!("whyslow agent: not profiling: there is no --server to ship profiles to");
+            None
+        }
+        (_, true) => None,
     };
     let signal = tokio::select! {
         signal = shutdown_signal() => signal,
@@ -139,10 +147,17 @@ async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
         }
     };
     eprintln!("whyslow agent: {signal}, stopping");
+    let _ = stop_tx.send(true);
+    if let Some(profiling) = profiling {
+        profiling
+            .stop
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || profiling.thread.join()).await;
+        let _ = profiling.shipper.await;
+    }
     if let Some(mut pusher) = pusher {
         // Let it mark the series stale (a few seconds at most), as Prometheus
         // does when a target goes away.
-        let _ = stop_tx.send(true);
         if tokio::time::timeout(Duration::from_secs(5), &mut pusher)
             .await
             .is_err()
@@ -151,6 +166,52 @@ async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The running profiler thread and the task shipping its profiles.
+struct Profiling {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+    shipper: tokio::task::JoinHandle<()>,
+}
+
+/// Starts continuous profiling shipped to `url`'s host and port.
+fn start_profiling(
+    args: &AgentArgs,
+    url: &str,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<Profiling> {
+    let authority = crate::agent_push::authority(url)?;
+    let shipping = Arc::new(crate::agent_profile::Shipping::default());
+    let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = crate::agent_profile::ProfileOptions {
+        hz: args.profile_hz,
+        off_cpu: args.off_cpu,
+        interval: args.profile_interval,
+        host: host::hostname(),
+    };
+    eprintln!(
+        "whyslow agent: profiling every CPU at {} Hz{}, shipping every {:?} to http://{authority}/push.v1.PusherService/Push",
+        args.profile_hz,
+        if args.off_cpu { " with off-CPU time" } else { "" },
+        args.profile_interval
+    );
+    let thread = crate::agent_profile::start_profiler(
+        options,
+        Arc::clone(&shipping),
+        Arc::clone(&stop_flag),
+    )?;
+    let shipper = tokio::spawn(crate::agent_profile::ship(
+        authority,
+        shipping,
+        stop,
+        Duration::from_secs(5),
+    ));
+    Ok(Profiling {
+        stop: stop_flag,
+        thread,
+        shipper,
+    })
 }
 
 /// Collects on the blocking pool (file reads, statfs with its own timeout).

@@ -22,7 +22,7 @@ use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use store::{EmbeddedConfig, EmbeddedStore, SeriesStore, SpanStore};
+use store::{EmbeddedConfig, EmbeddedStore, ProfileStore, SeriesStore, SpanStore};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -81,35 +81,47 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let spans = Arc::downgrade(&store);
     let store: Arc<dyn SpanStore> = store;
     let series = open_series_store(&args, &budget, disk_quota)?;
+    let profiles = open_profile_store(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .thread_name("serve")
         .build()
         .context("starting the tokio runtime")?;
-    let result = runtime.block_on(serve(
-        &args,
-        store,
+    let stores = Stores {
+        spans: store,
         series,
-        budget,
-        spans,
-        scrape_targets,
-        rule_groups,
-    ));
+        profiles,
+        span_engine: spans,
+    };
+    let result = runtime.block_on(serve(&args, stores, budget, scrape_targets, rule_groups));
     // Servers have stopped and dropped their store handles: the store closes here.
     drop(runtime);
     result
 }
 
+/// The three signal stores `serve` runs over.
+struct Stores {
+    spans: Arc<dyn SpanStore>,
+    series: Arc<dyn SeriesStore>,
+    profiles: Arc<dyn ProfileStore>,
+    /// The embedded span engine, for `serve`'s own metrics.
+    span_engine: Weak<EmbeddedStore>,
+}
+
 async fn serve(
     args: &ServeArgs,
-    store: Arc<dyn SpanStore>,
-    series: Arc<dyn SeriesStore>,
+    stores: Stores,
     budget: MemoryBudget,
-    spans: Weak<EmbeddedStore>,
     mut scrape_targets: Vec<ingest::scrape::Target>,
     rule_groups: Vec<rules::GroupSpec>,
 ) -> Result<()> {
+    let Stores {
+        spans: store,
+        series,
+        profiles,
+        span_engine: spans,
+    } = stores;
     let grpc = bind(args, args.otlp_grpc_port, "OTLP/gRPC").await?;
     let otlp_http = bind(args, args.otlp_http_port, "OTLP/HTTP").await?;
     let ui = bind(args, args.http_port, "UI and query API").await?;
@@ -171,6 +183,7 @@ async fn serve(
         },
     };
     let mut app_state = server::AppState::new(Arc::clone(&store), Arc::clone(&series), query);
+    app_state.profiles = Arc::clone(&profiles);
     let rules_runner = crate::serve_rules::start(
         args,
         rule_groups,
@@ -206,6 +219,7 @@ async fn serve(
         axum::serve(
             ui,
             app.merge(crate::serve_metrics::router(own_metrics))
+                .merge(ingest::pyroscope_router(profiles, limits.clone()))
                 .merge(ingest::prometheus_router(Arc::clone(&series), limits)),
         )
         .with_graceful_shutdown(stopped(stop_rx))
@@ -287,6 +301,34 @@ fn open_series_store(
         }
     );
     Ok(Arc::new(tsdb))
+}
+
+/// Opens the profile store in `DATA_DIR/profiles` (Pyroscope ingest and
+/// query APIs on the HTTP port).
+fn open_profile_store(args: &ServeArgs) -> Result<Arc<dyn ProfileStore>> {
+    let dir = args.data_dir.join("profiles");
+    let profiles =
+        store::profiles::EmbeddedProfileStore::open(store::profiles::ProfileStoreConfig::new(&dir))
+            .with_context(|| format!("opening the profile store in {}", dir.display()))?;
+    let r = profiles.recovery();
+    let (series, samples, stacks) = profiles.stats();
+    eprintln!(
+        "whyslow: profiles {}: {} series, {} samples, {} stacks replayed from {} write-ahead log records{}",
+        dir.display(),
+        series,
+        samples,
+        stacks,
+        r.records,
+        if r.skipped + r.truncated_bytes > 0 {
+            format!(
+                " ({} damaged records skipped, {} torn bytes cut)",
+                r.skipped, r.truncated_bytes
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(Arc::new(profiles))
 }
 
 /// The part of `--memory-budget` that admits requests in flight (the rest is the stores').

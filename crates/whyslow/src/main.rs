@@ -2,6 +2,7 @@
 //! `cmd_*` module. It wires library crates together and holds no logic of its own
 //! beyond turning their results into files, tables and exit codes.
 
+mod agent_profile;
 mod agent_push;
 mod ansi_stderr;
 mod cli;
@@ -15,6 +16,7 @@ mod cmd_report;
 mod cmd_serve;
 mod cmd_slo;
 mod cmd_use;
+mod http_post;
 mod interrupt;
 mod output;
 mod serve_metrics;

@@ -101,6 +101,12 @@ impl ProcessTable {
         self.processes.get(&pid)
     }
 
+    /// Drops what is known of `pid` (it exited); its mappings stay in the
+    /// registry, which other processes share.
+    pub fn forget(&mut self, pid: u32) {
+        self.processes.remove(&pid);
+    }
+
     /// The process `pid`, created empty when unknown.
     pub fn get_or_create(&mut self, pid: u32) -> &mut Process {
         if !self.processes.contains_key(&pid) {

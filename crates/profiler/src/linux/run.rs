@@ -24,34 +24,7 @@ pub fn record(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Recording, ProfilerError> {
     raise_fd_limit();
-    let sched_switch = if options.off_cpu {
-        Some(tracefs::find_sched_switch().map_err(|message| {
-            if sys::is_root() {
-                ProfilerError::Unavailable { message }
-            } else {
-                ProfilerError::PermissionDenied {
-                    message: format!(
-                        "{message}\n--off-cpu reads the sched:sched_switch tracepoint, which needs \
-                         root, CAP_PERFMON, or `sudo sysctl kernel.perf_event_paranoid=-1` plus read \
-                         access to /sys/kernel/tracing"
-                    ),
-                }
-            }
-        })?)
-    } else {
-        None
-    };
-    let mut plan = SessionPlan {
-        tasks: vec![-1],
-        cpus: sys::online_cpus(),
-        inherit: false,
-        enable_on_exec: false,
-        frequency_hz: options.frequency_hz.max(1),
-        force_cpu_clock: options.force_cpu_clock,
-        user_stack_bytes: options.user_stack_bytes.clamp(8, 65528) & !7,
-        min_ring_pages: options.ring_pages,
-        sched_switch,
-    };
+    let mut plan = plan_for(options)?;
 
     let mut watched: Vec<u32> = Vec::new();
     let mut held = None;
@@ -184,6 +157,38 @@ pub fn record(
     })
 }
 
+/// The session plan for every CPU, with `sched_switch` when off-CPU is asked.
+fn plan_for(options: &RecordOptions) -> Result<SessionPlan, ProfilerError> {
+    let sched_switch = if options.off_cpu {
+        Some(tracefs::find_sched_switch().map_err(|message| {
+            if sys::is_root() {
+                ProfilerError::Unavailable { message }
+            } else {
+                ProfilerError::PermissionDenied {
+                    message: format!(
+                        "{message}\n--off-cpu reads the sched:sched_switch tracepoint, which needs \
+                         root, CAP_PERFMON, or `sudo sysctl kernel.perf_event_paranoid=-1` plus read \
+                         access to /sys/kernel/tracing"
+                    ),
+                }
+            }
+        })?)
+    } else {
+        None
+    };
+    Ok(SessionPlan {
+        tasks: vec![-1],
+        cpus: sys::online_cpus(),
+        inherit: false,
+        enable_on_exec: false,
+        frequency_hz: options.frequency_hz.max(1),
+        force_cpu_clock: options.force_cpu_clock,
+        user_stack_bytes: options.user_stack_bytes.clamp(8, 65528) & !7,
+        min_ring_pages: options.ring_pages,
+        sched_switch,
+    })
+}
+
 /// Per-recording state of the drain loop.
 struct Loop {
     session: Session,
@@ -223,4 +228,64 @@ fn raise_fd_limit() {
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
+}
+
+/// Continuous whole-host profiling (see [`crate::record_continuous`]).
+pub fn continuous(
+    options: &RecordOptions,
+    stop: &AtomicBool,
+    every: Duration,
+    sink: &mut dyn FnMut(model::Profile, &RecordStats),
+) -> Result<RecordStats, ProfilerError> {
+    raise_fd_limit();
+    let plan = plan_for(options)?;
+    let session = Session::open(&plan)?;
+    let sampling_event = match session.event {
+        OnCpuEvent::Cycles => SamplingEvent::Cycles,
+        OnCpuEvent::CpuClock => SamplingEvent::CpuClock,
+    };
+    let mut assembler = Assembler::new(AssemblerConfig {
+        sampling_event,
+        frequency_hz: plan.frequency_hz,
+        off_cpu: options.off_cpu,
+    });
+    procfs::all_pids()
+        .into_iter()
+        .for_each(|p| assembler.seed_process(p));
+    session.enable()?;
+    let mut loop_state = Loop {
+        session,
+        stats: RecordStats::default(),
+        events: Vec::new(),
+    };
+    let started = Instant::now();
+    let mut cut_at = Instant::now();
+    let mut cut_wall = wall_now_ns();
+    loop {
+        loop_state.session.wait(POLL_MS);
+        loop_state.pump(&mut assembler);
+        let stopping = stop.load(Ordering::Relaxed);
+        if cut_at.elapsed() >= every || stopping {
+            if stopping {
+                loop_state.session.disable();
+                loop_state.pump(&mut assembler);
+            }
+            let now_wall = wall_now_ns();
+            let profile = assembler.cut(cut_wall, now_wall - cut_wall);
+            loop_state.stats.duration = started.elapsed();
+            sink(profile, &loop_state.stats);
+            cut_at = Instant::now();
+            cut_wall = now_wall;
+        }
+        if stopping {
+            break;
+        }
+    }
+    Ok(loop_state.stats)
+}
+
+fn wall_now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }

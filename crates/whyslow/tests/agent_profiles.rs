@@ -1,0 +1,179 @@
+//! End-to-end: `whyslow agent --server` profiles the whole host and ships
+//! to a real `whyslow serve` with Pyroscope's push API. The test workload
+//! (built without frame pointers, so its stacks need DWARF unwinding) runs
+//! with `OTEL_SERVICE_NAME` set while `perf record` samples it too; the
+//! share of `hot_a` in the profile serve stores for that service must be
+//! within 5 points of perf's. Needs perf_event access (root or
+//! `kernel.perf_event_paranoid` ≤ 0 for other processes); skips with a
+//! message otherwise.
+#![allow(clippy::unwrap_used)]
+
+mod agent;
+mod common;
+#[path = "serve_metrics/support.rs"]
+mod support;
+
+use agent::Running;
+use common::{workload, Build};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CPU: &str = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
+
+fn can_profile_others() -> bool {
+    let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok());
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    paranoid.is_some() && (root || paranoid.is_some_and(|p| p <= 0))
+}
+
+/// Leaf share (%) of frames whose name contains `needle`, from flamebearer
+/// levels (`[x_delta, total, self, name]` per node).
+fn self_share(flamebearer: &serde_json::Value, needle: &str) -> f64 {
+    let names: Vec<&str> = flamebearer["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let mut hit = 0i64;
+    for level in flamebearer["levels"].as_array().unwrap() {
+        let level: Vec<i64> = level
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        for node in level.chunks(4) {
+            if names[node[3] as usize].contains(needle) {
+                hit += node[2];
+            }
+        }
+    }
+    let ticks = flamebearer["numTicks"].as_i64().unwrap().max(1);
+    100.0 * hit as f64 / ticks as f64
+}
+
+/// perf's leaf share (%) of symbols containing `needle`.
+fn perf_share(data: &std::path::Path, needle: &str) -> f64 {
+    let out = Command::new("perf")
+        .args([
+            "report",
+            "--stdio",
+            "--no-children",
+            "--sort",
+            "sym",
+            "-q",
+            "-i",
+        ])
+        .arg(data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .filter(|l| l.contains(needle))
+        .filter_map(|l| {
+            l.split_whitespace()
+                .next()?
+                .trim_end_matches('%')
+                .parse::<f64>()
+                .ok()
+        })
+        .sum()
+}
+
+#[test]
+fn agent_profile_of_the_workload_matches_perf() {
+    if !can_profile_others() || Command::new("perf").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: needs root (or perf_event_paranoid <= 0) and perf");
+        return;
+    }
+    let data = support::TempDir::new("agent-profiles");
+    let serve = support::Serve::start(&data.0, 0);
+    let agent = Running(
+        Command::new(env!("CARGO_BIN_EXE_whyslow"))
+            .args(["agent", "--listen", "off", "--interval", "60s"])
+            .args(["--profile-hz", "99", "--profile-interval", "2s"])
+            .args(["--server", &format!("http://{}", serve.http)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    // Let the agent open its events before the workload starts.
+    std::thread::sleep(Duration::from_secs(2));
+    let mut work = Command::new(workload(Build::NoFramePointers))
+        .args(["4", "0"])
+        .env("OTEL_SERVICE_NAME", "wsworkload")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let perf_data = data.0.join("perf.data");
+    let perf = Command::new("perf")
+        .args(["record", "-q", "-F", "99", "-o"])
+        .arg(&perf_data)
+        .args(["-p", &work.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(work.wait().unwrap().success());
+    let perf_out = perf.wait_with_output().unwrap();
+    assert!(perf_out.status.success(), "perf record failed");
+    let expected = perf_share(&perf_data, "hot_a");
+    assert!(expected > 40.0, "perf saw hot_a at {expected:.1} %");
+
+    // Within a few cuts the workload's profile is in serve (a debug build
+    // of the agent can lag behind by tens of seconds).
+    let query = format!("{CPU}{{service_name=\"wsworkload\"}}");
+    let path = format!(
+        "/pyroscope/render?query={}&from=now-5m&until=now&format=json",
+        support::encode(&query)
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = serde_json::Value::Null;
+    let mut seconds = 0.0;
+    let mut stable = 0;
+    while Instant::now() < deadline {
+        let (status, body) = support::try_http(&serve.http, "GET", &path, &[], b"").unwrap();
+        assert_eq!(status, 200, "{body}");
+        last = serde_json::from_str(&body).unwrap();
+        // numTicks are CPU nanoseconds; done when a few cuts added nothing.
+        let now = last["flamebearer"]["numTicks"].as_i64().unwrap_or(0) as f64 / 1e9;
+        stable = if now > 0.0 && now == seconds {
+            stable + 1
+        } else {
+            0
+        };
+        seconds = now;
+        if stable >= 6 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        seconds >= 1.5,
+        "only {seconds:.2} s of the workload's CPU arrived: {last}"
+    );
+    let got = self_share(&last["flamebearer"], "hot_a");
+    eprintln!("hot_a: agent {got:.1} %, perf {expected:.1} %, {seconds:.2} s of CPU");
+    assert!(
+        (got - expected).abs() <= 5.0,
+        "hot_a: agent {got:.1} %, perf {expected:.1} %"
+    );
+    // Series labels name the process.
+    let (status, body) = support::try_http(
+        &serve.http,
+        "GET",
+        "/pyroscope/label-values?label=comm",
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("workload"), "{body}");
+    drop(agent);
+    serve.stop();
+}
