@@ -11,7 +11,7 @@ use crate::analysis::mappings::MappingKind;
 use crate::analysis::offcpu::OffCpuTracker;
 use crate::analysis::proc_maps::read_process;
 use crate::analysis::process::ProcessTable;
-use crate::analysis::resolve::{resolve, ResolveSources};
+use crate::analysis::resolve::{resolve, ResolveSources, SymbolCache};
 use crate::analysis::stacks::{FrameId, RawFrame, SampleKey, StackTable, Values};
 use crate::analysis::tailcall::recover_tail_calls;
 use crate::analysis::unwind::{choose_user_stack, ProcessUnwinder, UnwindSources};
@@ -61,6 +61,8 @@ pub struct Assembler {
     config: AssemblerConfig,
     processes: ProcessTable,
     elf_cache: ElfCache,
+    /// Symbolization results kept from one cut to the next.
+    symbols: SymbolCache,
     /// Our vDSO, loaded at the first user stack (`None` inside until then).
     vdso: Option<Option<Arc<ElfImage>>>,
     unwinders: FxHashMap<u32, ProcessUnwinder>,
@@ -95,6 +97,7 @@ impl Assembler {
             config,
             processes: ProcessTable::default(),
             elf_cache: ElfCache::default(),
+            symbols: SymbolCache::default(),
             vdso: None,
             unwinders: FxHashMap::default(),
             stacks: StackTable::default(),
@@ -359,6 +362,7 @@ impl Assembler {
                 registry: &self.processes.registry,
                 elf_cache: &mut self.elf_cache,
                 vdso: vdso.as_ref(),
+                cache: &mut self.symbols,
             },
             &mut builder,
         );

@@ -9,7 +9,7 @@ use super::kernel::KernelSymbols;
 use super::mappings::{MappingIndex, MappingInfo, MappingKind, MappingRegistry};
 use super::perfmap::PerfMap;
 use super::stacks::RawFrame;
-use super::symbolize::ElfSymbolizer;
+use super::symbolize::{ElfSymbolizer, SymbolFrame};
 use super::symtab::SymbolTable;
 use model::{FrameKind, Function, Line, Location, LocationId, Mapping, MappingId, ProfileBuilder};
 use rustc_hash::FxHashMap;
@@ -24,7 +24,60 @@ pub(crate) struct ResolveSources<'a> {
     pub elf_cache: &'a mut ElfCache,
     /// Our own vDSO image.
     pub vdso: Option<&'a Arc<ElfImage>>,
+    /// What earlier passes symbolized (a continuous profiler resolves every
+    /// few seconds; one-shot recordings start it empty).
+    pub cache: &'a mut SymbolCache,
 }
+
+/// Symbolization results kept between resolution passes: the lines of every
+/// (file, offset) looked up and kernel symbols, so a pass only symbolizes
+/// what is new. The symbolizer with the files it parsed is kept too, per
+/// thread (blazesym's is not `Send`, the assembler must be) and per cache:
+/// dropping it after each pass halves the file-backed RSS but doubles the
+/// CPU of a continuous profiler, whose processes keep reaching new offsets.
+#[derive(Debug)]
+pub(crate) struct SymbolCache {
+    id: u64,
+    lines: FxHashMap<(Arc<str>, u64), Option<Vec<SymbolFrame>>>,
+    kernel: Option<(KernelSymbols, std::time::Instant)>,
+}
+
+impl Default for SymbolCache {
+    fn default() -> Self {
+        Self {
+            id: NEXT_CACHE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            lines: FxHashMap::default(),
+            kernel: None,
+        }
+    }
+}
+
+static NEXT_CACHE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+thread_local! {
+    /// The symbolizer of the cache whose id it carries.
+    static SYMBOLIZER: std::cell::RefCell<Option<(u64, ElfSymbolizer)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Symbolizes with the cache's symbolizer on this thread (made on first use).
+fn symbolize_with(cache_id: u64, file: &Path, offsets: &[u64]) -> Vec<Option<Vec<SymbolFrame>>> {
+    SYMBOLIZER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().map(|(id, _)| *id) != Some(cache_id) {
+            *slot = Some((cache_id, ElfSymbolizer::default()));
+        }
+        match slot.as_ref() {
+            Some((_, symbolizer)) => symbolizer.symbolize(file, offsets),
+            None => vec![None; offsets.len()],
+        }
+    })
+}
+
+/// Cached lookups past which the cache starts over (bounds its memory).
+const MAX_CACHED_LOOKUPS: usize = 1 << 20;
+/// Kernel symbols are read again after this long (modules come and go).
+const KERNEL_SYMBOLS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The location of every frame (indexed like the frames) and notes for the user.
 #[derive(Debug, Default)]
@@ -51,7 +104,7 @@ pub(crate) fn resolve(
     names.symbolize_files(frames);
     let locations = frames.iter().map(|&f| names.location(f)).collect();
     let mut notes = Vec::new();
-    if names.kernel.as_ref().is_some_and(|k| k.hidden) {
+    if names.kernel_hidden {
         notes.push(
             "note: kernel addresses are hidden (kernel.kptr_restrict), kernel frames are \
              unnamed; run `sysctl kernel.kptr_restrict=0` to name them"
@@ -68,7 +121,8 @@ struct Namer<'s, 'a, 'b> {
     /// Symbolized lines per (path, lookup offset); `None` when not symbolized.
     symbols: FxHashMap<(Arc<str>, u64), Option<Vec<Line>>>,
     mappings: FxHashMap<MappingIndex, MappingId>,
-    kernel: Option<KernelSymbols>,
+    /// Kernel frames were seen and kallsyms hides their addresses.
+    kernel_hidden: bool,
     kernel_mapping: Option<MappingId>,
     perf_maps: FxHashMap<u32, PerfMap>,
     vdso_symbols: Option<SymbolTable>,
@@ -81,7 +135,7 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
             builder,
             symbols: FxHashMap::default(),
             mappings: FxHashMap::default(),
-            kernel: None,
+            kernel_hidden: false,
             kernel_mapping: None,
             perf_maps: FxHashMap::default(),
             vdso_symbols: None,
@@ -111,19 +165,33 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
                     .push(info.file_offset_of(lookup_address(address, is_return)));
             }
         }
-        let symbolizer = ElfSymbolizer::default();
+        let cache = &mut *self.sources.cache;
+        if cache.lines.len() > MAX_CACHED_LOOKUPS {
+            *cache = SymbolCache::default();
+        }
         let mut paths: Vec<_> = per_path.into_iter().collect();
         paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (path, mut offsets) in paths {
             offsets.sort_unstable();
             offsets.dedup();
-            let image = self.sources.elf_cache.get(&path, 0, 0, 0);
-            let results = match image.and_then(|i| i.symbolization_path(Path::new(&*path))) {
-                Some(file) => symbolizer.symbolize(&file, &offsets),
-                None => vec![None; offsets.len()],
-            };
-            for (offset, result) in offsets.into_iter().zip(results) {
-                let lines = result.map(|frames| {
+            let missing: Vec<u64> = offsets
+                .iter()
+                .copied()
+                .filter(|&o| !cache.lines.contains_key(&(Arc::clone(&path), o)))
+                .collect();
+            if !missing.is_empty() {
+                let image = self.sources.elf_cache.get(&path, 0, 0, 0);
+                let results = match image.and_then(|i| i.symbolization_path(Path::new(&*path))) {
+                    Some(file) => symbolize_with(cache.id, &file, &missing),
+                    None => vec![None; missing.len()],
+                };
+                for (offset, result) in missing.into_iter().zip(results) {
+                    cache.lines.insert((Arc::clone(&path), offset), result);
+                }
+            }
+            for offset in offsets {
+                let key = (Arc::clone(&path), offset);
+                let lines = cache.lines.get(&key).cloned().flatten().map(|frames| {
                     frames
                         .into_iter()
                         .map(|f| Line {
@@ -137,7 +205,7 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
                         })
                         .collect()
                 });
-                self.symbols.insert((Arc::clone(&path), offset), lines);
+                self.symbols.insert(key, lines);
             }
         }
     }
@@ -165,11 +233,22 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
     }
 
     fn kernel_location(&mut self, address: u64, is_return: bool) -> LocationId {
-        let kernel = self.kernel.get_or_insert_with(KernelSymbols::load);
+        let cache = &mut *self.sources.cache;
+        if cache
+            .kernel
+            .as_ref()
+            .is_some_and(|(_, at)| at.elapsed() > KERNEL_SYMBOLS_TTL)
+        {
+            cache.kernel = None;
+        }
+        let (kernel, _) = cache
+            .kernel
+            .get_or_insert_with(|| (KernelSymbols::load(), std::time::Instant::now()));
         let name = kernel
             .lookup(lookup_address(address, is_return))
             .map_or_else(|| format!("[kernel] {address:#x}"), str::to_string);
         let start = kernel.start();
+        self.kernel_hidden |= kernel.hidden;
         let mapping = *self.kernel_mapping.get_or_insert_with(|| {
             self.builder.mapping(Mapping {
                 start,
