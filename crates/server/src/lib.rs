@@ -31,7 +31,7 @@ pub use promql::EngineOptions;
 use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
-use store::profiles::MemoryProfileStore;
+use store::profiles::EmbeddedProfileStore;
 use store::series::MemorySeriesStore;
 use store::{ProfileStore, SeriesStore, SpanStore, StoreError};
 
@@ -42,7 +42,7 @@ pub struct AppState {
     pub store: Arc<dyn SpanStore>,
     /// The metrics store.
     pub series: Arc<dyn SeriesStore>,
-    /// The profile store (in memory and empty unless the caller sets one).
+    /// The profile store (empty and in memory unless the caller sets one).
     pub profiles: Arc<dyn ProfileStore>,
     /// The PromQL engine (its options are the server-wide query limits).
     pub engine: promql::Engine,
@@ -87,7 +87,7 @@ impl AppState {
         Self {
             store,
             series,
-            profiles: Arc::new(MemoryProfileStore::new()),
+            profiles: Arc::new(EmbeddedProfileStore::in_memory()),
             engine: promql::Engine::new(options.engine),
             query_metrics: Arc::default(),
             query_slots: Arc::new(tokio::sync::Semaphore::new(

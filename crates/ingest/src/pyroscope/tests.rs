@@ -1,5 +1,5 @@
 //! The profile router end to end, through `tower::ServiceExt::oneshot`
-//! into a [`MemoryProfileStore`]: push (protobuf and JSON), `/ingest`
+//! into an in-memory [`EmbeddedProfileStore`]: push (protobuf and JSON), `/ingest`
 //! (multipart, raw pprof, folded), and the error answers.
 
 use super::multipart::tests::form;

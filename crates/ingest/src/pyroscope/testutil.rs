@@ -1,5 +1,5 @@
 //! Test helpers shared by the profile tests: a pprof builder, the router
-//! with a [`MemoryProfileStore`], request and query shorthands, and a store
+//! with an in-memory [`EmbeddedProfileStore`], request and query shorthands, and a store
 //! that is always full.
 
 use super::push::{LabelPair, PushRequest, RawProfileSeries, RawSample};
@@ -17,7 +17,7 @@ use render::pprof_proto::{Function, Label, Line, Location, Profile, Sample, Valu
 use std::io::Write;
 use std::sync::Arc;
 use store::profiles::{
-    MemoryProfileStore, MergedStacks, ProfileQuery, ProfileStore, ProfileWrite, TotalSeries,
+    EmbeddedProfileStore, MergedStacks, ProfileQuery, ProfileStore, ProfileWrite, TotalSeries,
 };
 use store::series::{MatchOp, Matcher};
 use store::{StoreError, WriteAck};
@@ -169,8 +169,8 @@ pub(crate) fn go_cpu() -> Builder {
 
 pub(crate) const CPU: &str = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
 
-pub(crate) fn router(limits: Limits) -> (Router, Arc<MemoryProfileStore>) {
-    let store = Arc::new(MemoryProfileStore::new());
+pub(crate) fn router(limits: Limits) -> (Router, Arc<EmbeddedProfileStore>) {
+    let store = Arc::new(EmbeddedProfileStore::in_memory());
     (pyroscope_router(store.clone(), limits), store)
 }
 
@@ -201,7 +201,7 @@ pub(crate) fn post(uri: &str, content_type: &str, body: Vec<u8>) -> Request<Body
 
 /// Stacks of one profile type for a service (optionally one span).
 pub(crate) fn stacks(
-    store: &MemoryProfileStore,
+    store: &EmbeddedProfileStore,
     profile_type: &str,
     service: &str,
     spans: Vec<u64>,
@@ -225,7 +225,7 @@ pub(crate) fn stacks(
     out
 }
 
-pub(crate) fn series_labels(store: &MemoryProfileStore) -> Vec<Labels> {
+pub(crate) fn series_labels(store: &EmbeddedProfileStore) -> Vec<Labels> {
     store.series(&[], 0, i64::MAX).unwrap()
 }
 

@@ -63,15 +63,7 @@ pub fn record(
             return Err(e);
         }
     };
-    let sampling_event = match session.event {
-        OnCpuEvent::Cycles => SamplingEvent::Cycles,
-        OnCpuEvent::CpuClock => SamplingEvent::CpuClock,
-    };
-    let mut assembler = Assembler::new(AssemblerConfig {
-        sampling_event,
-        frequency_hz: plan.frequency_hz,
-        off_cpu: options.off_cpu,
-    });
+    let (sampling_event, mut assembler) = assembler_for(&session, &plan, options);
     match &options.target {
         Target::Pids(pids) => pids.iter().for_each(|&p| assembler.seed_process(p)),
         Target::AllCpus => procfs::all_pids()
@@ -189,6 +181,24 @@ fn plan_for(options: &RecordOptions) -> Result<SessionPlan, ProfilerError> {
     })
 }
 
+/// The sampling event the session got and an assembler for its events.
+fn assembler_for(
+    session: &Session,
+    plan: &SessionPlan,
+    options: &RecordOptions,
+) -> (SamplingEvent, Assembler) {
+    let sampling_event = match session.event {
+        OnCpuEvent::Cycles => SamplingEvent::Cycles,
+        OnCpuEvent::CpuClock => SamplingEvent::CpuClock,
+    };
+    let assembler = Assembler::new(AssemblerConfig {
+        sampling_event,
+        frequency_hz: plan.frequency_hz,
+        off_cpu: options.off_cpu,
+    });
+    (sampling_event, assembler)
+}
+
 /// Per-recording state of the drain loop.
 struct Loop {
     session: Session,
@@ -240,15 +250,7 @@ pub fn continuous(
     raise_fd_limit();
     let plan = plan_for(options)?;
     let session = Session::open(&plan)?;
-    let sampling_event = match session.event {
-        OnCpuEvent::Cycles => SamplingEvent::Cycles,
-        OnCpuEvent::CpuClock => SamplingEvent::CpuClock,
-    };
-    let mut assembler = Assembler::new(AssemblerConfig {
-        sampling_event,
-        frequency_hz: plan.frequency_hz,
-        off_cpu: options.off_cpu,
-    });
+    let (_, mut assembler) = assembler_for(&session, &plan, options);
     procfs::all_pids()
         .into_iter()
         .for_each(|p| assembler.seed_process(p));

@@ -75,8 +75,9 @@ impl ExprVisitor for Collector {
     }
 }
 
-/// The store matcher sets of one parsed selector (its metric name included).
-fn matcher_sets(selector: &VectorSelector) -> Result<Vec<Vec<Matcher>>, String> {
+/// The store matcher sets of one parsed selector (its metric name included;
+/// one set per `or` branch). Shared with the Pyroscope selectors.
+pub(crate) fn matcher_sets(selector: &VectorSelector) -> Result<Vec<Vec<Matcher>>, String> {
     let mut base = Vec::new();
     if let Some(name) = &selector.name {
         base.push(Matcher::equal(METRIC_NAME, name.as_str()));

@@ -8,10 +8,9 @@
 //! a selector whose matchers all match the empty string (`{}` included) is
 //! accepted and selects every series.
 
-use promql_parser::label::{MatchOp as ParserOp, Matcher as ParserMatcher};
 use promql_parser::parser::{self, Expr};
 use store::profiles::PROFILE_TYPE_LABEL;
-use store::series::{MatchOp, Matcher};
+use store::series::Matcher;
 
 /// A throwaway matcher added to selectors promql-parser would refuse for
 /// matching everything; it is dropped again after parsing.
@@ -69,36 +68,7 @@ fn parse_expr(text: &str) -> Result<Vec<Vec<Matcher>>, String> {
     let Expr::VectorSelector(selector) = parser::parse(text)? else {
         return Err(format!("expected a label selector, got {text:?}"));
     };
-    let mut base = Vec::new();
-    if let Some(name) = &selector.name {
-        base.push(Matcher::equal("__name__", name.as_str()));
-    }
-    let mut common = base.clone();
-    for m in &selector.matchers.matchers {
-        common.push(convert(m)?);
-    }
-    if selector.matchers.or_matchers.is_empty() {
-        return Ok(vec![common]);
-    }
-    let mut sets = Vec::new();
-    for branch in &selector.matchers.or_matchers {
-        let mut set = base.clone();
-        for m in branch {
-            set.push(convert(m)?);
-        }
-        sets.push(set);
-    }
-    Ok(sets)
-}
-
-fn convert(m: &ParserMatcher) -> Result<Matcher, String> {
-    let op = match m.op {
-        ParserOp::Equal => MatchOp::Equal,
-        ParserOp::NotEqual => MatchOp::NotEqual,
-        ParserOp::Re(_) => MatchOp::Regex,
-        ParserOp::NotRe(_) => MatchOp::NotRegex,
-    };
-    Matcher::new(op, m.name.as_str(), m.value.as_str()).map_err(|e| e.to_string())
+    crate::prom::selector::matcher_sets(&selector)
 }
 
 /// A profile type, from its ID `name:sample_type:sample_unit:period_type:period_unit`.

@@ -10,7 +10,7 @@ use model::metrics::Labels;
 use model::{Span, SpanKind, TraceId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use store::profiles::{MemoryProfileStore, MergedStacks, ProfileWrite, StackSample};
+use store::profiles::{EmbeddedProfileStore, MergedStacks, ProfileWrite, StackSample};
 use store::series::MemorySeriesStore;
 use store::{DependencyLink, Operation, ProfileStore, SpanStore, StoreError, TraceQuery, WriteAck};
 use tower::ServiceExt;
@@ -84,7 +84,7 @@ pub const DB: [(&str, i64); 1] = [("main;db;query", 40)];
 /// in span 2 of trace 0xabc) at T0, `db` CPU (main;db;query 40) at T0+15 s,
 /// `app` memory (main;alloc 1000) at T0.
 pub fn app() -> axum::Router {
-    let store = MemoryProfileStore::new();
+    let store = EmbeddedProfileStore::in_memory();
     let writes = vec![
         profile(
             CPU,

@@ -5,6 +5,8 @@
 //! and acknowledged after the commit's `fdatasync`; opening the store
 //! replays every segment, so an acknowledged profile survives `kill -9`.
 //!
+//! [`EmbeddedProfileStore::in_memory`] is the same store without a log.
+//!
 //! Not yet here (the later steps): cutting the head into on-disk
 //! blocks, compaction and retention. Until then the log is the only copy
 //! and memory grows with what was ingested since the directory was created.
@@ -59,7 +61,8 @@ pub struct ProfileRecovery {
 struct Shared {
     head: RwLock<Head>,
     wal: WalQueue,
-    config: ProfileStoreConfig,
+    /// `None` in memory only ([`EmbeddedProfileStore::in_memory`]).
+    config: Option<ProfileStoreConfig>,
 }
 
 /// The default [`ProfileStore`].
@@ -98,18 +101,17 @@ impl EmbeddedProfileStore {
         }
         let next_seq = segments.last().copied().unwrap_or(0) + 1;
         let wal = WalWriter::create(&wal_dir, next_seq)?;
+        let segment_bytes = config.wal_segment_bytes;
         let shared = Arc::new(Shared {
             head: RwLock::new(head),
             wal: WalQueue::default(),
-            config,
+            config: Some(config),
         });
         let writer = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("profiles-wal".into())
-                .spawn(move || {
-                    writer::run(&shared.wal, wal, shared.config.wal_segment_bytes, "profile");
-                })
+                .spawn(move || writer::run(&shared.wal, wal, segment_bytes, "profile"))
                 .map_err(io_err("starting the profile WAL writer thread".into()))?
         };
         Ok(Self {
@@ -117,6 +119,21 @@ impl EmbeddedProfileStore {
             writer: Mutex::new(Some(writer)),
             recovery,
         })
+    }
+
+    /// A store in memory only, without a log: writes are acknowledged at
+    /// once and gone with the process. For tests and servers without a
+    /// profile directory.
+    pub fn in_memory() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                head: RwLock::new(Head::default()),
+                wal: WalQueue::default(),
+                config: None,
+            }),
+            writer: Mutex::new(None),
+            recovery: ProfileRecovery::default(),
+        }
     }
 
     /// What opening found in the log.
@@ -134,6 +151,13 @@ impl EmbeddedProfileStore {
         self.shared
             .head
             .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_head(&self) -> std::sync::RwLockWriteGuard<'_, Head> {
+        self.shared
+            .head
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -159,20 +183,23 @@ impl Drop for EmbeddedProfileStore {
 
 impl ProfileStore for EmbeddedProfileStore {
     fn write(&self, profiles: Vec<ProfileWrite>) -> Result<WriteAck, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let Some(config) = &self.shared.config else {
+            let mut head = self.write_head();
+            let record = head.intern(&profiles);
+            head.apply(record)?;
+            let _ = tx.send(Ok(()));
+            return Ok(rx);
+        };
         let queued = self.shared.wal.queued_bytes.load(Ordering::Relaxed);
-        if queued > self.shared.config.max_queued_bytes {
+        if queued > config.max_queued_bytes {
             return Err(StoreError::Overloaded {
                 used_bytes: queued,
-                budget_bytes: self.shared.config.max_queued_bytes,
+                budget_bytes: config.max_queued_bytes,
                 retry_after_ms: 1000,
             });
         }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let mut head = self
-            .shared
-            .head
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut head = self.write_head();
         let record = head.intern(&profiles);
         let payload = record::encode(&record);
         head.apply(record)?;

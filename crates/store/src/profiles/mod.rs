@@ -14,11 +14,9 @@
 
 pub mod embedded;
 pub mod head;
-pub mod memory;
 pub mod record;
 
 pub use embedded::{EmbeddedProfileStore, ProfileStoreConfig};
-pub use memory::MemoryProfileStore;
 
 use crate::series::Matcher;
 use crate::{StoreError, WriteAck};
