@@ -4,7 +4,7 @@
 // function; dragging on the chart narrows the range (URL and flamegraph
 // follow, Back restores); diff mode compares two ranges and two selectors;
 // a selector matching nothing shows the empty message, a malformed one the
-// API's error inline.
+// API's error inline; "Download pprof" saves the selection as gzipped pprof.
 //
 // Data: folded CPU profiles sent to a real `whyslow serve` through its
 // Pyroscope-compatible `POST /ingest` (serve.mjs starts it): service `shop`
@@ -15,6 +15,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import { artifacts, openBrowser, startServe } from './serve.mjs';
 
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
@@ -270,6 +271,28 @@ test('leaving and coming back keeps one working flamegraph', async t => {
   await page.keyboard.press('Control+f');
   await page.waitForFunction(() => window.findKeyTaken !== undefined);
   assert.equal(await page.evaluate(() => [window.findKeyTaken, document.activeElement.id].join()), 'true,wf-search');
+});
+
+test('Download pprof saves the shown selection as a gzipped pprof file', async t => {
+  if (skip) return t.skip(skip);
+  await page.goto(`${serve.ui}/profiles?query=${encodeURIComponent(`${CPU}{service_name="shop"}`)}&from=now-1h&until=now`);
+  await flameWith('hot_a');
+  const link = page.locator('#download-pprof');
+  assert.equal(await link.textContent(), 'Download pprof');
+  const href = new URL(await link.getAttribute('href'), serve.ui);
+  assert.equal(href.pathname, '/pyroscope/pprof');
+  assert.equal(href.searchParams.get('query'), `${CPU}{service_name="shop"}`);
+  const from = Number(href.searchParams.get('from')), until = Number(href.searchParams.get('until'));
+  assert.ok(Math.abs(until - from - 3600e3) < 2e3, `the hour shown: ${from}..${until}`);
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.equal(download.suggestedFilename(), 'shop.pb.gz');
+  const bytes = fs.readFileSync(await download.path());
+  assert.deepEqual([...bytes.subarray(0, 2)], [0x1f, 0x8b], 'gzip magic');
+  const raw = zlib.gunzipSync(bytes);
+  for (const name of ['hot_a', 'hot_b', 'cold', 'main', 'work']) assert.ok(raw.includes(name), `${name} in the string table`);
+  // The page itself stays as it was.
+  assert.equal(new URL(page.url()).pathname, '/profiles');
+  assert.equal((await flameWith('hot_a')).total, 20e9);
 });
 
 test('no console errors', async t => {

@@ -37,6 +37,9 @@ pub struct AssemblerConfig {
     pub frequency_hz: u32,
     /// Whether switch-out samples / switch-in records are expected.
     pub off_cpu: bool,
+    /// Name functions from ELF symbol tables only (no DWARF lines or
+    /// inlined frames): the continuous profiler's choice, for its memory.
+    pub names_only: bool,
 }
 
 /// Counters the assembler keeps while building.
@@ -94,10 +97,10 @@ impl Assembler {
     /// A new assembler.
     pub fn new(config: AssemblerConfig) -> Self {
         Self {
+            symbols: SymbolCache::new(config.names_only),
             config,
             processes: ProcessTable::default(),
             elf_cache: ElfCache::default(),
-            symbols: SymbolCache::default(),
             vdso: None,
             unwinders: FxHashMap::default(),
             stacks: StackTable::default(),

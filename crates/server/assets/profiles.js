@@ -9,7 +9,8 @@
 // state lives in the URL: `?query=<type>{sel}&from=now-1h&until=now`
 // (`from`/`until`: `now`, `now-<n><s|m|h|d|w>` or Unix ms), `view=flame|table`,
 // diff mode `diff=1&leftFrom=…&leftUntil=…&rightFrom=…&rightUntil=…&leftQuery=…`.
-// No pprof download: serve answers SelectMergeProfile with 501.
+// "Download pprof" fetches the shown selection (in diff mode the comparison)
+// as a gzipped pprof file from /pyroscope/pprof.
 import { el } from '/static/format.js';
 import { fmtStamp } from '/static/units.js';
 import { brushChart } from '/static/profiles_chart.js';
@@ -127,6 +128,9 @@ export function renderProfiles(root, query) {
   const diffToggle = el('button', { type: 'button', id: 'diff-toggle', class: 'toggle', 'aria-pressed': String(state.diff),
     title: 'compare a baseline with a comparison: two ranges, or two selectors', onclick: () => { state.diff = !state.diff; run(true); } }, 'Diff');
   const info = el('span', { class: 'query-info muted', id: 'query-info' });
+  const download = el('a', { id: 'download-pprof', download: '', hidden: true,
+    style: { border: '1px solid var(--border)', borderRadius: '4px', padding: '4px 14px', background: '#fff', color: 'inherit', textDecoration: 'none' } },
+  'Download pprof');
   const leftSel = el('input', { id: 'baseline-selector', class: 'selector-input', spellcheck: 'false', value: state.leftSel,
     placeholder: 'same selector', title: 'baseline label selector; empty: the same as above',
     onkeydown: e => { if (e.key === 'Enter') run(true); } });
@@ -156,7 +160,7 @@ export function renderProfiles(root, query) {
       el('div', { class: 'query-row' }, typeSel, service, selector,
         el('button', { type: 'button', class: 'primary run', id: 'run-query', onclick: () => run(true) }, 'Show')),
       error,
-      el('div', { class: 'query-controls' }, range, custom, labelName, labelValue, diffToggle, info),
+      el('div', { class: 'query-controls' }, range, custom, labelName, labelValue, diffToggle, download, info),
       diffRow),
     results));
 
@@ -253,6 +257,7 @@ export function renderProfiles(root, query) {
     const now = Date.now();
     const win = { startMs: parseTime(state.from, now), endMs: parseTime(state.until, now) };
     error.hidden = true;
+    download.hidden = true;
     diffToggle.setAttribute('aria-pressed', String(state.diff));
     diffRow.hidden = !state.diff;
     if (!(win.startMs < win.endMs)) { showError(new Error(`bad range: from ${state.from} until ${state.until}`)); results.hidden = true; return; }
@@ -276,6 +281,7 @@ export function renderProfiles(root, query) {
     if (!state.type) {
       return empty(win, `No profiles in this range (${fmtRange(win.startMs, win.endMs)}). Send some with “whyslow agent” or any Pyroscope client (POST /ingest, /push.v1.PusherService/Push).`);
     }
+    setDownload(win, now);
     body.classList.add('loading');
     const t0 = performance.now();
     try {
@@ -290,6 +296,7 @@ export function renderProfiles(root, query) {
       if (mine !== generation) return;
       showError(e);
       results.hidden = true;
+      download.hidden = true;
       hideFlame();
     } finally {
       if (mine === generation) body.classList.remove('loading');
@@ -302,6 +309,15 @@ export function renderProfiles(root, query) {
     grid.hidden = true;
     hideFlame();
     body.classList.remove('loading');
+  }
+
+  /** Points the download at the shown selection: the window, or in diff mode the comparison range. */
+  function setDownload(win, now) {
+    const [fromMs, untilMs] = state.diff ? state.right.map(v => parseTime(v, now)) : [win.startMs, win.endMs];
+    const params = new URLSearchParams({ query: `${state.type}${state.sel}`, from: String(Math.floor(fromMs)), until: String(Math.ceil(untilMs)) });
+    download.href = `/pyroscope/pprof?${params}`;
+    download.title = `${state.diff ? 'the comparison' : 'this selection'} as a gzipped pprof file (go tool pprof FILE): ${state.type}${state.sel}, ${fmtRange(fromMs, untilMs)}`;
+    download.hidden = false;
   }
 
   const stepOf = win => STEPS_S.find(s => (win.endMs - win.startMs) / 1e3 / s <= 240) || 86400;

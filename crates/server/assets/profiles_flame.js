@@ -5,8 +5,12 @@
 // page load. Each query result becomes a new "view" of the one mounted engine
 // (the engine has no unmount), so search, zoom, tooltips and window.whyslow
 // keep working across queries. Also decodes Pyroscope flamebearer levels
-// (single and diff) into the engine's Tree. Not the page (profiles.js) nor the
-// top table (profiles_table.js).
+// (single and diff) into the engine's Tree. A zoomed frame lists the traces
+// whose spans ran it (profiles_traces.js) when the view has a query to ask
+// with: the Profiles page's own (its URL), or `info.links`. The span detail's
+// Profile section (span_profile.js) shows its flamegraph with this engine too.
+// Not the page (profiles.js) nor the top table (profiles_table.js).
+import { tracesPanel } from '/static/profiles_traces.js';
 
 let loading = null;
 let engine = null;
@@ -119,7 +123,8 @@ function singleKind(info) {
         `<span>${esc(info.range)}</span>`,
         info.truncated ? '<span class="wf-chip warn">small frames folded into “other”</span>' : ''].join('');
     },
-    hint: 'Click a frame to zoom · Ctrl+F to search · Esc to reset',
+    hint: info.links ? 'Click a frame to zoom and list the traces through it · Ctrl+F to search · Esc to reset'
+      : 'Click a frame to zoom · Ctrl+F to search · Esc to reset',
     legend: [{ rgb: T.kindColor('a', 0), label: 'function (hue by name)' }, { rgb: T.KIND_LEGEND[3], label: 'other (cut)' },
       { rgb: [224, 0, 224], label: 'search match' }],
   };
@@ -209,7 +214,14 @@ function mountOnce(markup) {
     legend: [],
   };
   const api = window.WhyslowFlamegraph.mount(model);
-  engine = { root, park, api, model, data, built, active: false };
+  const traces = tracesPanel();
+  root.append(traces.element);
+  engine = { root, park, api, model, data, built, traces, active: false };
+  // The engine zooms on clicks (frames, breadcrumbs, reset) and resets on
+  // Escape; these listeners run after its own, so they see the new zoom.
+  const follow = () => { if (engine.active) traces.follow(api.state().zoomed); };
+  root.addEventListener('click', follow);
+  window.addEventListener('keydown', e => { if (e.key === 'Escape') follow(); });
   window.addEventListener('whyslow:route', () => { park.append(root); engine.active = false; });
   // While parked, Ctrl+F is the browser's again (the engine would take it for its hidden search box).
   window.addEventListener('keydown', e => {
@@ -224,15 +236,30 @@ export function redraw() {
 }
 
 /**
+ * Where a single flamegraph's frames find their traces: the Profiles page's
+ * query and range (its URL holds them), none in diff mode or on other pages.
+ */
+function pageLinks(info) {
+  const p = new URLSearchParams(location.search);
+  if (info.diff || location.pathname !== '/profiles' || !p.get('query')) return null;
+  return { query: p.get('query'), from: p.get('from') || 'now-1h', until: p.get('until') || 'now', unit: info.unit };
+}
+
+/**
  * Shows `tree` (from decodeFlamebearer) in `container`. `info`: {diff, unit
- * (engine unit name), noun, title, range, truncated}. Zoom and search carry
- * over to the new tree when its frames allow. Resolves to the engine's API.
+ * (engine unit name), noun, title, range, truncated, links}; `links`
+ * ({query, from, until, unit} for /api/profiles/span-hits, or null) says
+ * where a zoomed frame's traces come from, by default the Profiles page's
+ * query. Zoom and search carry over to the new tree when its frames allow.
+ * Resolves to the engine's API.
  */
 export async function showFlame(container, tree, info) {
   const markup = await loadEngine();
   const e = engine || mountOnce(markup);
   container.append(e.root);
   e.active = true;
+  info = { ...info, links: info.links === undefined ? pageLinks(info) : info.links };
+  e.traces.use(info.links);
   const kind = info.diff ? diffKind(info) : singleKind(info);
   const name = `q${++seq}`;
   const stale = e.built.splice(0);
@@ -253,6 +280,7 @@ export async function showFlame(container, tree, info) {
   e.api.setView(name);
   // The engine keeps every view's tree; empty the old ones so memory stays flat.
   for (const t of stale) { t.nodes = []; t.root.children = []; }
+  e.traces.follow(e.api.state().zoomed);
   return e.api;
 }
 

@@ -1,9 +1,11 @@
 // The detail panel of one span: overview, attributes, resource (process),
 // instrumentation scope, events (logs, at their offset in the trace), links
 // (with their flags) and parent, status and warnings (e.g. clock-skew
-// adjustments), and a link to the RED charts of the span's operation on the
-// Services page. Values are inserted as text, never as HTML.
+// adjustments), a link to the RED charts of the span's operation on the
+// Services page, and the span's profile (span_profile.js). Values are
+// inserted as text, never as HTML.
 import { el, fmtDuration, serviceColor, serviceOf, tagText } from '/static/format.js';
+import { spanProfileSection } from '/static/span_profile.js';
 
 const STATUS_KEYS = new Set(['otel.status_code', 'otel.status_description', 'error']);
 const SCOPE_ATTRIBUTE = 'otel.scope.attributes.';
@@ -44,7 +46,8 @@ function section(title, content, open = true) {
   return el('details', { open, class: 'detail-section' }, el('summary', {}, title), content);
 }
 
-export function spanDetail(trace, span, index, onClose) {
+/** The panel's content; `options.onProfileToggle(open)` hears the Profile section open and close. */
+export function spanDetail(trace, span, index, onClose, options = {}) {
   const service = serviceOf(trace, span);
   const process = trace.processes[span.processID] || { tags: [] };
   const tags = span.tags || [];
@@ -75,6 +78,7 @@ export function spanDetail(trace, span, index, onClose) {
       ['Parent', parent ? `${parent.operationName} (${parent.spanID})` : 'root'],
     ], 'overview'),
     el('p', { class: 'span-links' }, el('a', { href: redLink(service, span.operationName, kind, span.startTime), id: 'red-link', class: 'red-link' }, 'RED for this operation →')),
+    spanProfileSection(span, index, options.onProfileToggle),
     section(`Status`, statusTags.length ? kvTable(statusTags.map(t => [t.key, tagText(t)]), 'status')
       : el('p', { class: 'muted' }, 'unset')),
     section(`Attributes (${attrTags.length})`, kvTable(attrTags.map(t => [t.key, tagText(t)]), 'attributes')),

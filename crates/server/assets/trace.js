@@ -1,14 +1,20 @@
 // The trace page: the header (trace start, duration, services, depth, total
 // spans), then one of four views: the timeline (Gantt with the critical path),
 // the statistics table (self time by service and operation), the trace
-// flamegraph, or the comparison with another trace (`?compare=ID`). The
-// analysis comes from `/api/traces/{id}/analysis`; the spans from the Jaeger route.
+// flamegraph, or the comparison with another trace (`?compare=ID`). A span's
+// detail opens in a side panel (`?span=ID` opens it on load, `&profile=1` on
+// its Profile section, which widens the panel). The analysis comes from
+// `/api/traces/{id}/analysis`; the spans from the Jaeger route.
 import { api } from '/static/api.js';
 import { el, fmtNanos, fmtTime, indexTrace, serviceColor, serviceOf, useServiceColors } from '/static/format.js';
 import { Timeline } from '/static/timeline.js';
 import { spanDetail } from '/static/span_detail.js';
 import { traceFlamegraph } from '/static/flame.js';
 import { compareView } from '/static/compare.js';
+import { hideFlame } from '/static/profiles_flame.js';
+
+/** The span panel's width while its Profile section shows a flamegraph. */
+const PROFILE_WIDTH = 'min(900px, 60vw)';
 
 export async function renderTrace(root, id, query) {
   root.append(el('p', { class: 'muted' }, 'Loading trace…'));
@@ -45,16 +51,20 @@ export async function renderTrace(root, id, query) {
   const body = el('div', { class: 'trace-body' });
   const detail = el('aside', { class: 'span-detail', id: 'span-detail', hidden: true });
   const tabs = el('div', { class: 'tabs' });
-  const openDetail = span => {
+  // The profile engine may sit in the panel: park it before the panel's content goes.
+  const closeDetail = () => { hideFlame(); detail.hidden = true; detail.style.width = ''; };
+  const openDetail = (span, onClosed = () => {}) => {
+    closeDetail();
     detail.hidden = false;
-    detail.replaceChildren(spanDetail(trace, span, index, () => { detail.hidden = true; }));
+    detail.replaceChildren(spanDetail(trace, span, index, () => { closeDetail(); onClosed(); }, {
+      onProfileToggle: open => { detail.style.width = open ? PROFILE_WIDTH : ''; },
+    }));
   };
+  let timeline = null;
   const views = {
     Timeline: () => {
-      const tl = new Timeline(trace, index, analysis, span => {
-        detail.hidden = false;
-        detail.replaceChildren(spanDetail(trace, span, index, () => { detail.hidden = true; tl.select(null); }));
-      });
+      const tl = new Timeline(trace, index, analysis, span => openDetail(span, () => tl.select(null)));
+      timeline = tl;
       return tl.element;
     },
     Statistics: () => statsTable(analysis),
@@ -63,13 +73,21 @@ export async function renderTrace(root, id, query) {
   };
   const show = name => {
     tabs.querySelectorAll('button').forEach(b => b.classList.toggle('active', b.textContent === name));
+    timeline = null;
     body.replaceChildren(views[name]());
-    detail.hidden = true;
+    closeDetail();
   };
   tabs.append(...Object.keys(views).map(name => el('button', { type: 'button', onclick: () => show(name), 'data-tab': name }, name)),
     el('span', { class: 'legend' }, el('span', { class: 'cp-swatch' }), 'critical path'));
   root.replaceChildren(el('div', { class: 'trace-page' }, header, tabs, el('div', { class: 'trace-main' }, body, detail)));
   show(query.get('compare') ? 'Compare' : { stats: 'Statistics', flamegraph: 'Flamegraph' }[query.get('view')] || 'Timeline');
+  const linked = index.byId.get(query.get('span'));
+  if (linked) {
+    if (timeline) timeline.reveal(linked);
+    else openDetail(linked);
+    const section = detail.querySelector('#span-profile');
+    if (section && query.get('profile') === '1') section.open = true;
+  }
 }
 
 function statsTable(analysis) {

@@ -65,6 +65,16 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/profiles_table.js"),
     ),
     (
+        "profiles_traces.js",
+        JS,
+        include_bytes!("../assets/profiles_traces.js"),
+    ),
+    (
+        "span_profile.js",
+        JS,
+        include_bytes!("../assets/span_profile.js"),
+    ),
+    (
         "flamegraph_tree.js",
         JS,
         include_bytes!("../../render/assets/flamegraph_tree.js"),

@@ -80,8 +80,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let store = Arc::new(store);
     let spans = Arc::downgrade(&store);
     let store: Arc<dyn SpanStore> = store;
-    let series = open_series_store(&args, &budget, disk_quota)?;
-    let profiles = open_profile_store(&args)?;
+    let series = open_series_store(&args, &budget, Arc::clone(&disk_quota))?;
+    let profiles = open_profile_store(&args, disk_quota)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -304,17 +304,24 @@ fn open_series_store(
 }
 
 /// Opens the profile store in `DATA_DIR/profiles` (Pyroscope ingest and
-/// query APIs on the HTTP port).
-fn open_profile_store(args: &ServeArgs) -> Result<Arc<dyn ProfileStore>> {
+/// query APIs on the HTTP port) with the shared `--retention` and
+/// `--max-disk`.
+fn open_profile_store(
+    args: &ServeArgs,
+    disk_quota: Arc<store::DiskQuota>,
+) -> Result<Arc<dyn ProfileStore>> {
     let dir = args.data_dir.join("profiles");
-    let profiles =
-        store::profiles::EmbeddedProfileStore::open(store::profiles::ProfileStoreConfig::new(&dir))
-            .with_context(|| format!("opening the profile store in {}", dir.display()))?;
+    let mut config = store::profiles::ProfileStoreConfig::new(&dir);
+    config.retention = args.retention;
+    config.disk_quota = disk_quota;
+    let profiles = store::profiles::EmbeddedProfileStore::open(config)
+        .with_context(|| format!("opening the profile store in {}", dir.display()))?;
     let r = profiles.recovery();
     let (series, samples, stacks) = profiles.stats();
     eprintln!(
-        "whyslow: profiles {}: {} series, {} samples, {} stacks replayed from {} write-ahead log records{}",
+        "whyslow: profiles {}: {} blocks; {} series, {} samples, {} stacks replayed from {} write-ahead log records{}",
         dir.display(),
+        r.blocks,
         series,
         samples,
         stacks,

@@ -286,6 +286,14 @@ impl ProfileStore for Full {
     ) -> Result<Vec<TotalSeries>, StoreError> {
         Ok(Vec::new())
     }
+    fn span_hits(
+        &self,
+        _: &ProfileQuery,
+        _: Option<&str>,
+        _: usize,
+    ) -> Result<Vec<store::profiles::SpanHit>, StoreError> {
+        Ok(Vec::new())
+    }
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
         Ok(None)
     }

@@ -38,14 +38,24 @@ pub(crate) struct ResolveSources<'a> {
 #[derive(Debug)]
 pub(crate) struct SymbolCache {
     id: u64,
+    /// Symbol tables only ([`ElfSymbolizer::names_only`]).
+    names_only: bool,
     lines: FxHashMap<(Arc<str>, u64), Option<Vec<SymbolFrame>>>,
     kernel: Option<(KernelSymbols, std::time::Instant)>,
 }
 
 impl Default for SymbolCache {
     fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl SymbolCache {
+    /// An empty cache; `names_only` symbolizes from symbol tables alone.
+    pub fn new(names_only: bool) -> Self {
         Self {
             id: NEXT_CACHE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            names_only,
             lines: FxHashMap::default(),
             kernel: None,
         }
@@ -61,11 +71,23 @@ thread_local! {
 }
 
 /// Symbolizes with the cache's symbolizer on this thread (made on first use).
-fn symbolize_with(cache_id: u64, file: &Path, offsets: &[u64]) -> Vec<Option<Vec<SymbolFrame>>> {
+fn symbolize_with(
+    cache: &SymbolCache,
+    file: &Path,
+    offsets: &[u64],
+) -> Vec<Option<Vec<SymbolFrame>>> {
+    let cache_id = cache.id;
     SYMBOLIZER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.as_ref().map(|(id, _)| *id) != Some(cache_id) {
-            *slot = Some((cache_id, ElfSymbolizer::default()));
+            *slot = Some((
+                cache_id,
+                if cache.names_only {
+                    ElfSymbolizer::names_only()
+                } else {
+                    ElfSymbolizer::default()
+                },
+            ));
         }
         match slot.as_ref() {
             Some((_, symbolizer)) => symbolizer.symbolize(file, offsets),
@@ -167,7 +189,7 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
         }
         let cache = &mut *self.sources.cache;
         if cache.lines.len() > MAX_CACHED_LOOKUPS {
-            *cache = SymbolCache::default();
+            *cache = SymbolCache::new(cache.names_only);
         }
         let mut paths: Vec<_> = per_path.into_iter().collect();
         paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -182,7 +204,7 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
             if !missing.is_empty() {
                 let image = self.sources.elf_cache.get(&path, 0, 0, 0);
                 let results = match image.and_then(|i| i.symbolization_path(Path::new(&*path))) {
-                    Some(file) => symbolize_with(cache.id, &file, &missing),
+                    Some(file) => symbolize_with(cache, &file, &missing),
                     None => vec![None; missing.len()],
                 };
                 for (offset, result) in missing.into_iter().zip(results) {

@@ -32,6 +32,8 @@ type Lookup = Option<(Vec<SymbolFrame>, u64)>;
 /// Symbolizes offsets of ELF files.
 pub(crate) struct ElfSymbolizer {
     inner: Symbolizer,
+    /// Symbol tables only: no DWARF (no lines, no inlined frames).
+    names_only: bool,
 }
 
 impl std::fmt::Debug for ElfSymbolizer {
@@ -49,11 +51,29 @@ impl Default for ElfSymbolizer {
                 .enable_inlined_fns(true)
                 .enable_auto_reload(false)
                 .build(),
+            names_only: false,
         }
     }
 }
 
 impl ElfSymbolizer {
+    /// A symbolizer that reads ELF symbol tables only, never DWARF: function
+    /// names without lines or inlined frames, for the continuous profiler,
+    /// whose resident memory DWARF's parsed units and touched pages would
+    /// otherwise triple (the build id and file offset it keeps allow a full
+    /// symbolization later).
+    pub fn names_only() -> Self {
+        Self {
+            inner: Symbolizer::builder()
+                .enable_demangling(true)
+                .enable_code_info(false)
+                .enable_inlined_fns(false)
+                .enable_auto_reload(false)
+                .build(),
+            names_only: true,
+        }
+    }
+
     /// Symbolizes `file_offsets` of the ELF file at `path`. The result is
     /// aligned with the input: per offset its frames innermost first (inlined
     /// callees before the function they were inlined into), or `None` when the
@@ -64,6 +84,11 @@ impl ElfSymbolizer {
     /// outermost function takes its name from the symbol table
     /// (`workload::hot_a`) when DWARF's is unqualified.
     pub fn symbolize(&self, path: &Path, file_offsets: &[u64]) -> Vec<Option<Vec<SymbolFrame>>> {
+        if self.names_only {
+            let mut symbols_only = Elf::new(path);
+            symbols_only.debug_syms = false;
+            return split(self.run(symbols_only, Input::FileOffset(file_offsets))).0;
+        }
         let (with_dwarf, starts) = split(self.run(Elf::new(path), Input::FileOffset(file_offsets)));
         let needs_table = with_dwarf.iter().any(|r| {
             r.as_ref()

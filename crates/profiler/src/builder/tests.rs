@@ -16,6 +16,7 @@ fn config(off_cpu: bool) -> AssemblerConfig {
         sampling_event: SamplingEvent::CpuClock,
         frequency_hz: 100,
         off_cpu,
+        names_only: false,
     }
 }
 
@@ -209,6 +210,7 @@ fn cycles_are_converted_to_nominal_nanoseconds() {
         sampling_event: SamplingEvent::Cycles,
         frequency_hz: 1000,
         off_cpu: false,
+        names_only: false,
     });
     a.handle(on_cpu(PID, PID, 0, &[0x10]));
     let (p, stats) = a.finish(0, 0);

@@ -63,7 +63,7 @@ pub fn record(
             return Err(e);
         }
     };
-    let (sampling_event, mut assembler) = assembler_for(&session, &plan, options);
+    let (sampling_event, mut assembler) = assembler_for(&session, &plan, options, false);
     match &options.target {
         Target::Pids(pids) => pids.iter().for_each(|&p| assembler.seed_process(p)),
         Target::AllCpus => procfs::all_pids()
@@ -186,6 +186,7 @@ fn assembler_for(
     session: &Session,
     plan: &SessionPlan,
     options: &RecordOptions,
+    names_only: bool,
 ) -> (SamplingEvent, Assembler) {
     let sampling_event = match session.event {
         OnCpuEvent::Cycles => SamplingEvent::Cycles,
@@ -195,6 +196,7 @@ fn assembler_for(
         sampling_event,
         frequency_hz: plan.frequency_hz,
         off_cpu: options.off_cpu,
+        names_only,
     });
     (sampling_event, assembler)
 }
@@ -250,7 +252,7 @@ pub fn continuous(
     raise_fd_limit();
     let plan = plan_for(options)?;
     let session = Session::open(&plan)?;
-    let (_, mut assembler) = assembler_for(&session, &plan, options);
+    let (_, mut assembler) = assembler_for(&session, &plan, options, true);
     procfs::all_pids()
         .into_iter()
         .for_each(|p| assembler.seed_process(p));

@@ -9,8 +9,12 @@
 //!   [`json`]);
 //! - [`render`]: the legacy `GET /pyroscope/render`, `/pyroscope/render-diff`
 //!   and `/pyroscope/label-values` (flamebearer JSON);
+//! - [`pprof_download`]: `GET /pyroscope/pprof`, a gzipped pprof file;
+//! - [`links`]: the web UI's span ↔ profile routes (`/api/profiles/span`,
+//!   `/api/profiles/span-hits`);
 //! - leaves: [`flamegraph`] and [`diff`] (merged stacks to truncated,
-//!   level-encoded flame graphs, over `tree`), [`selector`] (label selectors, profile
+//!   level-encoded flame graphs, over `tree`), [`pprof`] (merged stacks to
+//!   pprof, [`pprof_proto`]), [`selector`] (label selectors, profile
 //!   type IDs, span and trace ids), [`query`] (store reads on the blocking
 //!   pool, series).
 
@@ -18,6 +22,10 @@ pub mod connect;
 pub mod diff;
 pub mod flamegraph;
 pub mod json;
+pub mod links;
+pub mod pprof;
+pub mod pprof_download;
+pub mod pprof_proto;
 pub mod proto;
 pub mod querier;
 pub mod query;
@@ -30,6 +38,10 @@ pub mod types;
 mod tests;
 #[cfg(test)]
 mod tests_errors;
+#[cfg(test)]
+mod tests_links;
+#[cfg(test)]
+mod tests_pprof;
 #[cfg(test)]
 mod tests_render;
 #[cfg(test)]
@@ -53,4 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/pyroscope/render", get(render::render))
         .route("/pyroscope/render-diff", get(render::render_diff))
         .route("/pyroscope/label-values", get(render::label_values_handler))
+        .route("/api/profiles/span", get(links::span_profile))
+        .route("/api/profiles/span-hits", get(links::span_hits))
+        .route("/pyroscope/pprof", get(pprof_download::pprof))
 }

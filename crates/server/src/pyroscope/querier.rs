@@ -4,14 +4,16 @@
 //!
 //! Served: ProfileTypes, LabelNames, LabelValues, Series,
 //! SelectMergeStacktraces and SelectMergeSpanProfile (flame graph format
-//! only), SelectSeries (SUM / AVERAGE, group_by, limit; no exemplars), Diff,
-//! GetProfileStats, settings Get (always empty). SelectMergeProfile (pprof),
-//! SelectHeatmap and AnalyzeQuery answer `unimplemented` (501); unknown
-//! methods 404.
+//! only), SelectMergeProfile (pprof, [`pprof`]; no stack trace selector),
+//! SelectSeries (SUM / AVERAGE, group_by, limit; no exemplars), Diff,
+//! GetProfileStats, settings Get (always empty). SelectHeatmap and
+//! AnalyzeQuery answer `unimplemented` (501); unknown methods 404.
 
 use super::connect::{self, Codec, ConnectError};
 use super::diff::FlameGraphDiff;
 use super::flamegraph::{self, FlameGraph};
+use super::pprof;
+use super::pprof_proto::{Profile, SelectMergeProfileRequest};
 use super::proto::{self, Level};
 use super::query::{self, SeriesQuery};
 use super::selector::{self, ProfileType};
@@ -50,7 +52,8 @@ pub async fn querier(
         "SelectSeries" => unary(codec, &headers, body, |r| select_series(s, r)).await,
         "Diff" => unary(codec, &headers, body, |r| diff(s, r)).await,
         "GetProfileStats" => unary(codec, &headers, body, |r| stats(s, r)).await,
-        "SelectMergeProfile" | "SelectHeatmap" | "AnalyzeQuery" => {
+        "SelectMergeProfile" => unary(codec, &headers, body, |r| merge_profile(s, r)).await,
+        "SelectHeatmap" | "AnalyzeQuery" => {
             ConnectError::unimplemented(format!("querier.v1.QuerierService/{method} is not served"))
                 .into_response()
         }
@@ -261,6 +264,31 @@ async fn span_profile(
     Ok(proto::SelectMergeStacktracesResponse {
         flamegraph: fg.map(flame_proto),
     })
+}
+
+async fn merge_profile(
+    state: &AppState,
+    req: SelectMergeProfileRequest,
+) -> Result<Profile, ConnectError> {
+    if let Some(sel) = &req.stack_trace_selector {
+        if !sel.call_site.is_empty() || sel.go_pgo.is_some() {
+            return Err(ConnectError::unimplemented(
+                "stack_trace_selector is not served: leave it out to get the whole merged profile",
+            ));
+        }
+    }
+    let q = query::profile_query(
+        &req.profile_type_id,
+        &req.label_selector,
+        query::range_ms(req.start, req.end)?,
+        &[],
+        &[],
+    )?;
+    let max_nodes = req
+        .max_nodes
+        .filter(|&n| n > 0)
+        .map(|n| flamegraph::max_nodes(Some(n)));
+    pprof::merge(state, q, max_nodes).await
 }
 
 fn levels(levels: Vec<Vec<i64>>) -> Vec<Level> {

@@ -25,10 +25,10 @@ use serde_json::{json, Map, Value};
 use store::profiles::{label_values, TotalSeries};
 
 /// The query string, first value of each key.
-struct Params(Vec<(String, String)>);
+pub(super) struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn new(raw: Option<String>) -> Self {
+    pub(super) fn new(raw: Option<String>) -> Self {
         Self(
             form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
                 .into_owned()
@@ -37,7 +37,7 @@ impl Params {
     }
 
     /// The first non-empty value of any of `keys`.
-    fn get(&self, keys: &[&str]) -> Option<&str> {
+    pub(super) fn get(&self, keys: &[&str]) -> Option<&str> {
         keys.iter().find_map(|k| {
             self.0
                 .iter()
@@ -87,7 +87,11 @@ fn now_ns() -> i64 {
 
 /// `[from, until]` from two parameters (default: the last hour; nothing
 /// before 1970), as `[start, end)` ns.
-fn time_range(params: &Params, from: &str, until: &str) -> Result<(i64, i64), ConnectError> {
+pub(super) fn time_range(
+    params: &Params,
+    from: &str,
+    until: &str,
+) -> Result<(i64, i64), ConnectError> {
     let now = now_ns();
     let read = |key: &str, default: &str| {
         parse_time(params.get(&[key]).unwrap_or(default), now).map_err(ConnectError::invalid)
@@ -98,7 +102,7 @@ fn time_range(params: &Params, from: &str, until: &str) -> Result<(i64, i64), Co
 }
 
 /// A legacy query `type{selector}` over a range: the type and its profile query.
-fn legacy_query(
+pub(super) fn legacy_query(
     text: Option<&str>,
     range: (i64, i64),
 ) -> Result<(ProfileType, store::profiles::ProfileQuery), ConnectError> {

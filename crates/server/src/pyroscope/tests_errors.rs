@@ -53,12 +53,7 @@ async fn connect_errors_and_gzip() {
         (status, resp["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("unimplemented"))
     );
-    let (status, _) = json_call(
-        &app,
-        "/querier.v1.QuerierService/SelectMergeProfile",
-        json!({}),
-    )
-    .await;
+    let (status, _) = json_call(&app, "/querier.v1.QuerierService/SelectHeatmap", json!({})).await;
     assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
     let (status, _, _) = send(
         &app,

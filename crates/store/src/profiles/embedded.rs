@@ -1,28 +1,42 @@
 //! The embedded profile store: a write-ahead log (the span store's framing,
-//! the metrics store's group-commit writer thread) in `DIR/wal/` and the
-//! [`Head`] in memory. A write is interned and applied under the head's
-//! write lock, its record queued to the log in the same critical section,
-//! and acknowledged after the commit's `fdatasync`; opening the store
-//! replays every segment, so an acknowledged profile survives `kill -9`.
+//! the metrics store's group-commit writer thread) in `DIR/wal/`, the
+//! [`Head`] in memory and immutable blocks in `DIR/blocks/`
+//! ([`super::block`]).
 //!
-//! [`EmbeddedProfileStore::in_memory`] is the same store without a log.
+//! A write is interned and applied under the head's write lock, its record
+//! queued to the log in the same critical section, and acknowledged after
+//! the commit's `fdatasync`; opening the store replays the segments no
+//! block covers, so an acknowledged profile survives `kill -9`.
 //!
-//! Not yet here (the later steps): cutting the head into on-disk
-//! blocks, compaction and retention. Until then the log is the only copy
-//! and memory grows with what was ingested since the directory was created.
+//! Background upkeep ([`super::maintenance`]) cuts the head into a block
+//! when it is `block_duration` old or `max_head_bytes` big, merges the
+//! blocks of one `compact_window` and deletes blocks past retention or over
+//! the data directory's shared disk quota. Queries read the head, heads
+//! being written out and the blocks that can hold matching series (decoded
+//! blocks are cached up to `cache_bytes`) and join the answers
+//! ([`super::combine`]).
+//!
+//! [`EmbeddedProfileStore::in_memory`] is the same store without a log or
+//! blocks.
 
+use super::block::{self, BlockMeta};
+use super::combine::{self, MergeBuilder, TotalsBuilder};
 use super::head::Head;
+use super::maintenance;
 use super::record;
-use super::{MergedStacks, ProfileQuery, ProfileStore, ProfileWrite, TotalSeries};
+use super::tables::Tables;
+use super::{MergedStacks, ProfileQuery, ProfileStore, ProfileWrite, SpanHit, TotalSeries};
+use crate::disk_quota::{DiskQuota, QuotaMember};
 use crate::embedded::wal::{self, WalWriter};
 use crate::series::Matcher;
 use crate::tsdb::writer::{self, WalQueue};
 use crate::{StoreError, WriteAck};
 use model::metrics::Labels;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Where and how the profile store keeps its data.
 #[derive(Debug, Clone)]
@@ -34,23 +48,47 @@ pub struct ProfileStoreConfig {
     /// Log bytes queued and not yet durable above which writes are refused
     /// with [`StoreError::Overloaded`].
     pub max_queued_bytes: u64,
+    /// The head is cut into a block once it has taken writes this long.
+    pub block_duration: Duration,
+    /// … or once it holds about this many bytes.
+    pub max_head_bytes: u64,
+    /// Blocks whose data starts in one window of this length merge into one.
+    pub compact_window: Duration,
+    /// Blocks whose data is older than this before the newest data go.
+    pub retention: Duration,
+    /// The data directory's shared disk limit.
+    pub disk_quota: Arc<DiskQuota>,
+    /// Decoded blocks kept for queries, bytes.
+    pub cache_bytes: u64,
+    /// How often upkeep runs.
+    pub check_interval: Duration,
 }
 
 impl ProfileStoreConfig {
-    /// Defaults for `dir`: 64 MiB segments, 64 MiB queued at most.
+    /// Defaults for `dir`: 64 MiB segments and queue, 1 h or 64 MiB heads,
+    /// daily compaction, 15 days retention, no disk limit, 256 MiB cache.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
             wal_segment_bytes: 64 << 20,
             max_queued_bytes: 64 << 20,
+            block_duration: Duration::from_secs(3600),
+            max_head_bytes: 64 << 20,
+            compact_window: Duration::from_secs(24 * 3600),
+            retention: Duration::from_secs(15 * 24 * 3600),
+            disk_quota: DiskQuota::unlimited(),
+            cache_bytes: 256 << 20,
+            check_interval: Duration::from_secs(10),
         }
     }
 }
 
-/// What opening found in the log.
+/// What opening found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileRecovery {
-    /// Records replayed.
+    /// Blocks opened.
+    pub blocks: usize,
+    /// Log records replayed.
     pub records: u64,
     /// Records skipped for a bad checksum.
     pub skipped: u64,
@@ -58,17 +96,57 @@ pub struct ProfileRecovery {
     pub truncated_bytes: u64,
 }
 
-struct Shared {
-    head: RwLock<Head>,
-    wal: WalQueue,
+/// A block on disk: its meta stays in memory, its samples are read on use.
+pub(super) struct BlockHandle {
+    pub(super) id: u64,
+    pub(super) meta: BlockMeta,
+    pub(super) bytes: u64,
+}
+
+/// A head cut from the write path whose block is not written yet, and the
+/// last WAL segment holding it.
+pub(super) struct Frozen {
+    pub(super) tables: Arc<Tables>,
+    pub(super) wal_through: u64,
+}
+
+/// Everything but the live head.
+#[derive(Default)]
+pub(super) struct Parts {
+    pub(super) frozen: Vec<Frozen>,
+    /// Sorted by `(min_t, id)`.
+    pub(super) blocks: Vec<Arc<BlockHandle>>,
+}
+
+/// Decoded blocks, least recently used first.
+#[derive(Default)]
+pub(super) struct Cache {
+    entries: Vec<(u64, Arc<Tables>, u64)>,
+}
+
+pub(super) struct Shared {
+    pub(super) head: RwLock<Head>,
+    pub(super) parts: RwLock<Parts>,
+    pub(super) wal: WalQueue,
     /// `None` in memory only ([`EmbeddedProfileStore::in_memory`]).
-    config: Option<ProfileStoreConfig>,
+    pub(super) config: Option<ProfileStoreConfig>,
+    pub(super) blocks_dir: PathBuf,
+    pub(super) wal_dir: PathBuf,
+    pub(super) next_block: AtomicU64,
+    /// When the head took its first write (ms since `epoch`; 0: empty).
+    pub(super) head_since_ms: AtomicU64,
+    pub(super) epoch: Instant,
+    pub(super) cache: Mutex<Cache>,
+    pub(super) disk: Option<QuotaMember>,
+    /// Serialises upkeep passes.
+    pub(super) upkeep: Mutex<()>,
+    stop: (Mutex<bool>, Condvar),
 }
 
 /// The default [`ProfileStore`].
 pub struct EmbeddedProfileStore {
     shared: Arc<Shared>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
     recovery: ProfileRecovery,
 }
 
@@ -76,17 +154,105 @@ fn io_err(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
     move |source| StoreError::Io { context, source }
 }
 
+impl Shared {
+    pub(super) fn head_read(&self) -> std::sync::RwLockReadGuard<'_, Head> {
+        self.head.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn head_write(&self) -> std::sync::RwLockWriteGuard<'_, Head> {
+        self.head.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn parts_read(&self) -> std::sync::RwLockReadGuard<'_, Parts> {
+        self.parts.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn parts_write(&self) -> std::sync::RwLockWriteGuard<'_, Parts> {
+        self.parts.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    /// A block's samples, from the cache or the disk.
+    pub(super) fn tables(&self, block: &BlockHandle) -> Result<Arc<Tables>, StoreError> {
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(i) = cache.entries.iter().position(|e| e.0 == block.id) {
+                let entry = cache.entries.remove(i);
+                let tables = Arc::clone(&entry.1);
+                cache.entries.push(entry);
+                return Ok(tables);
+            }
+        }
+        let tables = Arc::new(block::read_tables(&self.blocks_dir, block.id)?);
+        self.cache_insert(block.id, Arc::clone(&tables));
+        Ok(tables)
+    }
+
+    pub(super) fn cache_insert(&self, id: u64, tables: Arc<Tables>) {
+        let budget = self.config.as_ref().map_or(0, |c| c.cache_bytes);
+        let size = tables.approx_bytes();
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.entries.retain(|e| e.0 != id);
+        cache.entries.push((id, tables, size));
+        let mut used: u64 = cache.entries.iter().map(|e| e.2).sum();
+        while used > budget && !cache.entries.is_empty() {
+            used -= cache.entries.remove(0).2;
+        }
+    }
+
+    pub(super) fn cache_forget(&self, ids: &[u64]) {
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.entries.retain(|e| !ids.contains(&e.0));
+    }
+}
+
 impl EmbeddedProfileStore {
-    /// Opens (or creates) the store: replays the log, starts the writer.
+    /// Opens (or creates) the store: opens the blocks, replays the log the
+    /// blocks do not cover, starts the writer and upkeep threads.
     pub fn open(config: ProfileStoreConfig) -> Result<Self, StoreError> {
         let wal_dir = config.dir.join("wal");
-        std::fs::create_dir_all(&wal_dir)
-            .map_err(io_err(format!("creating {}", wal_dir.display())))?;
-        let mut head = Head::default();
+        let blocks_dir = config.dir.join("blocks");
+        for dir in [&wal_dir, &blocks_dir] {
+            std::fs::create_dir_all(dir).map_err(io_err(format!("creating {}", dir.display())))?;
+        }
         let mut recovery = ProfileRecovery::default();
+        let mut parts = Parts::default();
+        let ids = block::list_blocks(&blocks_dir)?;
+        for &id in &ids {
+            let (meta, bytes) = block::read_meta(&blocks_dir, id)?;
+            parts.blocks.push(Arc::new(BlockHandle { id, meta, bytes }));
+        }
+        // A compaction interrupted after writing its block: its sources go.
+        let replaced: Vec<u64> = parts
+            .blocks
+            .iter()
+            .flat_map(|b| b.meta.sources.iter().copied())
+            .collect();
+        for &id in &replaced {
+            block::delete(&blocks_dir, id)?;
+        }
+        parts.blocks.retain(|b| !replaced.contains(&b.id));
+        recovery.blocks = parts.blocks.len();
+        let covered = parts
+            .blocks
+            .iter()
+            .map(|b| b.meta.wal_through)
+            .max()
+            .unwrap_or(0);
+        let mut next_block = ids.last().copied().unwrap_or(0) + 1;
+        let mut head = Head::default();
         let segments = wal::list_segments(&wal_dir)?;
+        let mut previous = covered;
         for &seq in &segments {
             let path = wal::segment_path(&wal_dir, seq);
+            if seq <= covered {
+                std::fs::remove_file(&path)
+                    .map_err(io_err(format!("removing {}", path.display())))?;
+                continue;
+            }
             let replay = wal::replay_segment(&path)?;
             recovery.skipped += replay.skipped as u64;
             recovery.truncated_bytes += replay.truncated_bytes;
@@ -95,17 +261,43 @@ impl EmbeddedProfileStore {
                     what: path.display().to_string(),
                     detail: format!("undecodable profile record: {e}"),
                 })?;
+                if head.starts_over(&record) {
+                    // A cut whose block was not written before a crash:
+                    // write it now, covering the segments before this one.
+                    let old = std::mem::take(&mut head).into_tables();
+                    let (meta, bytes) = block::write(&blocks_dir, next_block, &old, previous, &[])?;
+                    parts.blocks.push(Arc::new(BlockHandle {
+                        id: next_block,
+                        meta,
+                        bytes,
+                    }));
+                    next_block += 1;
+                }
                 head.apply(record)?;
                 recovery.records += 1;
             }
+            previous = seq;
         }
-        let next_seq = segments.last().copied().unwrap_or(0) + 1;
+        parts.blocks.sort_by_key(|b| (b.meta.min_t, b.id));
+        let next_seq = segments.last().copied().unwrap_or(0).max(covered) + 1;
         let wal = WalWriter::create(&wal_dir, next_seq)?;
         let segment_bytes = config.wal_segment_bytes;
+        let disk = Some(config.disk_quota.join("profiles"));
+        let epoch = Instant::now();
         let shared = Arc::new(Shared {
+            head_since_ms: AtomicU64::new(if head.is_empty() { 0 } else { 1 }),
             head: RwLock::new(head),
+            parts: RwLock::new(parts),
             wal: WalQueue::default(),
             config: Some(config),
+            blocks_dir,
+            wal_dir,
+            next_block: AtomicU64::new(next_block),
+            epoch,
+            cache: Mutex::new(Cache::default()),
+            disk,
+            upkeep: Mutex::new(()),
+            stop: (Mutex::new(false), Condvar::new()),
         });
         let writer = {
             let shared = Arc::clone(&shared);
@@ -114,9 +306,16 @@ impl EmbeddedProfileStore {
                 .spawn(move || writer::run(&shared.wal, wal, segment_bytes, "profile"))
                 .map_err(io_err("starting the profile WAL writer thread".into()))?
         };
+        let upkeep = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("profiles-upkeep".into())
+                .spawn(move || upkeep_loop(&shared))
+                .map_err(io_err("starting the profile upkeep thread".into()))?
+        };
         Ok(Self {
             shared,
-            writer: Mutex::new(Some(writer)),
+            threads: Mutex::new(vec![upkeep, writer]),
             recovery,
         })
     }
@@ -128,49 +327,147 @@ impl EmbeddedProfileStore {
         Self {
             shared: Arc::new(Shared {
                 head: RwLock::new(Head::default()),
+                parts: RwLock::new(Parts::default()),
                 wal: WalQueue::default(),
                 config: None,
+                blocks_dir: PathBuf::new(),
+                wal_dir: PathBuf::new(),
+                next_block: AtomicU64::new(1),
+                head_since_ms: AtomicU64::new(0),
+                epoch: Instant::now(),
+                cache: Mutex::new(Cache::default()),
+                disk: None,
+                upkeep: Mutex::new(()),
+                stop: (Mutex::new(false), Condvar::new()),
             }),
-            writer: Mutex::new(None),
+            threads: Mutex::new(Vec::new()),
             recovery: ProfileRecovery::default(),
         }
     }
 
-    /// What opening found in the log.
+    /// What opening found.
     pub fn recovery(&self) -> &ProfileRecovery {
         &self.recovery
     }
 
-    /// `(series, samples, distinct stacks)` stored.
+    /// `(series, samples, distinct stacks)` in the head.
     pub fn stats(&self) -> (usize, u64, usize) {
-        let head = self.read();
+        let head = self.shared.head_read();
         (head.series_count(), head.sample_count(), head.node_count())
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Head> {
-        self.shared
-            .head
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// `(blocks, samples in them, their bytes on disk)`.
+    pub fn block_stats(&self) -> (usize, u64, u64) {
+        let parts = self.shared.parts_read();
+        (
+            parts.blocks.len(),
+            parts.blocks.iter().map(|b| b.meta.samples).sum(),
+            parts.blocks.iter().map(|b| b.bytes).sum(),
+        )
     }
 
-    fn write_head(&self) -> std::sync::RwLockWriteGuard<'_, Head> {
-        self.shared
-            .head
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// Every stored profile, as writes (for export and benchmarks).
+    pub fn export(&self) -> Result<Vec<ProfileWrite>, StoreError> {
+        let mut out = Vec::new();
+        self.each_part("", &[], i64::MIN, i64::MAX, |t| out.extend(t.to_writes()))?;
+        out.sort_by_key(|w| w.time_ns);
+        Ok(out)
     }
 
-    /// Stops the writer after it commits what is queued.
+    /// Runs one upkeep pass now (cut when due, compact, retention).
+    pub fn upkeep(&self) -> Result<(), StoreError> {
+        maintenance::run(&self.shared, false)
+    }
+
+    /// Cuts the head into a block now, whatever its age, then compacts and
+    /// applies retention.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        maintenance::run(&self.shared, true)
+    }
+
+    /// Stops upkeep, then the writer after it commits what is queued.
     pub fn close(&self) {
+        {
+            let (lock, cvar) = &self.shared.stop;
+            *lock.lock().unwrap_or_else(PoisonError::into_inner) = true;
+            cvar.notify_all();
+        }
         self.shared.wal.close();
-        let handle = self
-            .writer
+        let handles: Vec<_> = self
+            .threads
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
+            .drain(..)
+            .collect();
+        for handle in handles {
             let _ = handle.join();
+        }
+    }
+
+    /// Calls `f` with every part that may hold series of `profile_type`
+    /// (any when empty) matching `matchers` in `[start_ns, end_ns)`.
+    fn each_part(
+        &self,
+        profile_type: &str,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        mut f: impl FnMut(&Tables),
+    ) -> Result<(), StoreError> {
+        // The parts are listed under the head's read lock, so a cut (which
+        // moves the head into the parts under its write lock) is seen
+        // either before or after, never half.
+        let (frozen, blocks) = {
+            let head = self.shared.head_read();
+            f(&head);
+            let parts = self.shared.parts_read();
+            let frozen: Vec<Arc<Tables>> =
+                parts.frozen.iter().map(|p| Arc::clone(&p.tables)).collect();
+            let blocks: Vec<Arc<BlockHandle>> = parts
+                .blocks
+                .iter()
+                .filter(|b| {
+                    b.meta.min_t < end_ns
+                        && b.meta.max_t >= start_ns
+                        && b.meta.series.iter().any(|s| {
+                            (profile_type.is_empty() || s.profile_type == profile_type)
+                                && s.min_t < end_ns
+                                && s.max_t >= start_ns
+                                && Matcher::all_match(matchers, &s.labels)
+                        })
+                })
+                .cloned()
+                .collect();
+            (frozen, blocks)
+        };
+        for tables in &frozen {
+            f(tables);
+        }
+        for block in &blocks {
+            let tables = self.shared.tables(block)?;
+            f(&tables);
+        }
+        Ok(())
+    }
+}
+
+fn upkeep_loop(shared: &Shared) {
+    let Some(interval) = shared.config.as_ref().map(|c| c.check_interval) else {
+        return;
+    };
+    let (lock, cvar) = &shared.stop;
+    loop {
+        {
+            let stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let (stopped, _) = cvar
+                .wait_timeout_while(stopped, interval, |s| !*s)
+                .unwrap_or_else(PoisonError::into_inner);
+            if *stopped {
+                return;
+            }
+        }
+        if let Err(e) = maintenance::run(shared, false) {
+            eprintln!("whyslow: profile store upkeep: {e}");
         }
     }
 }
@@ -184,8 +481,14 @@ impl Drop for EmbeddedProfileStore {
 impl ProfileStore for EmbeddedProfileStore {
     fn write(&self, profiles: Vec<ProfileWrite>) -> Result<WriteAck, StoreError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        if profiles.is_empty() {
+            // Nothing to log (and an empty record could not tell replay
+            // which head it belongs to).
+            let _ = tx.send(Ok(()));
+            return Ok(rx);
+        }
         let Some(config) = &self.shared.config else {
-            let mut head = self.write_head();
+            let mut head = self.shared.head_write();
             let record = head.intern(&profiles);
             head.apply(record)?;
             let _ = tx.send(Ok(()));
@@ -199,16 +502,28 @@ impl ProfileStore for EmbeddedProfileStore {
                 retry_after_ms: 1000,
             });
         }
-        let mut head = self.write_head();
+        let mut head = self.shared.head_write();
         let record = head.intern(&profiles);
         let payload = record::encode(&record);
         head.apply(record)?;
+        let _ = self.shared.head_since_ms.compare_exchange(
+            0,
+            self.shared.now_ms(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
         self.shared.wal.push(payload, tx);
         Ok(rx)
     }
 
     fn profile_types(&self, start_ns: i64, end_ns: i64) -> Result<Vec<String>, StoreError> {
-        Ok(self.read().profile_types(start_ns, end_ns))
+        let mut out = Vec::new();
+        self.each_part("", &[], start_ns, end_ns, |t| {
+            out.extend(t.profile_types(start_ns, end_ns))
+        })?;
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     fn series(
@@ -217,11 +532,25 @@ impl ProfileStore for EmbeddedProfileStore {
         start_ns: i64,
         end_ns: i64,
     ) -> Result<Vec<Labels>, StoreError> {
-        Ok(self.read().series(matchers, start_ns, end_ns))
+        let mut out = Vec::new();
+        self.each_part("", matchers, start_ns, end_ns, |t| {
+            out.extend(t.series(matchers, start_ns, end_ns))
+        })?;
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     fn merge(&self, query: &ProfileQuery) -> Result<MergedStacks, StoreError> {
-        Ok(self.read().merge(query))
+        let mut builder = MergeBuilder::default();
+        self.each_part(
+            &query.profile_type,
+            &query.matchers,
+            query.start_ns,
+            query.end_ns,
+            |t| builder.add(t.merge(query)),
+        )?;
+        Ok(builder.finish())
     }
 
     fn totals(
@@ -230,72 +559,52 @@ impl ProfileStore for EmbeddedProfileStore {
         step_ns: i64,
         group_by: &[String],
     ) -> Result<Vec<TotalSeries>, StoreError> {
-        Ok(self.read().totals(query, step_ns, group_by))
+        let mut builder = TotalsBuilder::default();
+        self.each_part(
+            &query.profile_type,
+            &query.matchers,
+            query.start_ns,
+            query.end_ns,
+            |t| builder.add(t.totals(query, step_ns, group_by)),
+        )?;
+        Ok(builder.finish())
+    }
+
+    fn span_hits(
+        &self,
+        query: &ProfileQuery,
+        frame: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SpanHit>, StoreError> {
+        let mut parts = Vec::new();
+        self.each_part(
+            &query.profile_type,
+            &query.matchers,
+            query.start_ns,
+            query.end_ns,
+            |t| parts.push(t.span_hits(query, frame, usize::MAX)),
+        )?;
+        Ok(combine::span_hits(parts, limit))
     }
 
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
-        Ok(self.read().time_bounds())
+        let mut bounds = self.shared.head_read().time_bounds();
+        let parts = self.shared.parts_read();
+        let more = parts
+            .frozen
+            .iter()
+            .filter_map(|f| f.tables.time_bounds())
+            .chain(parts.blocks.iter().map(|b| (b.meta.min_t, b.meta.max_t)));
+        for (lo, hi) in more {
+            bounds = Some(match bounds {
+                Some((a, b)) => (a.min(lo), b.max(hi)),
+                None => (lo, hi),
+            });
+        }
+        Ok(bounds)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::profiles::{StackSample, PROFILE_TYPE_LABEL};
-
-    fn write(value: i64) -> ProfileWrite {
-        ProfileWrite {
-            labels: Labels::from_pairs([
-                ("__name__", "process_cpu"),
-                (
-                    PROFILE_TYPE_LABEL,
-                    "process_cpu:cpu:nanoseconds:cpu:nanoseconds",
-                ),
-                ("service_name", "app"),
-            ]),
-            time_ns: 1_000 + value,
-            duration_ns: 10,
-            samples: vec![StackSample {
-                frames: vec!["main".into(), format!("f{}", value % 3)],
-                value,
-                span_id: None,
-                trace_id: Some(value as u128),
-            }],
-        }
-    }
-
-    #[tokio::test]
-    async fn acknowledged_profiles_survive_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let query = ProfileQuery {
-            profile_type: "process_cpu:cpu:nanoseconds:cpu:nanoseconds".into(),
-            start_ns: 0,
-            end_ns: i64::MAX,
-            ..ProfileQuery::default()
-        };
-        {
-            let store = EmbeddedProfileStore::open(ProfileStoreConfig::new(dir.path())).unwrap();
-            for v in 1..=10 {
-                store.write(vec![write(v)]).unwrap().await.unwrap().unwrap();
-            }
-            assert_eq!(store.merge(&query).unwrap().total(), 55);
-        }
-        let store = EmbeddedProfileStore::open(ProfileStoreConfig::new(dir.path())).unwrap();
-        assert_eq!(store.recovery().records, 10);
-        let merged = store.merge(&query).unwrap();
-        assert_eq!(merged.total(), 55);
-        assert_eq!(merged.names.len(), 4);
-        let mut q = query.clone();
-        q.trace_ids = vec![4];
-        assert_eq!(store.merge(&q).unwrap().total(), 4);
-        // New writes after a replay continue the ids.
-        store
-            .write(vec![write(11)])
-            .unwrap()
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(store.merge(&query).unwrap().total(), 66);
-        assert_eq!(store.stats().0, 1);
-    }
-}
+#[path = "embedded_tests.rs"]
+mod tests;

@@ -1,76 +1,58 @@
-//! The in-memory side of the embedded profile store: interned function
-//! names, a call tree shared by every series (a stack is its leaf node), and
-//! per series its profiles as columns (leaf node, value) with span/trace ids
-//! kept sparsely beside them. [`Head::intern`] turns a write into a WAL
-//! [`Record`] (declaring what is new); [`Head::apply`] adds a record, on
-//! write and on replay alike, so both paths build the same ids.
+//! The in-memory side of the embedded profile store: [`Tables`] plus the
+//! maps that intern names, call-tree nodes and series. [`Head::intern`]
+//! turns a write into a WAL [`Record`] (declaring what is new);
+//! [`Head::apply`] adds a record, on write and on replay alike, so both
+//! paths build the same ids. [`Head::absorb`] adds a whole table (compaction
+//! merges blocks with it).
 
 use super::record::{Record, RecordProfile};
-use super::{MergedStacks, ProfileQuery, ProfileWrite, TotalSeries, PROFILE_TYPE_LABEL};
-use crate::series::Matcher;
+use super::tables::{Series, Tables};
+use super::{ProfileWrite, PROFILE_TYPE_LABEL};
 use crate::StoreError;
 use model::metrics::Labels;
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
 
-/// Stored profiles and their symbols.
+/// Stored profiles and the maps that intern what they use.
 #[derive(Default)]
 pub struct Head {
-    names: Vec<String>,
+    tables: Tables,
     name_ids: FxHashMap<String, u32>,
-    nodes: Vec<(u32, u32)>,
     node_ids: FxHashMap<(u32, u32), u32>,
-    series: Vec<Series>,
     series_ids: FxHashMap<Labels, u32>,
-    samples: u64,
 }
 
-struct Series {
-    labels: Labels,
-    profile_type: String,
-    profiles: Vec<Profile>,
-    nodes: Vec<u32>,
-    values: Vec<i64>,
-    links: FxHashMap<u32, (Option<u64>, Option<u128>)>,
-    min_t: i64,
-    max_t: i64,
-}
-
-struct Profile {
-    time_ns: i64,
-    first: u32,
-    len: u32,
+impl std::ops::Deref for Head {
+    type Target = Tables;
+    fn deref(&self) -> &Tables {
+        &self.tables
+    }
 }
 
 impl Head {
-    /// Samples stored.
-    pub fn sample_count(&self) -> u64 {
-        self.samples
+    /// The tables, without the interning maps.
+    pub fn into_tables(self) -> Tables {
+        self.tables
     }
 
-    /// Series stored.
-    pub fn series_count(&self) -> usize {
-        self.series.len()
-    }
-
-    /// Distinct stacks (call-tree nodes) stored.
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
+    /// Whether nothing was added yet.
+    pub fn is_empty(&self) -> bool {
+        self.tables.series.is_empty()
     }
 
     /// The record that adds `writes`, declaring names, nodes and series the
     /// head does not have yet (not applied: call [`Head::apply`] with it).
     pub fn intern(&self, writes: &[ProfileWrite]) -> Record {
+        let t = &self.tables;
         let mut record = Record {
-            first_name: self.names.len() as u32,
-            first_node: self.nodes.len() as u32,
+            first_name: t.names.len() as u32,
+            first_node: t.nodes.len() as u32,
             ..Record::default()
         };
         let mut new_names: FxHashMap<&str, u32> = FxHashMap::default();
         let mut new_nodes: FxHashMap<(u32, u32), u32> = FxHashMap::default();
         let mut new_series: FxHashMap<&Labels, u32> = FxHashMap::default();
         for write in writes {
-            let next_series = (self.series.len() + record.series.len()) as u32;
+            let next_series = (t.series.len() + record.series.len()) as u32;
             let series = match self.series_ids.get(&write.labels) {
                 Some(&id) => id,
                 None => *new_series.entry(&write.labels).or_insert_with(|| {
@@ -127,248 +109,148 @@ impl Head {
         record
     }
 
+    /// Whether `record` starts a new id space (the first record after a
+    /// block cut): it declares names, nodes and series from zero while this
+    /// head already has some.
+    pub fn starts_over(&self, record: &Record) -> bool {
+        !self.is_empty()
+            && record.first_name == 0
+            && record.first_node == 0
+            && record.series.first().is_some_and(|(id, _)| *id == 0)
+    }
+
     /// Adds a record (from [`Head::intern`] or the WAL).
     pub fn apply(&mut self, record: Record) -> Result<(), StoreError> {
         let corrupt = |detail: String| StoreError::Corrupt {
             what: "profile WAL".into(),
             detail,
         };
-        if record.first_name as usize != self.names.len()
-            || record.first_node as usize != self.nodes.len()
+        let t = &mut self.tables;
+        if record.first_name as usize != t.names.len()
+            || record.first_node as usize != t.nodes.len()
         {
             return Err(corrupt(format!(
                 "record declares names from {} and nodes from {}, the head has {} and {}",
                 record.first_name,
                 record.first_node,
-                self.names.len(),
-                self.nodes.len()
+                t.names.len(),
+                t.nodes.len()
             )));
         }
         for name in record.names {
-            self.name_ids.insert(name.clone(), self.names.len() as u32);
-            self.names.push(name);
+            self.name_ids.insert(name.clone(), t.names.len() as u32);
+            t.names.push(name);
         }
         for (parent, name) in record.nodes {
-            if parent as usize > self.nodes.len() || name as usize >= self.names.len() {
+            if parent as usize > t.nodes.len() || name as usize >= t.names.len() {
                 return Err(corrupt(format!("node ({parent}, {name}) refers ahead")));
             }
-            self.node_ids
-                .insert((parent, name), self.nodes.len() as u32);
-            self.nodes.push((parent, name));
+            self.node_ids.insert((parent, name), t.nodes.len() as u32);
+            t.nodes.push((parent, name));
         }
         for (id, labels) in record.series {
-            if id as usize != self.series.len() {
+            if id as usize != t.series.len() {
                 return Err(corrupt(format!(
                     "series {id} declared, the head has {}",
-                    self.series.len()
+                    t.series.len()
                 )));
             }
             self.series_ids.insert(labels.clone(), id);
             let profile_type = labels.get(PROFILE_TYPE_LABEL).unwrap_or("").to_string();
-            self.series.push(Series {
-                labels,
-                profile_type,
-                profiles: Vec::new(),
-                nodes: Vec::new(),
-                values: Vec::new(),
-                links: FxHashMap::default(),
-                min_t: i64::MAX,
-                max_t: i64::MIN,
-            });
+            t.series.push(Series::new(labels, profile_type));
         }
         for p in record.profiles {
-            let node_count = self.nodes.len() as u32;
-            let Some(series) = self.series.get_mut(p.series as usize) else {
+            let node_count = t.nodes.len() as u32;
+            let Some(series) = t.series.get_mut(p.series as usize) else {
                 return Err(corrupt(format!("profile of unknown series {}", p.series)));
             };
-            if p.nodes.len() != p.values.len() || p.nodes.iter().any(|&n| n >= node_count) {
+            if p.nodes.len() != p.values.len()
+                || p.nodes.iter().any(|&n| n >= node_count)
+                || p.links.iter().any(|l| l.0 as usize >= p.nodes.len())
+            {
                 return Err(corrupt("profile samples refer to unknown stacks".into()));
             }
-            let first = series.nodes.len() as u32;
-            for (i, span, trace) in p.links {
-                series.links.insert(first + i, (span, trace));
-            }
-            self.samples += p.nodes.len() as u64;
-            series.profiles.push(Profile {
-                time_ns: p.time_ns,
-                first,
-                len: p.nodes.len() as u32,
-            });
-            series.nodes.extend_from_slice(&p.nodes);
-            series.values.extend_from_slice(&p.values);
-            series.min_t = series.min_t.min(p.time_ns);
-            series.max_t = series.max_t.max(p.time_ns.saturating_add(p.duration_ns));
+            t.samples += p.nodes.len() as u64;
+            series.push_profile(p.time_ns, p.duration_ns, &p.nodes, &p.values, p.links);
         }
         Ok(())
     }
 
-    fn overlaps(series: &Series, start_ns: i64, end_ns: i64) -> bool {
-        series.min_t < end_ns && series.max_t >= start_ns
-    }
-
-    /// Distinct profile types with profiles in the range.
-    pub fn profile_types(&self, start_ns: i64, end_ns: i64) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .series
-            .iter()
-            .filter(|s| Self::overlaps(s, start_ns, end_ns) && !s.profile_type.is_empty())
-            .map(|s| s.profile_type.clone())
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// Label sets of matching series with profiles in the range.
-    pub fn series(&self, matchers: &[Matcher], start_ns: i64, end_ns: i64) -> Vec<Labels> {
-        let mut out: Vec<Labels> = self
-            .series
-            .iter()
-            .filter(|s| {
-                Self::overlaps(s, start_ns, end_ns) && Matcher::all_match(matchers, &s.labels)
-            })
-            .map(|s| s.labels.clone())
-            .collect();
-        out.sort_unstable();
-        out
-    }
-
-    /// Calls `f(series, sample index)` for every sample the query selects.
-    fn for_each_sample(&self, query: &ProfileQuery, mut f: impl FnMut(&Series, i64, usize)) {
-        let filtered = !query.span_ids.is_empty() || !query.trace_ids.is_empty();
-        for series in &self.series {
-            if series.profile_type != query.profile_type
-                || !Self::overlaps(series, query.start_ns, query.end_ns)
-                || !Matcher::all_match(&query.matchers, &series.labels)
-            {
-                continue;
-            }
-            for profile in &series.profiles {
-                if profile.time_ns < query.start_ns || profile.time_ns >= query.end_ns {
-                    continue;
-                }
-                let range = profile.first as usize..(profile.first + profile.len) as usize;
-                if filtered {
-                    for i in range {
-                        let Some(&(span, trace)) = series.links.get(&(i as u32)) else {
-                            continue;
-                        };
-                        let span_ok = span.is_some_and(|s| query.span_ids.contains(&s));
-                        let trace_ok = trace.is_some_and(|t| query.trace_ids.contains(&t));
-                        if span_ok || trace_ok {
-                            f(series, profile.time_ns, i);
-                        }
-                    }
-                } else {
-                    for i in range {
-                        f(series, profile.time_ns, i);
-                    }
-                }
-            }
+    fn intern_name(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.name_ids.get(name) {
+            return id;
         }
+        let id = self.tables.names.len() as u32;
+        self.tables.names.push(name.to_string());
+        self.name_ids.insert(name.to_string(), id);
+        id
     }
 
-    /// The selected samples merged into a call tree holding only the nodes
-    /// they reach.
-    pub fn merge(&self, query: &ProfileQuery) -> MergedStacks {
-        let mut self_values = vec![0i64; self.nodes.len()];
-        let mut touched = false;
-        self.for_each_sample(query, |series, _, i| {
-            self_values[series.nodes[i] as usize] += series.values[i];
-            touched = true;
-        });
-        if !touched {
-            return MergedStacks::default();
-        }
-        // Keep every node with a value and its ancestors; parents have
-        // smaller ids than their children, so one pass upwards then one
-        // pass in id order renumbers them parents first.
-        let mut keep = vec![false; self.nodes.len()];
-        for node in (0..self.nodes.len()).rev() {
-            if self_values[node] != 0 || keep[node] {
-                keep[node] = true;
-                let parent = self.nodes[node].0;
-                if parent != 0 {
-                    keep[parent as usize - 1] = true;
-                }
-            }
-        }
-        let mut out = MergedStacks::default();
-        let mut new_id = vec![u32::MAX; self.nodes.len()];
-        let mut name_map: FxHashMap<u32, u32> = FxHashMap::default();
-        for node in 0..self.nodes.len() {
-            if !keep[node] {
-                continue;
-            }
-            let (parent, name) = self.nodes[node];
+    /// Adds every profile of `other` (another part's tables) under this
+    /// head's ids.
+    pub fn absorb(&mut self, other: &Tables) {
+        let names: Vec<u32> = other.names.iter().map(|n| self.intern_name(n)).collect();
+        let mut nodes = Vec::with_capacity(other.nodes.len());
+        for &(parent, name) in &other.nodes {
             let parent = if parent == 0 {
                 0
             } else {
-                new_id[parent as usize - 1] + 1
+                nodes[parent as usize - 1] + 1
             };
-            let name = *name_map.entry(name).or_insert_with(|| {
-                out.names.push(self.names[name as usize].clone());
-                out.names.len() as u32 - 1
-            });
-            new_id[node] = out.nodes.len() as u32;
-            out.nodes.push((parent, name));
-            out.self_values.push(self_values[node]);
-        }
-        out
-    }
-
-    /// Totals per step bucket, grouped by `group_by` labels.
-    pub fn totals(
-        &self,
-        query: &ProfileQuery,
-        step_ns: i64,
-        group_by: &[String],
-    ) -> Vec<TotalSeries> {
-        let step_ns = step_ns.max(1);
-        let mut groups: BTreeMap<Labels, BTreeMap<i64, f64>> = BTreeMap::new();
-        let mut last: Option<(*const Series, Labels)> = None;
-        self.for_each_sample(query, |series, time_ns, i| {
-            let key = match &last {
-                Some((ptr, key)) if std::ptr::eq(*ptr, series) => key.clone(),
-                _ => {
-                    let key = Labels::from_pairs(group_by.iter().filter_map(|name| {
-                        series
-                            .labels
-                            .get(name)
-                            .map(|v| (name.clone(), v.to_string()))
-                    }));
-                    last = Some((series as *const Series, key.clone()));
-                    key
+            let key = (parent, names[name as usize]);
+            let id = match self.node_ids.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let id = self.tables.nodes.len() as u32;
+                    self.tables.nodes.push(key);
+                    self.node_ids.insert(key, id);
+                    id
                 }
             };
-            let bucket = query.start_ns + (time_ns - query.start_ns).div_euclid(step_ns) * step_ns;
-            *groups
-                .entry(key)
-                .or_default()
-                .entry(bucket / 1_000_000)
-                .or_default() += series.values[i] as f64;
-        });
-        groups
-            .into_iter()
-            .map(|(labels, points)| TotalSeries {
-                labels,
-                points: points.into_iter().collect(),
-            })
-            .collect()
-    }
-
-    /// Oldest profile start and newest profile end.
-    pub fn time_bounds(&self) -> Option<(i64, i64)> {
-        let min = self.series.iter().map(|s| s.min_t).min()?;
-        let max = self.series.iter().map(|s| s.max_t).max()?;
-        (min <= max).then_some((min, max))
+            nodes.push(id);
+        }
+        for s in &other.series {
+            let id = match self.series_ids.get(&s.labels) {
+                Some(&id) => id,
+                None => {
+                    let id = self.tables.series.len() as u32;
+                    self.tables
+                        .series
+                        .push(Series::new(s.labels.clone(), s.profile_type.clone()));
+                    self.series_ids.insert(s.labels.clone(), id);
+                    id
+                }
+            };
+            let into = &mut self.tables.series[id as usize];
+            for p in &s.profiles {
+                let range = p.first as usize..(p.first + p.len) as usize;
+                let leafs: Vec<u32> = s.nodes[range.clone()]
+                    .iter()
+                    .map(|&n| nodes[n as usize])
+                    .collect();
+                let links = range.clone().filter_map(|i| {
+                    s.links
+                        .get(&(i as u32))
+                        .map(|&(span, trace)| ((i - range.start) as u32, span, trace))
+                });
+                into.push_profile(
+                    p.time_ns,
+                    p.duration_ns,
+                    &leafs,
+                    &s.values[range.clone()],
+                    links,
+                );
+            }
+            self.tables.samples += s.nodes.len() as u64;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profiles::StackSample;
+    use crate::profiles::{MergedStacks, ProfileQuery, StackSample};
+    use crate::series::Matcher;
 
     fn write(service: &str, time_ns: i64, stacks: &[(&[&str], i64)]) -> ProfileWrite {
         ProfileWrite {
@@ -457,6 +339,40 @@ mod tests {
         let all = head.totals(&query(0, 20_000_000), 10_000_000, &[]);
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].points, vec![(0, 3.0), (10, 4.0)]);
+    }
+
+    #[test]
+    fn span_hits_list_the_spans_whose_stacks_hold_a_frame() {
+        let mut head = Head::default();
+        let mut w = write(
+            "a",
+            100,
+            &[(&["main", "work", "hot"], 7), (&["main", "idle"], 3)],
+        );
+        w.samples[1].span_id = Some(0x55);
+        w.samples[1].trace_id = Some(0x1);
+        w.samples.push(StackSample {
+            frames: vec!["main".into(), "work".into()],
+            value: 2,
+            span_id: Some(0x55),
+            trace_id: Some(0x1),
+        });
+        let r = head.intern(&[w]);
+        head.apply(r).unwrap();
+        let q = query(0, 1000);
+        let work = head.span_hits(&q, Some("work"), 10);
+        assert_eq!(work.len(), 2);
+        assert_eq!((work[0].span_id, work[0].value), (Some(0x99), 7));
+        assert_eq!(
+            (work[1].span_id, work[1].value, work[1].samples),
+            (Some(0x55), 2, 1)
+        );
+        let all = head.span_hits(&q, None, 10);
+        assert_eq!(all.len(), 2);
+        assert_eq!((all[1].span_id, all[1].value), (Some(0x55), 5));
+        assert_eq!(head.span_hits(&q, Some("hot"), 1).len(), 1);
+        assert!(head.span_hits(&q, Some("nowhere"), 10).is_empty());
+        assert!(head.span_hits(&query(500, 1000), None, 10).is_empty());
     }
 
     #[test]

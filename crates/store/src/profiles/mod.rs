@@ -12,9 +12,13 @@
 //! (a parent-pointer tree of call paths) and keeps per-sample span and trace
 //! ids apart from the labels, so they never multiply series.
 
+pub mod block;
+pub mod combine;
 pub mod embedded;
 pub mod head;
+mod maintenance;
 pub mod record;
+pub mod tables;
 
 pub use embedded::{EmbeddedProfileStore, ProfileStoreConfig};
 
@@ -111,6 +115,22 @@ impl MergedStacks {
     }
 }
 
+/// A span whose samples hit a frame: its ids and what its samples there add
+/// up to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanHit {
+    /// The trace, when the sender tagged it.
+    pub trace_id: Option<u128>,
+    /// The span, when the sender tagged it.
+    pub span_id: Option<u64>,
+    /// Sum of the values of the span's samples with the frame on their stack.
+    pub value: i64,
+    /// How many such samples.
+    pub samples: u64,
+    /// Start of the first profile holding one, Unix ns.
+    pub first_ns: i64,
+}
+
 /// One series of totals over time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalSeries {
@@ -149,6 +169,16 @@ pub trait ProfileStore: Send + Sync + 'static {
         step_ns: i64,
         group_by: &[String],
     ) -> Result<Vec<TotalSeries>, StoreError>;
+
+    /// Spans (by span and trace id) of the selected samples that have a
+    /// frame named `frame` anywhere on their stack (every linked sample when
+    /// `None`), heaviest first, at most `limit`.
+    fn span_hits(
+        &self,
+        query: &ProfileQuery,
+        frame: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SpanHit>, StoreError>;
 
     /// `(oldest, newest)` profile time stored, Unix ns; `None` when empty.
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError>;

@@ -1,0 +1,439 @@
+//! Profile blocks: one immutable file per cut of the head (or compaction of
+//! blocks), `blocks/NNNNNNNNNNNNNNNN.wpb` in the profile store's directory.
+//!
+//! Layout: the magic `WSPROF01`, a little-endian `u32` length and a postcard
+//! [`BlockMeta`] (time bounds, sample count, series labels: enough to skip
+//! the block for a query without reading further), then the body: a
+//! zstd-compressed postcard [`Body`] holding the block's own names and call
+//! tree (only the nodes its samples reach, so retention deletes symbols with
+//! the samples) and per series its columns. Within a profile, samples are
+//! sorted by leaf node and stored as node deltas; profile times are deltas
+//! too, so postcard's varints and zstd leave a few bytes a sample.
+//!
+//! Written to a temporary name, fsynced, renamed, and the directory fsynced:
+//! a block either exists whole or not at all.
+
+use super::tables::{Series, Tables};
+use crate::embedded::wal;
+use crate::StoreError;
+use model::metrics::Labels;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const MAGIC: &[u8; 8] = b"WSPROF01";
+const ZSTD_LEVEL: i32 = 3;
+
+/// What a block holds, readable without decoding its samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockMeta {
+    /// Oldest profile start, Unix ns.
+    pub min_t: i64,
+    /// Newest profile end, Unix ns.
+    pub max_t: i64,
+    /// Samples in the block.
+    pub samples: u64,
+    /// WAL segments up to this number are covered by this block (or by
+    /// older blocks) and are deleted on open.
+    pub wal_through: u64,
+    /// Blocks this one was compacted from (deleted on open if still there).
+    pub sources: Vec<u64>,
+    /// Series: labels, profile type, time bounds.
+    pub series: Vec<SeriesMeta>,
+}
+
+/// One series of a block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesMeta {
+    /// The series' labels.
+    pub labels: Labels,
+    /// Its `__profile_type__`.
+    pub profile_type: String,
+    /// Oldest profile start, Unix ns.
+    pub min_t: i64,
+    /// Newest profile end, Unix ns.
+    pub max_t: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Body {
+    names: Vec<String>,
+    nodes: Vec<(u32, u32)>,
+    series: Vec<BodySeries>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BodySeries {
+    /// Profile start times, each a delta from the one before.
+    times: Vec<i64>,
+    durations: Vec<i64>,
+    /// Samples per profile.
+    counts: Vec<u32>,
+    /// Leaf nodes, sorted within a profile, each a delta from the one
+    /// before in the same profile (the first from 0).
+    nodes: Vec<u32>,
+    values: Vec<i64>,
+    /// `(sample index in the series, span, trace)`.
+    links: Vec<(u32, Option<u64>, Option<u128>)>,
+}
+
+fn io_err(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
+    move |source| StoreError::Io { context, source }
+}
+
+fn corrupt(path: &Path, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        what: path.display().to_string(),
+        detail: detail.into(),
+    }
+}
+
+/// The file name of block `id`.
+pub fn block_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("{id:016}.wpb"))
+}
+
+/// Block ids in `dir`, ascending (temporary files of an interrupted write
+/// are removed).
+pub fn list_blocks(dir: &Path) -> Result<Vec<u64>, StoreError> {
+    let mut ids = Vec::new();
+    let entries = fs::read_dir(dir).map_err(io_err(format!("listing {}", dir.display())))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        } else if let Some(id) = name.strip_suffix(".wpb").and_then(|s| s.parse().ok()) {
+            ids.push(id);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Writes `tables` as block `id`; returns its meta and size in bytes.
+pub fn write(
+    dir: &Path,
+    id: u64,
+    tables: &Tables,
+    wal_through: u64,
+    sources: &[u64],
+) -> Result<(BlockMeta, u64), StoreError> {
+    let (mut meta, body) = encode(tables, wal_through);
+    meta.sources = sources.to_vec();
+    let meta_bytes = postcard::to_allocvec(&meta).unwrap_or_default();
+    let body_bytes = postcard::to_allocvec(&body).unwrap_or_default();
+    let path = block_path(dir, id);
+    let tmp = path.with_extension("tmp");
+    let mut out = Vec::with_capacity(body_bytes.len() / 4 + meta_bytes.len() + 12);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(meta_bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(&meta_bytes);
+    let compressed = zstd::bulk::compress(&body_bytes, ZSTD_LEVEL).map_err(io_err(format!(
+        "compressing profile block {}",
+        path.display()
+    )))?;
+    out.extend_from_slice(&compressed);
+    let mut file = fs::File::create(&tmp).map_err(io_err(format!("creating {}", tmp.display())))?;
+    file.write_all(&out)
+        .and_then(|()| file.sync_all())
+        .map_err(io_err(format!("writing {}", tmp.display())))?;
+    fs::rename(&tmp, &path).map_err(io_err(format!("renaming {}", tmp.display())))?;
+    wal::sync_dir(dir)?;
+    Ok((meta, out.len() as u64))
+}
+
+/// Deletes block `id`'s file.
+pub fn delete(dir: &Path, id: u64) -> Result<(), StoreError> {
+    let path = block_path(dir, id);
+    match fs::remove_file(&path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::Io {
+            context: format!("deleting {}", path.display()),
+            source: e,
+        }),
+    }
+}
+
+/// Reads block `id`'s meta (and its size in bytes).
+pub fn read_meta(dir: &Path, id: u64) -> Result<(BlockMeta, u64), StoreError> {
+    let path = block_path(dir, id);
+    let bytes = fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
+    let (meta, _) = split(&path, &bytes)?;
+    Ok((meta, bytes.len() as u64))
+}
+
+fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<(BlockMeta, &'a [u8]), StoreError> {
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err(corrupt(path, "not a profile block (bad magic)"));
+    }
+    let mut len = [0u8; 4];
+    len.copy_from_slice(&bytes[8..12]);
+    let end = 12usize.saturating_add(u32::from_le_bytes(len) as usize);
+    let meta_bytes = bytes
+        .get(12..end)
+        .ok_or_else(|| corrupt(path, "meta runs past the end"))?;
+    let meta = postcard::from_bytes(meta_bytes)
+        .map_err(|e| corrupt(path, format!("undecodable meta: {e}")))?;
+    Ok((meta, &bytes[end..]))
+}
+
+/// Reads and decodes block `id`'s samples.
+pub fn read_tables(dir: &Path, id: u64) -> Result<Tables, StoreError> {
+    let path = block_path(dir, id);
+    let bytes = fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
+    let (meta, compressed) = split(&path, &bytes)?;
+    let raw = zstd::stream::decode_all(compressed)
+        .map_err(|e| corrupt(&path, format!("undecompressable body: {e}")))?;
+    let body: Body =
+        postcard::from_bytes(&raw).map_err(|e| corrupt(&path, format!("undecodable body: {e}")))?;
+    decode(meta, body).map_err(|detail| corrupt(&path, detail))
+}
+
+fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body) {
+    // Keep the nodes samples end in and their ancestors, renumbered in id
+    // order (parents stay before children), and the names they use.
+    let mut keep = vec![false; tables.nodes.len()];
+    for s in &tables.series {
+        for &n in &s.nodes {
+            keep[n as usize] = true;
+        }
+    }
+    for node in (0..tables.nodes.len()).rev() {
+        let parent = tables.nodes[node].0;
+        if keep[node] && parent != 0 {
+            keep[parent as usize - 1] = true;
+        }
+    }
+    let mut node_map = vec![u32::MAX; tables.nodes.len()];
+    let mut name_map = vec![u32::MAX; tables.names.len()];
+    let mut body = Body {
+        names: Vec::new(),
+        nodes: Vec::new(),
+        series: Vec::new(),
+    };
+    for (node, &(parent, name)) in tables.nodes.iter().enumerate() {
+        if !keep[node] {
+            continue;
+        }
+        if name_map[name as usize] == u32::MAX {
+            name_map[name as usize] = body.names.len() as u32;
+            body.names.push(tables.names[name as usize].clone());
+        }
+        let parent = if parent == 0 {
+            0
+        } else {
+            node_map[parent as usize - 1] + 1
+        };
+        node_map[node] = body.nodes.len() as u32;
+        body.nodes.push((parent, name_map[name as usize]));
+    }
+    let mut meta = BlockMeta {
+        min_t: i64::MAX,
+        max_t: i64::MIN,
+        samples: 0,
+        wal_through,
+        sources: Vec::new(),
+        series: Vec::new(),
+    };
+    for s in &tables.series {
+        if s.profiles.is_empty() {
+            continue;
+        }
+        meta.min_t = meta.min_t.min(s.min_t);
+        meta.max_t = meta.max_t.max(s.max_t);
+        meta.samples += s.nodes.len() as u64;
+        meta.series.push(SeriesMeta {
+            labels: s.labels.clone(),
+            profile_type: s.profile_type.clone(),
+            min_t: s.min_t,
+            max_t: s.max_t,
+        });
+        body.series.push(encode_series(s, &node_map));
+    }
+    (meta, body)
+}
+
+fn encode_series(s: &Series, node_map: &[u32]) -> BodySeries {
+    let mut order: Vec<usize> = (0..s.profiles.len()).collect();
+    order.sort_by_key(|&i| s.profiles[i].time_ns);
+    let mut out = BodySeries {
+        times: Vec::with_capacity(order.len()),
+        durations: Vec::with_capacity(order.len()),
+        counts: Vec::with_capacity(order.len()),
+        nodes: Vec::with_capacity(s.nodes.len()),
+        values: Vec::with_capacity(s.nodes.len()),
+        links: Vec::new(),
+    };
+    let mut last_t = 0i64;
+    let mut samples: Vec<(u32, usize)> = Vec::new();
+    for i in order {
+        let p = s.profiles[i];
+        out.times.push(p.time_ns.wrapping_sub(last_t));
+        last_t = p.time_ns;
+        out.durations.push(p.duration_ns);
+        out.counts.push(p.len);
+        samples.clear();
+        samples.extend(
+            (p.first as usize..(p.first + p.len) as usize)
+                .map(|j| (node_map[s.nodes[j] as usize], j)),
+        );
+        samples.sort_unstable();
+        let mut last_node = 0u32;
+        for &(node, j) in &samples {
+            if let Some(&(span, trace)) = s.links.get(&(j as u32)) {
+                out.links.push((out.nodes.len() as u32, span, trace));
+            }
+            out.nodes.push(node - last_node);
+            last_node = node;
+            out.values.push(s.values[j]);
+        }
+    }
+    out
+}
+
+fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
+    if body.series.len() != meta.series.len() {
+        return Err("series count differs between meta and body".into());
+    }
+    for (i, &(parent, name)) in body.nodes.iter().enumerate() {
+        if parent as usize > i || name as usize >= body.names.len() {
+            return Err(format!("node {i} refers ahead"));
+        }
+    }
+    let mut tables = Tables {
+        names: body.names,
+        nodes: body.nodes,
+        series: Vec::with_capacity(meta.series.len()),
+        samples: 0,
+    };
+    let node_count = tables.nodes.len() as u64;
+    for (m, b) in meta.series.into_iter().zip(body.series) {
+        let total: u64 = b.counts.iter().map(|&c| u64::from(c)).sum();
+        if b.times.len() != b.counts.len()
+            || b.durations.len() != b.counts.len()
+            || total != b.nodes.len() as u64
+            || b.values.len() != b.nodes.len()
+        {
+            return Err("series columns of different lengths".into());
+        }
+        let mut series = Series::new(m.labels, m.profile_type);
+        let mut links = b.links.into_iter().peekable();
+        let (mut t, mut at) = (0i64, 0usize);
+        let mut leafs = Vec::new();
+        for ((dt, duration), count) in b.times.iter().zip(&b.durations).zip(&b.counts) {
+            t = t.wrapping_add(*dt);
+            let end = at + *count as usize;
+            leafs.clear();
+            let mut node = 0u64;
+            for &d in &b.nodes[at..end] {
+                node += u64::from(d);
+                if node >= node_count {
+                    return Err("sample refers to an unknown stack".into());
+                }
+                leafs.push(node as u32);
+            }
+            let mut mine = Vec::new();
+            while let Some(&(i, span, trace)) = links.peek() {
+                if (i as usize) >= end {
+                    break;
+                }
+                if (i as usize) >= at {
+                    mine.push((i - at as u32, span, trace));
+                }
+                links.next();
+            }
+            series.push_profile(t, *duration, &leafs, &b.values[at..end], mine);
+            at = end;
+        }
+        tables.samples += at as u64;
+        tables.series.push(series);
+    }
+    Ok(tables)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profiles::head::Head;
+    use crate::profiles::{ProfileQuery, ProfileWrite, StackSample, PROFILE_TYPE_LABEL};
+
+    fn write_of(service: &str, t: i64, stacks: &[(&[&str], i64, Option<u64>)]) -> ProfileWrite {
+        ProfileWrite {
+            labels: Labels::from_pairs([
+                (PROFILE_TYPE_LABEL, "cpu:cpu:nanoseconds:cpu:nanoseconds"),
+                ("service_name", service),
+            ]),
+            time_ns: t,
+            duration_ns: 10,
+            samples: stacks
+                .iter()
+                .map(|(frames, value, span)| StackSample {
+                    frames: frames.iter().map(|f| f.to_string()).collect(),
+                    value: *value,
+                    span_id: *span,
+                    trace_id: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_block_reads_back_what_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut head = Head::default();
+        let writes = [
+            write_of(
+                "a",
+                2_000,
+                &[(&["main", "b", "z"], 3, None), (&["main", "a"], 5, Some(9))],
+            ),
+            write_of("a", 1_000, &[(&["main", "a"], 1, None)]),
+            write_of("b", 1_500, &[(&["other"], 4, Some(7))]),
+        ];
+        let r = head.intern(&writes);
+        head.apply(r).unwrap();
+        let (meta, bytes) = write(dir.path(), 1, &head, 42, &[]).unwrap();
+        assert!(bytes > 12);
+        assert_eq!((meta.min_t, meta.max_t, meta.samples), (1_000, 2_010, 4));
+        assert_eq!(read_meta(dir.path(), 1).unwrap().0, meta);
+        let tables = read_tables(dir.path(), 1).unwrap();
+        let query = ProfileQuery {
+            profile_type: "cpu:cpu:nanoseconds:cpu:nanoseconds".into(),
+            start_ns: 0,
+            end_ns: i64::MAX,
+            ..ProfileQuery::default()
+        };
+        assert_eq!(tables.merge(&query), head.merge(&query));
+        let mut q = query.clone();
+        q.span_ids = vec![9, 7];
+        assert_eq!(tables.merge(&q).total(), 9);
+        assert_eq!(
+            tables.totals(&query, 1_000_000, &[]),
+            head.totals(&query, 1_000_000, &[])
+        );
+        assert_eq!(list_blocks(dir.path()).unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn damaged_blocks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut head = Head::default();
+        let r = head.intern(&[write_of("a", 1, &[(&["x"], 1, None)])]);
+        head.apply(r).unwrap();
+        write(dir.path(), 3, &head, 0, &[]).unwrap();
+        let path = block_path(dir.path(), 3);
+        let mut bytes = fs::read(&path).unwrap();
+        let n = bytes.len();
+        bytes.truncate(n - 3);
+        fs::write(&path, &bytes).unwrap();
+        assert!(matches!(
+            read_tables(dir.path(), 3),
+            Err(StoreError::Corrupt { .. })
+        ));
+        fs::write(&path, b"nonsense").unwrap();
+        assert!(read_meta(dir.path(), 3).is_err());
+    }
+}
