@@ -72,6 +72,21 @@ impl Shipping {
             .unwrap_or_else(PoisonError::into_inner)
             .pop_front();
     }
+
+    /// One line for the log: pushes acknowledged, dropped, still queued.
+    pub fn summary(&self) -> String {
+        let queued = self
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        format!(
+            "{} profile pushes acknowledged, {} dropped (queue full), {} unsent",
+            self.shipped.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+            queued
+        )
+    }
 }
 
 /// How to profile.

@@ -154,6 +154,7 @@ async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = tokio::task::spawn_blocking(move || profiling.thread.join()).await;
         let _ = profiling.shipper.await;
+        eprintln!("whyslow agent: {}", profiling.shipping.summary());
     }
     if let Some(mut pusher) = pusher {
         // Let it mark the series stale (a few seconds at most), as Prometheus
@@ -170,6 +171,7 @@ async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
 
 /// The running profiler thread and the task shipping its profiles.
 struct Profiling {
+    shipping: Arc<crate::agent_profile::Shipping>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     thread: std::thread::JoinHandle<()>,
     shipper: tokio::task::JoinHandle<()>,
@@ -203,11 +205,12 @@ fn start_profiling(
     )?;
     let shipper = tokio::spawn(crate::agent_profile::ship(
         authority,
-        shipping,
+        Arc::clone(&shipping),
         stop,
         Duration::from_secs(5),
     ));
     Ok(Profiling {
+        shipping,
         stop: stop_flag,
         thread,
         shipper,

@@ -3,7 +3,8 @@
 //! (built without frame pointers, so its stacks need DWARF unwinding) runs
 //! with `OTEL_SERVICE_NAME` set while `perf record` samples it too; the
 //! share of `hot_a` in the profile serve stores for that service must be
-//! within 5 points of perf's. Needs perf_event access (root or
+//! within 5 points of perf's. And `serve` killed -9 while the agent ships
+//! loses no push the agent saw acknowledged. Needs perf_event access (root or
 //! `kernel.perf_event_paranoid` ≤ 0 for other processes); skips with a
 //! message otherwise.
 #![allow(clippy::unwrap_used)]
@@ -19,6 +20,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CPU: &str = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
+
+/// Each test's agent profiles the whole host: one at a time, so neither
+/// sees the other's workload or competes for the CPUs.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn can_profile_others() -> bool {
     let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
@@ -86,6 +91,9 @@ fn perf_share(data: &std::path::Path, needle: &str) -> f64 {
 
 #[test]
 fn agent_profile_of_the_workload_matches_perf() {
+    let _serial = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !can_profile_others() || Command::new("perf").arg("--version").output().is_err() {
         eprintln!("SKIPPED: needs root (or perf_event_paranoid <= 0) and perf");
         return;
@@ -175,5 +183,118 @@ fn agent_profile_of_the_workload_matches_perf() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("workload"), "{body}");
     drop(agent);
+    serve.stop();
+}
+
+/// Distinct profile start times stored for `CPU` in `[from_ms, to_ms)`: each
+/// agent push is one cut, whose per-process profiles share its start.
+fn stored_cuts(http: &str, from_ms: i64, to_ms: i64) -> usize {
+    let request = serde_json::json!({
+        "profileTypeID": CPU,
+        "labelSelector": "{}",
+        "start": from_ms.to_string(),
+        "end": to_ms.to_string(),
+        "step": 0.1,
+    });
+    let (status, body) = support::try_http(
+        http,
+        "POST",
+        "/querier.v1.QuerierService/SelectSeries",
+        &[("content-type", "application/json")],
+        request.to_string().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    answer["series"]
+        .as_array()
+        .map(|series| {
+            series
+                .iter()
+                .map(|s| s["points"].as_array().map_or(0, Vec::len))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// `serve` is killed -9 three times while the agent ships a profile every
+/// second: the agent keeps what was not acknowledged and retries, and after
+/// a last kill -9 and restart every push it saw acknowledged is stored.
+#[test]
+fn acknowledged_agent_profiles_survive_kill_9_of_serve() {
+    let _serial = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !can_profile_others() {
+        eprintln!("SKIPPED: needs root (or perf_event_paranoid <= 0)");
+        return;
+    }
+    let data = support::TempDir::new("agent-profiles-kill9");
+    let port = support::free_port();
+    let mut serve = support::Serve::start(&data.0, port);
+    let from_ms = support::now_ms() - 1_000;
+    let mut work = Command::new(workload(Build::FramePointers))
+        .args(["30", "0"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let log_path = data.0.join("agent.log");
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_whyslow"))
+        .args(["agent", "--listen", "off", "--interval", "3600s"])
+        .args(["--no-process-metrics", "--no-cgroup-metrics"])
+        .args(["--profile-interval", "1s"])
+        .args(["--server", &format!("http://127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    for round in 0..3u64 {
+        std::thread::sleep(Duration::from_millis(2_500 + 700 * round));
+        serve.kill9();
+        std::thread::sleep(Duration::from_millis(1_500));
+        serve = support::Serve::start(&data.0, port);
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    // SIGTERM: the agent ships what it holds (5 s at most) and says how many
+    // pushes were acknowledged.
+    let pid = libc::pid_t::try_from(agent.id()).unwrap();
+    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while agent.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the agent did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = work.kill();
+    let _ = work.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let acked: usize = log
+        .lines()
+        .find_map(|l| {
+            l.split(" profile pushes acknowledged")
+                .next()
+                .filter(|_| l.contains("profile pushes acknowledged"))?
+                .rsplit(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no acknowledgement count in the agent's log:\n{log}"));
+    assert!(
+        log.contains("profiles wait for the server"),
+        "the agent never saw serve down:\n{log}"
+    );
+    assert!(acked >= 5, "only {acked} pushes acknowledged:\n{log}");
+    // One more kill -9: what is stored must come back from disk.
+    serve.kill9();
+    let serve = support::Serve::start(&data.0, port);
+    let stored = stored_cuts(&serve.http, from_ms, support::now_ms() + 1_000);
+    eprintln!("{acked} pushes acknowledged, {stored} cuts stored");
+    assert!(
+        stored >= acked,
+        "{acked} pushes acknowledged but only {stored} stored:\n{log}"
+    );
     serve.stop();
 }

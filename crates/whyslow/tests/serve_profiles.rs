@@ -13,7 +13,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{now_ms, try_http, workspace_root, Serve, TempDir};
+use support::{encode, now_ms, try_http, workspace_root, Serve, TempDir};
 
 const CPU: &str = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
 const APP: &str = "wsprof-app";
@@ -156,6 +156,42 @@ fn pyroscope_sdk_profiles_are_stored_queried_linked_to_spans_and_survive_kill_9(
         .collect();
     assert!(names.contains(&"wsprof_hot_loop"), "{names:?}");
     assert!(!names.contains(&"wsprof_cold_loop"), "{names:?}");
+
+    // The UI's links: the span's Profile section, and the spans (with their
+    // trace, found through the span's pyroscope.profile.id attribute) whose
+    // samples ran through the hot loop.
+    let trace_id = ids["trace_id"].as_str().unwrap().to_string();
+    let (status, body) = try_http(
+        &serve.http,
+        "GET",
+        &format!("/api/profiles/span?spanID={span_id}"),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let section: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(section["type"], CPU, "{section}");
+    let (by_name, _) = totals(&section["flamebearer"]);
+    assert!(by_name.contains_key("wsprof_hot_loop"), "{by_name:?}");
+    let query = encode(&format!("{CPU}{{service_name=\"{APP}\"}}"));
+    let (status, body) = try_http(
+        &serve.http,
+        "GET",
+        &format!("/api/profiles/span-hits?query={query}&from=now-1h&until=now&frame=wsprof_hot_loop"),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let hits: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["spanID"] == span_id.as_str() && h["traceID"] == trace_id.as_str()),
+        "span {span_id} of trace {trace_id} is not among {hits}"
+    );
 
     // Acknowledged profiles survive kill -9.
     serve.kill9();

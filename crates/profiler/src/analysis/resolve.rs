@@ -37,7 +37,10 @@ pub(crate) struct ResolveSources<'a> {
 /// CPU of a continuous profiler, whose processes keep reaching new offsets.
 #[derive(Debug)]
 pub(crate) struct SymbolCache {
+    /// Names the symbolizer of this cache; a new id makes a new symbolizer.
     id: u64,
+    /// When the current symbolizer was made.
+    symbolizer_born: std::time::Instant,
     /// Symbol tables only ([`ElfSymbolizer::names_only`]).
     names_only: bool,
     lines: FxHashMap<(Arc<str>, u64), Option<Vec<SymbolFrame>>>,
@@ -55,6 +58,7 @@ impl SymbolCache {
     pub fn new(names_only: bool) -> Self {
         Self {
             id: NEXT_CACHE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            symbolizer_born: std::time::Instant::now(),
             names_only,
             lines: FxHashMap::default(),
             kernel: None,
@@ -98,6 +102,11 @@ fn symbolize_with(
 
 /// Cached lookups past which the cache starts over (bounds its memory).
 const MAX_CACHED_LOOKUPS: usize = 1 << 20;
+/// The symbolizer (with every file it opened and parsed) is replaced after
+/// this long: the files of processes long gone, or reached once, stop
+/// counting in a continuous profiler's memory, while the names it found stay
+/// cached.
+const SYMBOLIZER_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Kernel symbols are read again after this long (modules come and go).
 const KERNEL_SYMBOLS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -190,6 +199,10 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
         let cache = &mut *self.sources.cache;
         if cache.lines.len() > MAX_CACHED_LOOKUPS {
             *cache = SymbolCache::new(cache.names_only);
+        }
+        if cache.symbolizer_born.elapsed() > SYMBOLIZER_TTL {
+            cache.id = NEXT_CACHE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            cache.symbolizer_born = std::time::Instant::now();
         }
         let mut paths: Vec<_> = per_path.into_iter().collect();
         paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
