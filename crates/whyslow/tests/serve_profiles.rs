@@ -178,7 +178,9 @@ fn pyroscope_sdk_profiles_are_stored_queried_linked_to_spans_and_survive_kill_9(
     let (status, body) = try_http(
         &serve.http,
         "GET",
-        &format!("/api/profiles/span-hits?query={query}&from=now-1h&until=now&frame=wsprof_hot_loop"),
+        &format!(
+            "/api/profiles/span-hits?query={query}&from=now-1h&until=now&frame=wsprof_hot_loop"
+        ),
         &[],
         b"",
     )
