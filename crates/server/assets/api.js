@@ -14,6 +14,16 @@ async function getJSON(url) {
   return body;
 }
 
+/** GET of a route answering errors as Connect JSON (`{code, message}`): the
+ * body, or an Error with the server's message. */
+export async function getConnectJSON(url) {
+  const res = await fetch(url, { headers: { accept: 'application/json' } });
+  let body = null;
+  try { body = await res.json(); } catch { /* not JSON */ }
+  if (!res.ok) throw new Error(body && body.message ? `${body.code}: ${body.message}` : `${res.status} ${res.statusText}`);
+  return body;
+}
+
 export const api = {
   services: async () => (await getJSON('/api/services')).data || [],
   operations: async service =>

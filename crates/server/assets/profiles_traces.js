@@ -6,17 +6,11 @@
 // span store); each links to its trace page with the span opened on its
 // Profile section. Names and ids are inserted as text. Not the engine nor
 // the zoom tracking (profiles_flame.js).
+import { getConnectJSON } from '/static/api.js';
 import { el, fmtTime } from '/static/format.js';
 
 const LIMIT = 20;
 
-async function getJSON(url) {
-  const res = await fetch(url, { headers: { accept: 'application/json' } });
-  let body = null;
-  try { body = await res.json(); } catch { /* not JSON */ }
-  if (!res.ok) throw new Error(body && body.message ? `${body.code}: ${body.message}` : `${res.status} ${res.statusText}`);
-  return body;
-}
 
 /** The trace page of a hit: the trace, its span opened on the Profile section. */
 export function hitHref(hit) {
@@ -63,7 +57,7 @@ export function tracesPanel() {
     const params = new URLSearchParams({ query: scope.query, from: scope.from, until: scope.until, frame: name, limit: String(LIMIT) });
     let hits;
     try {
-      hits = await getJSON(`/api/profiles/span-hits?${params}`);
+      hits = await getConnectJSON(`/api/profiles/span-hits?${params}`);
     } catch (e) {
       if (mine === seq) body.replaceChildren(el('p', { class: 'error', id: 'profiles-traces-error' }, e.message));
       return;

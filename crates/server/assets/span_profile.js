@@ -9,6 +9,7 @@
 // own offers that span's profile. Fetched when the section opens; names are
 // inserted as text. Not the Profiles page (profiles.js) nor the rest of the
 // panel (span_detail.js).
+import { getConnectJSON } from '/static/api.js';
 import { el, fmtDuration } from '/static/format.js';
 import { decodeFlamebearer, hideFlame, loadEngine, redraw, showFlame } from '/static/profiles_flame.js';
 import { typeInfo } from '/static/profiles.js';
@@ -17,13 +18,6 @@ const MARGIN_MS = 10 * 60e3;
 /** The span attribute pyroscope-otel sets on the span whose id it tags samples with. */
 export const PROFILE_ID_TAG = 'pyroscope.profile.id';
 
-async function getJSON(url) {
-  const res = await fetch(url, { headers: { accept: 'application/json' } });
-  let body = null;
-  try { body = await res.json(); } catch { /* not JSON */ }
-  if (!res.ok) throw new Error(body && body.message ? `${body.code}: ${body.message}` : `${res.status} ${res.statusText}`);
-  return body;
-}
 
 /** The `/api/profiles/span` URL of a Jaeger-JSON span (µs times), optionally for one profile type. */
 export function spanProfileUrl(span, type) {
@@ -59,7 +53,7 @@ export function spanProfileSection(span, index, onToggle = () => {}) {
     body.replaceChildren(el('p', { class: 'muted' }, 'Loading profile…'));
     let answer;
     try {
-      [answer] = await Promise.all([getJSON(spanProfileUrl(of, type)), loadEngine()]);
+      [answer] = await Promise.all([getConnectJSON(spanProfileUrl(of, type)), loadEngine()]);
     } catch (e) {
       if (mine === seq) body.replaceChildren(el('p', { class: 'error', id: 'span-profile-error' }, e.message));
       return;

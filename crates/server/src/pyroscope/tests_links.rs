@@ -6,7 +6,7 @@
 //! over a fixture with stored spans for the span look-ups of `span-hits`.
 
 use super::links::PROFILE_ID_ATTRIBUTE;
-use super::testutil::{app, expand, expected, get_json, CPU, MEM, T0_MS};
+use super::testutil::{app, expand, expected, get_json, StoredSpans, CPU, MEM, T0_MS};
 use crate::{AppState, QueryOptions};
 use axum::http::StatusCode;
 use model::metrics::Labels;
@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use store::profiles::{EmbeddedProfileStore, ProfileWrite, StackSample};
 use store::series::MemorySeriesStore;
-use store::{DependencyLink, Operation, ProfileStore, SpanStore, StoreError, TraceQuery, WriteAck};
+use store::ProfileStore;
 
 const SPAN_1: &str = "0000000000000001";
 const SPAN_2: &str = "0000000000000002";
@@ -212,48 +212,6 @@ async fn span_hits_parameters_are_checked() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         let text = body["message"].as_str().unwrap_or_default();
         assert!(text.starts_with(message), "{query}: {text}");
-    }
-}
-
-/// Spans in memory: trace look-ups by id, searches by attribute and start.
-struct StoredSpans(Vec<Span>);
-
-impl SpanStore for StoredSpans {
-    fn write(&self, _: Vec<Span>) -> Result<WriteAck, StoreError> {
-        Err(StoreError::Closed)
-    }
-    fn services(&self) -> Result<Vec<String>, StoreError> {
-        Ok(Vec::new())
-    }
-    fn operations(&self, _: &str, _: Option<SpanKind>) -> Result<Vec<Operation>, StoreError> {
-        Ok(Vec::new())
-    }
-    fn find_traces(&self, q: &TraceQuery) -> Result<Vec<Vec<Span>>, StoreError> {
-        let hit = self.0.iter().find(|s| {
-            q.start_min.is_none_or(|t| s.start_unix_nano >= t)
-                && q.start_max.is_none_or(|t| s.start_unix_nano <= t)
-                && q.tags.iter().all(|(k, v)| {
-                    s.attributes
-                        .iter()
-                        .any(|a| &a.key == k && &a.value.to_text() == v)
-                })
-        });
-        Ok(hit
-            .and_then(|s| self.trace(s.trace_id).ok().flatten())
-            .into_iter()
-            .collect())
-    }
-    fn trace(&self, id: TraceId) -> Result<Option<Vec<Span>>, StoreError> {
-        let spans: Vec<Span> = self
-            .0
-            .iter()
-            .filter(|s| s.trace_id == id)
-            .cloned()
-            .collect();
-        Ok((!spans.is_empty()).then_some(spans))
-    }
-    fn dependencies(&self, _: u64, _: u64) -> Result<Vec<DependencyLink>, StoreError> {
-        Ok(Vec::new())
     }
 }
 

@@ -22,10 +22,10 @@ pub const MEM: &str = "memory:alloc_space:bytes:space:bytes";
 /// The fixture's first profile time, ms.
 pub const T0_MS: i64 = 1_700_000_000_000;
 
-/// No spans.
-struct NoSpans;
+/// Spans in memory: trace look-ups by id, searches by attribute and start.
+pub struct StoredSpans(pub Vec<Span>);
 
-impl SpanStore for NoSpans {
+impl SpanStore for StoredSpans {
     fn write(&self, _: Vec<Span>) -> Result<WriteAck, StoreError> {
         Err(StoreError::Closed)
     }
@@ -35,11 +35,29 @@ impl SpanStore for NoSpans {
     fn operations(&self, _: &str, _: Option<SpanKind>) -> Result<Vec<Operation>, StoreError> {
         Ok(Vec::new())
     }
-    fn find_traces(&self, _: &TraceQuery) -> Result<Vec<Vec<Span>>, StoreError> {
-        Ok(Vec::new())
+    fn find_traces(&self, q: &TraceQuery) -> Result<Vec<Vec<Span>>, StoreError> {
+        let hit = self.0.iter().find(|s| {
+            q.start_min.is_none_or(|t| s.start_unix_nano >= t)
+                && q.start_max.is_none_or(|t| s.start_unix_nano <= t)
+                && q.tags.iter().all(|(k, v)| {
+                    s.attributes
+                        .iter()
+                        .any(|a| &a.key == k && &a.value.to_text() == v)
+                })
+        });
+        Ok(hit
+            .and_then(|s| self.trace(s.trace_id).ok().flatten())
+            .into_iter()
+            .collect())
     }
-    fn trace(&self, _: TraceId) -> Result<Option<Vec<Span>>, StoreError> {
-        Ok(None)
+    fn trace(&self, id: TraceId) -> Result<Option<Vec<Span>>, StoreError> {
+        let spans: Vec<Span> = self
+            .0
+            .iter()
+            .filter(|s| s.trace_id == id)
+            .cloned()
+            .collect();
+        Ok((!spans.is_empty()).then_some(spans))
     }
     fn dependencies(&self, _: u64, _: u64) -> Result<Vec<DependencyLink>, StoreError> {
         Ok(Vec::new())
@@ -106,7 +124,7 @@ pub fn app() -> axum::Router {
     ];
     drop(store.write(writes).expect("write"));
     let mut state = AppState::new(
-        Arc::new(NoSpans),
+        Arc::new(StoredSpans(Vec::new())),
         Arc::new(MemorySeriesStore::new()),
         QueryOptions::default(),
     );
