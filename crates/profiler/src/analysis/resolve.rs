@@ -41,7 +41,7 @@ pub(crate) struct SymbolCache {
     id: u64,
     /// When the current symbolizer was made.
     symbolizer_born: std::time::Instant,
-    /// Symbol tables only ([`ElfSymbolizer::names_only`]).
+    /// Symbol tables only ([`ElfSymbolizer::new`]).
     names_only: bool,
     lines: FxHashMap<(Arc<str>, u64), Option<Vec<SymbolFrame>>>,
     kernel: Option<(KernelSymbols, std::time::Instant)>,
@@ -84,14 +84,7 @@ fn symbolize_with(
     SYMBOLIZER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.as_ref().map(|(id, _)| *id) != Some(cache_id) {
-            *slot = Some((
-                cache_id,
-                if cache.names_only {
-                    ElfSymbolizer::names_only()
-                } else {
-                    ElfSymbolizer::default()
-                },
-            ));
+            *slot = Some((cache_id, ElfSymbolizer::new(cache.names_only)));
         }
         match slot.as_ref() {
             Some((_, symbolizer)) => symbolizer.symbolize(file, offsets),

@@ -44,33 +44,25 @@ impl std::fmt::Debug for ElfSymbolizer {
 
 impl Default for ElfSymbolizer {
     fn default() -> Self {
-        Self {
-            inner: Symbolizer::builder()
-                .enable_demangling(true)
-                .enable_code_info(true)
-                .enable_inlined_fns(true)
-                .enable_auto_reload(false)
-                .build(),
-            names_only: false,
-        }
+        Self::new(false)
     }
 }
 
 impl ElfSymbolizer {
-    /// A symbolizer that reads ELF symbol tables only, never DWARF: function
-    /// names without lines or inlined frames, for the continuous profiler,
-    /// whose resident memory DWARF's parsed units and touched pages would
-    /// otherwise triple (the build id and file offset it keeps allow a full
-    /// symbolization later).
-    pub fn names_only() -> Self {
+    /// A symbolizer; with `names_only` it reads ELF symbol tables only,
+    /// never DWARF: function names without lines or inlined frames, for the
+    /// continuous profiler, whose resident memory DWARF's parsed units and
+    /// touched pages would otherwise triple (the build id and file offset it
+    /// keeps allow a full symbolization later).
+    pub fn new(names_only: bool) -> Self {
         Self {
             inner: Symbolizer::builder()
                 .enable_demangling(true)
-                .enable_code_info(false)
-                .enable_inlined_fns(false)
+                .enable_code_info(!names_only)
+                .enable_inlined_fns(!names_only)
                 .enable_auto_reload(false)
                 .build(),
-            names_only: true,
+            names_only,
         }
     }
 

@@ -30,7 +30,7 @@
 use super::connect::ConnectError;
 use super::flamegraph::{self, FlameGraph};
 use super::query;
-use super::render::{legacy_query, parse_time, time_range, Params};
+use super::render::{legacy_query, max_nodes, now_ns, parse_time, time_range, Params};
 use super::selector::{self, ProfileType};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
@@ -136,12 +136,7 @@ async fn span_profile_inner(state: &AppState, params: &Params) -> Result<Value, 
         .map(|t| ProfileType::require(t).map(|_| t.to_string()))
         .transpose()
         .map_err(ConnectError::invalid)?;
-    let max_nodes = match params.get(&["max-nodes", "maxNodes"]) {
-        None => flamegraph::DEFAULT_MAX_NODES,
-        Some(v) => flamegraph::max_nodes(Some(v.parse::<i64>().map_err(|_| {
-            ConnectError::invalid(format!("bad max-nodes {v:?}: expected a whole number"))
-        })?)),
-    };
+    let max_nodes = max_nodes(params)?;
     let span_id = selection.span_ids.first().map(|&id| span_hex(id));
     let trace_id = selection.trace_ids.first().map(|&id| trace_hex(id));
     let (types, flame) = query::blocking(state, move |store| {
@@ -309,12 +304,6 @@ fn span_hex(id: u64) -> String {
 /// A trace id as the Jaeger API writes it: 32 lowercase hex digits.
 fn trace_hex(id: u128) -> String {
     TraceId(id.to_be_bytes()).to_string()
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -79,7 +79,8 @@ pub fn parse_time(text: &str, now_ns: i64) -> Result<i64, String> {
     })
 }
 
-fn now_ns() -> i64 {
+/// Now, Unix ns.
+pub(super) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
@@ -115,13 +116,16 @@ pub(super) fn legacy_query(
     ))
 }
 
-fn max_nodes(params: &Params) -> Result<usize, ConnectError> {
+/// `max-nodes` (or `maxNodes`): the flame graph default when absent.
+pub(super) fn max_nodes(params: &Params) -> Result<usize, ConnectError> {
     match params.get(&["max-nodes", "maxNodes"]) {
         None => Ok(flamegraph::DEFAULT_MAX_NODES),
         Some(v) => v
             .parse::<i64>()
             .map(|n| flamegraph::max_nodes(Some(n)))
-            .map_err(|_| ConnectError::invalid(format!("bad max-nodes {v:?}"))),
+            .map_err(|_| {
+                ConnectError::invalid(format!("bad max-nodes {v:?}: expected a whole number"))
+            }),
     }
 }
 

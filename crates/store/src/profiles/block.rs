@@ -193,43 +193,20 @@ pub fn read_tables(dir: &Path, id: u64) -> Result<Tables, StoreError> {
 }
 
 fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body) {
-    // Keep the nodes samples end in and their ancestors, renumbered in id
-    // order (parents stay before children), and the names they use.
+    // Only the stacks samples end in (and their ancestors) and their names.
     let mut keep = vec![false; tables.nodes.len()];
     for s in &tables.series {
         for &n in &s.nodes {
             keep[n as usize] = true;
         }
     }
-    for node in (0..tables.nodes.len()).rev() {
-        let parent = tables.nodes[node].0;
-        if keep[node] && parent != 0 {
-            keep[parent as usize - 1] = true;
-        }
-    }
-    let mut node_map = vec![u32::MAX; tables.nodes.len()];
-    let mut name_map = vec![u32::MAX; tables.names.len()];
+    let pruned = tables.prune(keep);
+    let node_map = pruned.node_map;
     let mut body = Body {
-        names: Vec::new(),
-        nodes: Vec::new(),
+        names: pruned.names,
+        nodes: pruned.nodes,
         series: Vec::new(),
     };
-    for (node, &(parent, name)) in tables.nodes.iter().enumerate() {
-        if !keep[node] {
-            continue;
-        }
-        if name_map[name as usize] == u32::MAX {
-            name_map[name as usize] = body.names.len() as u32;
-            body.names.push(tables.names[name as usize].clone());
-        }
-        let parent = if parent == 0 {
-            0
-        } else {
-            node_map[parent as usize - 1] + 1
-        };
-        node_map[node] = body.nodes.len() as u32;
-        body.nodes.push((parent, name_map[name as usize]));
-    }
     let mut meta = BlockMeta {
         min_t: i64::MAX,
         max_t: i64::MIN,

@@ -155,6 +155,49 @@ fn io_err(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
 }
 
 impl Shared {
+    /// The shared state over `head` and `parts`; directories and the disk
+    /// quota come from `config` (none in memory only).
+    fn new(head: Head, parts: Parts, config: Option<ProfileStoreConfig>, next_block: u64) -> Self {
+        let dir = |name: &str| {
+            config
+                .as_ref()
+                .map_or_else(PathBuf::new, |c| c.dir.join(name))
+        };
+        Self {
+            head_since_ms: AtomicU64::new(if head.is_empty() { 0 } else { 1 }),
+            head: RwLock::new(head),
+            parts: RwLock::new(parts),
+            wal: WalQueue::default(),
+            blocks_dir: dir("blocks"),
+            wal_dir: dir("wal"),
+            disk: config.as_ref().map(|c| c.disk_quota.join("profiles")),
+            config,
+            next_block: AtomicU64::new(next_block),
+            epoch: Instant::now(),
+            cache: Mutex::new(Cache::default()),
+            upkeep: Mutex::new(()),
+            stop: (Mutex::new(false), Condvar::new()),
+        }
+    }
+
+    /// `(oldest profile start, newest profile end)` over every part.
+    pub(super) fn time_bounds(&self) -> Option<(i64, i64)> {
+        let mut bounds = self.head_read().time_bounds();
+        let parts = self.parts_read();
+        let more = parts
+            .frozen
+            .iter()
+            .filter_map(|f| f.tables.time_bounds())
+            .chain(parts.blocks.iter().map(|b| (b.meta.min_t, b.meta.max_t)));
+        for (lo, hi) in more {
+            bounds = Some(match bounds {
+                Some((a, b)) => (a.min(lo), b.max(hi)),
+                None => (lo, hi),
+            });
+        }
+        bounds
+    }
+
     pub(super) fn head_read(&self) -> std::sync::RwLockReadGuard<'_, Head> {
         self.head.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -282,23 +325,7 @@ impl EmbeddedProfileStore {
         let next_seq = segments.last().copied().unwrap_or(0).max(covered) + 1;
         let wal = WalWriter::create(&wal_dir, next_seq)?;
         let segment_bytes = config.wal_segment_bytes;
-        let disk = Some(config.disk_quota.join("profiles"));
-        let epoch = Instant::now();
-        let shared = Arc::new(Shared {
-            head_since_ms: AtomicU64::new(if head.is_empty() { 0 } else { 1 }),
-            head: RwLock::new(head),
-            parts: RwLock::new(parts),
-            wal: WalQueue::default(),
-            config: Some(config),
-            blocks_dir,
-            wal_dir,
-            next_block: AtomicU64::new(next_block),
-            epoch,
-            cache: Mutex::new(Cache::default()),
-            disk,
-            upkeep: Mutex::new(()),
-            stop: (Mutex::new(false), Condvar::new()),
-        });
+        let shared = Arc::new(Shared::new(head, parts, Some(config), next_block));
         let writer = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
@@ -325,21 +352,7 @@ impl EmbeddedProfileStore {
     /// profile directory.
     pub fn in_memory() -> Self {
         Self {
-            shared: Arc::new(Shared {
-                head: RwLock::new(Head::default()),
-                parts: RwLock::new(Parts::default()),
-                wal: WalQueue::default(),
-                config: None,
-                blocks_dir: PathBuf::new(),
-                wal_dir: PathBuf::new(),
-                next_block: AtomicU64::new(1),
-                head_since_ms: AtomicU64::new(0),
-                epoch: Instant::now(),
-                cache: Mutex::new(Cache::default()),
-                disk: None,
-                upkeep: Mutex::new(()),
-                stop: (Mutex::new(false), Condvar::new()),
-            }),
+            shared: Arc::new(Shared::new(Head::default(), Parts::default(), None, 1)),
             threads: Mutex::new(Vec::new()),
             recovery: ProfileRecovery::default(),
         }
@@ -588,20 +601,7 @@ impl ProfileStore for EmbeddedProfileStore {
     }
 
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
-        let mut bounds = self.shared.head_read().time_bounds();
-        let parts = self.shared.parts_read();
-        let more = parts
-            .frozen
-            .iter()
-            .filter_map(|f| f.tables.time_bounds())
-            .chain(parts.blocks.iter().map(|b| (b.meta.min_t, b.meta.max_t)));
-        for (lo, hi) in more {
-            bounds = Some(match bounds {
-                Some((a, b)) => (a.min(lo), b.max(hi)),
-                None => (lo, hi),
-            });
-        }
-        Ok(bounds)
+        Ok(self.shared.time_bounds())
     }
 }
 

@@ -95,10 +95,8 @@ fn write_frozen(shared: &Shared) -> Result<(), StoreError> {
         {
             let mut parts = shared.parts_write();
             parts.frozen.remove(0);
-            if let Some(block) = &written {
-                shared.cache_insert(block.id, Arc::clone(&tables));
-            }
             if let Some(block) = written {
+                shared.cache_insert(block.id, Arc::clone(&tables));
                 insert_block(&mut parts, block);
             }
         }
@@ -121,21 +119,7 @@ fn delete_segments(shared: &Shared, through: u64) -> Result<(), StoreError> {
 
 /// Newest data time in the store, Unix ns.
 fn newest(shared: &Shared) -> i64 {
-    let head = shared.head_read().time_bounds().map(|b| b.1);
-    let parts = shared.parts_read();
-    parts
-        .blocks
-        .iter()
-        .map(|b| b.meta.max_t)
-        .chain(
-            parts
-                .frozen
-                .iter()
-                .filter_map(|f| f.tables.time_bounds().map(|b| b.1)),
-        )
-        .chain(head)
-        .max()
-        .unwrap_or(i64::MIN)
+    shared.time_bounds().map_or(i64::MIN, |(_, newest)| newest)
 }
 
 fn compact(shared: &Shared, config: &ProfileStoreConfig) -> Result<(), StoreError> {

@@ -24,6 +24,16 @@ pub struct Tables {
     pub(super) samples: u64,
 }
 
+/// A call tree cut down by [`Tables::prune`].
+pub(super) struct Pruned {
+    /// The names the kept nodes use.
+    pub(super) names: Vec<String>,
+    /// The kept nodes, `(parent + 1 or 0, name)` in the new ids.
+    pub(super) nodes: Vec<(u32, u32)>,
+    /// New id by old node id (`u32::MAX`: dropped).
+    pub(super) node_map: Vec<u32>,
+}
+
 /// One series' profiles.
 pub(super) struct Series {
     pub(super) labels: Labels,
@@ -245,39 +255,52 @@ impl Tables {
         if !touched {
             return MergedStacks::default();
         }
-        // Keep every node with a value and its ancestors; parents have
-        // smaller ids than their children, so one pass upwards then one
-        // pass in id order renumbers them parents first.
-        let mut keep = vec![false; self.nodes.len()];
+        let seeds = self_values.iter().map(|&v| v != 0).collect();
+        let pruned = self.prune(seeds);
+        let self_values = self_values
+            .into_iter()
+            .zip(&pruned.node_map)
+            .filter(|(_, &new)| new != u32::MAX)
+            .map(|(v, _)| v)
+            .collect();
+        MergedStacks {
+            names: pruned.names,
+            nodes: pruned.nodes,
+            self_values,
+        }
+    }
+
+    /// The call tree cut down to the nodes marked in `keep` and their
+    /// ancestors, renumbered in id order (parents stay before children),
+    /// with only the names they use.
+    pub(super) fn prune(&self, mut keep: Vec<bool>) -> Pruned {
         for node in (0..self.nodes.len()).rev() {
-            if self_values[node] != 0 || keep[node] {
-                keep[node] = true;
-                let parent = self.nodes[node].0;
-                if parent != 0 {
-                    keep[parent as usize - 1] = true;
-                }
+            let parent = self.nodes[node].0;
+            if keep[node] && parent != 0 {
+                keep[parent as usize - 1] = true;
             }
         }
-        let mut out = MergedStacks::default();
-        let mut new_id = vec![u32::MAX; self.nodes.len()];
-        let mut name_map: FxHashMap<u32, u32> = FxHashMap::default();
-        for node in 0..self.nodes.len() {
+        let mut out = Pruned {
+            names: Vec::new(),
+            nodes: Vec::new(),
+            node_map: vec![u32::MAX; self.nodes.len()],
+        };
+        let mut name_map = vec![u32::MAX; self.names.len()];
+        for (node, &(parent, name)) in self.nodes.iter().enumerate() {
             if !keep[node] {
                 continue;
             }
-            let (parent, name) = self.nodes[node];
+            if name_map[name as usize] == u32::MAX {
+                name_map[name as usize] = out.names.len() as u32;
+                out.names.push(self.names[name as usize].clone());
+            }
             let parent = if parent == 0 {
                 0
             } else {
-                new_id[parent as usize - 1] + 1
+                out.node_map[parent as usize - 1] + 1
             };
-            let name = *name_map.entry(name).or_insert_with(|| {
-                out.names.push(self.names[name as usize].clone());
-                out.names.len() as u32 - 1
-            });
-            new_id[node] = out.nodes.len() as u32;
-            out.nodes.push((parent, name));
-            out.self_values.push(self_values[node]);
+            out.node_map[node] = out.nodes.len() as u32;
+            out.nodes.push((parent, name_map[name as usize]));
         }
         out
     }
