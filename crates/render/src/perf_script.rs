@@ -272,10 +272,20 @@ fn write_record(profile: &Profile, sample: &Sample, event: &str, value: i64, tex
                 .get(line.function)
                 .map_or("[unknown]", |f| f.name.as_str());
             let name = if name.is_empty() { "[unknown]" } else { name };
-            let _ = writeln!(text, "\t{:>16x} {name} ({dso})", location.address);
+            // A name that ends like an offset (`libc.so.6+0x1f2`, what `record`
+            // calls an unsymbolized frame) gets an explicit one, which the
+            // reader strips, so the name comes back whole.
+            let offset = if ends_with_offset(name) { "+0x0" } else { "" };
+            let _ = writeln!(text, "\t{:>16x} {name}{offset} ({dso})", location.address);
         }
     }
     text.push('\n');
+}
+
+/// Whether `name` ends in `+0x` and hex digits, as perf's `symbol+offset` does.
+fn ends_with_offset(name: &str) -> bool {
+    name.rfind("+0x")
+        .is_some_and(|i| name[i + 3..].chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -325,6 +335,34 @@ mod tests {
                 .iter()
                 .any(|s| s.labels.thread_name == "worker"));
         }
+    }
+
+    #[test]
+    fn names_that_look_like_offsets_survive_the_round_trip() {
+        let mut b = ProfileBuilder::new(vec![ValueType::new("samples", "count")]);
+        let f = b.function_named("libgcc_s.so.1+0x198c8", "");
+        let loc = b.location(Location {
+            mapping: None,
+            address: 0x198c8,
+            lines: vec![Line {
+                function: f,
+                line: 0,
+            }],
+            kind: FrameKind::User,
+        });
+        b.add_sample(Sample {
+            locations: vec![loc],
+            values: vec![1],
+            labels: SampleLabels::default(),
+        });
+        let p = b.finish();
+        let mut out = Vec::new();
+        write(&p, ValueView::Samples, &mut out).unwrap();
+        let back = read(std::str::from_utf8(&out).unwrap()).unwrap();
+        assert_eq!(
+            back.stack_names(&back.samples[0]),
+            ["libgcc_s.so.1+0x198c8"]
+        );
     }
 
     #[test]
