@@ -119,6 +119,10 @@ pub struct SampleLabels {
     pub tid: u32,
     /// Thread name (`comm`), empty when unknown.
     pub thread_name: String,
+    /// When the sample was taken, Unix ns; 0 when the profiler merged
+    /// samples over time (the continuous profiler keeps it, so a span's
+    /// thread and time find their samples).
+    pub time_ns: i64,
 }
 
 /// One stack with its values (one per [`Profile::sample_types`] entry).

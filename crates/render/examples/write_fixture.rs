@@ -40,6 +40,7 @@ fn profile_of(stacks: &[(&[FrameSpec], i64, i64)]) -> Profile {
                 pid: 4242,
                 tid: 4242,
                 thread_name: "workload".to_string(),
+                time_ns: 0,
             },
         });
     }

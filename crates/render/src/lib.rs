@@ -135,6 +135,7 @@ pub(crate) mod test_support {
             pid: 42,
             tid: 43,
             thread_name: "worker".to_string(),
+            time_ns: 0,
         };
         b.add_sample(Sample {
             locations: vec![inlined, main, root],

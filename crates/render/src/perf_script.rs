@@ -145,6 +145,7 @@ pub fn read(text: &str) -> Result<Profile, RenderError> {
             } else {
                 header.comm.to_string()
             },
+            time_ns: 0,
         };
         let mut locations = Vec::new();
         if !header.rest.is_empty() {

@@ -31,6 +31,11 @@ const MARKERS: [(&str, FrameKind); 3] = [
 const LABEL_PID: &str = "pid";
 const LABEL_TID: &str = "tid";
 const LABEL_THREAD_NAME: &str = "thread_name";
+/// When the sample was taken (numeric, unit `nanoseconds`, Unix time):
+/// written only for samples that carry a time (the continuous profiler's).
+pub const LABEL_TIMESTAMP: &str = "timestamp";
+/// The unit of [`LABEL_TIMESTAMP`].
+const UNIT_NANOSECONDS: &str = "nanoseconds";
 
 /// The frame kind implied by a location's mapping path (`None`: no mapping).
 fn kind_of_mapping(path: Option<&str>) -> FrameKind {
@@ -52,7 +57,7 @@ fn kind_of_mapping(path: Option<&str>) -> FrameKind {
 /// mapping named `[kernel.kallsyms]`, `[jit]` or `[synthetic]`; the `wall` view
 /// adds a `wall` column (cpu + off_cpu). [`read`] drops both again; kinds of
 /// locations with a real mapping are inferred from its path. Labels: `pid`,
-/// `tid` (numbers), `thread_name` (string).
+/// `tid`, `timestamp` (numbers), `thread_name` (string).
 pub fn write(profile: &Profile, view: ValueView, out: &mut dyn Write) -> Result<(), RenderError> {
     let bytes = to_proto(profile, view).encode_to_vec();
     let mut gz = GzEncoder::new(out, Compression::fast());
@@ -96,6 +101,24 @@ mod tests {
         for view in ValueView::ALL {
             assert_eq!(round_trip(&p, view), p, "{view}");
         }
+    }
+
+    #[test]
+    fn sample_times_survive_as_numeric_labels() {
+        let mut p = rich_profile();
+        p.samples[0].labels.time_ns = 1_700_000_000_123_456_789;
+        assert_eq!(
+            round_trip(&p, ValueView::Cpu).samples[0].labels.time_ns,
+            1_700_000_000_123_456_789
+        );
+        let message = to_proto(&p, ValueView::Cpu);
+        let s = &message.string_table;
+        let label = message.sample[0]
+            .label
+            .iter()
+            .find(|l| s[l.key as usize] == LABEL_TIMESTAMP)
+            .unwrap();
+        assert_eq!(s[label.num_unit as usize], "nanoseconds");
     }
 
     #[test]

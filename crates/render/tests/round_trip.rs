@@ -68,6 +68,7 @@ fn profile() -> Profile {
                 pid: 100,
                 tid: 100 + i as u32 % 2,
                 thread_name: format!("thread {}", i % 2),
+                time_ns: 0,
             },
         });
     }

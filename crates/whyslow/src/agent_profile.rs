@@ -8,7 +8,10 @@
 //! `OTEL_SERVICE_NAME` or `service.name` in `OTEL_RESOURCE_ATTRIBUTES` in its
 //! environment, else its executable's name), `host`, `pid`, `comm`,
 //! `executable`, `cgroup`. pprof keeps mappings with build id and file
-//! offsets, so frames can be symbolized again elsewhere.
+//! offsets, so frames can be symbolized again elsewhere. Each sample keeps
+//! its thread id and time as numeric labels `tid` and `timestamp`
+//! (nanoseconds): `serve` stores them beside the series, so a span's
+//! process, thread and time find its samples.
 //!
 //! While the server is away, cut profiles wait in a queue of at most
 //! [`MAX_QUEUED`] requests; past that the oldest is dropped and counted.
@@ -339,10 +342,17 @@ pub fn split_by_process(profile: &Profile, columns: &[usize]) -> BTreeMap<u32, P
             };
             locations.push(new_id);
         }
+        // Thread and time stay per sample (numeric pprof labels, which
+        // Pyroscope ignores and `serve` keeps apart from the series); a
+        // thread name would become a series label, so it is left out.
         builder.add_sample(Sample {
             locations,
             values,
-            labels: SampleLabels::default(),
+            labels: SampleLabels {
+                tid: sample.labels.tid,
+                time_ns: sample.labels.time_ns,
+                ..SampleLabels::default()
+            },
         });
     }
     builders
@@ -540,6 +550,7 @@ mod tests {
                 pid,
                 tid: pid,
                 thread_name: "t".into(),
+                time_ns: 0,
             },
         };
         profile.samples = vec![
@@ -553,6 +564,8 @@ mod tests {
         assert_eq!(p11.samples.len(), 1);
         assert_eq!(p11.samples[0].values, vec![1, 10]);
         assert_eq!(p11.stack_names(&p11.samples[0]), vec!["main", "b"]);
+        assert_eq!(p11.samples[0].labels.tid, 11);
+        assert_eq!(p11.samples[0].labels.thread_name, "");
         let off = split_by_process(&profile, &[2]);
         assert_eq!(off.keys().copied().collect::<Vec<_>>(), vec![11]);
         assert_eq!(off[&11].samples[0].values, vec![99]);

@@ -218,6 +218,7 @@ pub fn parse_folded(
         time_ns: series.time_ns,
         duration_ns: series.duration_ns,
         samples,
+        ticks: Vec::new(),
     }])
 }
 

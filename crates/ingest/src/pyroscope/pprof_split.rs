@@ -3,6 +3,11 @@
 //! to function names root first and summed, then one [`ProfileWrite`] per
 //! group and sample type. Every index into the message is checked; nothing
 //! here panics on any input.
+//!
+//! A sample with the numeric labels `timestamp` (Unix ns) and `tid` (or
+//! `thread_id`) — what `whyslow agent` sends, and Pyroscope ignores — is
+//! also kept as a timed sample ([`Tick`]) of its stack, so a span's thread
+//! and time find it.
 
 use super::error::ProfileError;
 use super::labels::{check_pair, check_series};
@@ -14,7 +19,7 @@ use super::pprof::{derive_name, PprofSeries};
 use model::metrics::{Label, Labels, METRIC_NAME};
 use render::pprof_proto::{Function, Location, Profile, Sample};
 use std::collections::HashMap;
-use store::profiles::{ProfileWrite, StackSample, PROFILE_TYPE_LABEL};
+use store::profiles::{ProfileWrite, StackSample, Tick, PROFILE_TYPE_LABEL};
 
 /// A `time_nanos` before 1971 is not a time (Pyroscope: old pyroscope-rs
 /// sent microseconds there); the series' default time is used instead.
@@ -26,8 +31,17 @@ type StackKey = (Vec<String>, Option<u64>, Option<u128>);
 /// A sample's stack before symbolisation: group, location ids, span, trace.
 type LocationKey<'p> = (usize, &'p [u64], Option<u64>, Option<u128>);
 
-/// A sample's string labels (sorted), span id and trace id.
-type SampleLabels<'p> = (Vec<(&'p str, &'p str)>, Option<u64>, Option<u128>);
+/// A sample's string labels (sorted), span id, trace id, and `(thread,
+/// Unix ns)` when it is timed.
+type SampleLabels<'p> = (
+    Vec<(&'p str, &'p str)>,
+    Option<u64>,
+    Option<u128>,
+    Option<(u32, i64)>,
+);
+
+/// Memory charged per timed sample.
+const TICK_BYTES: u64 = 32;
 
 /// What every write of one profile shares.
 struct Header {
@@ -43,6 +57,8 @@ struct Group {
     index: HashMap<StackKey, usize>,
     /// `values[stack * sample_types + type]`.
     values: Vec<i64>,
+    /// Timed samples: `(stack, thread, Unix ns, pprof sample index)`.
+    ticks: Vec<(usize, u32, i64, usize)>,
 }
 
 /// One profile being converted.
@@ -178,7 +194,7 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
             if sample.location_id.is_empty() || sample.value.iter().all(|v| *v == 0) {
                 continue;
             }
-            let (pairs, span, trace) = self.sample_labels(sample)?;
+            let (pairs, span, trace, timed) = self.sample_labels(sample)?;
             let g = match group_of.get(&pairs) {
                 Some(&g) => g,
                 None => {
@@ -196,6 +212,7 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
                         labels,
                         index: HashMap::new(),
                         values: Vec::new(),
+                        ticks: Vec::new(),
                     });
                     group_of.insert(pairs, groups.len() - 1);
                     groups.len() - 1
@@ -216,6 +233,10 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
                     s
                 }
             };
+            if let Some((thread, time)) = timed {
+                self.budget.charge(TICK_BYTES, "timed samples")?;
+                groups[g].ticks.push((s, thread, time, i));
+            }
             let values = &mut groups[g].values[s * types..(s + 1) * types];
             for (total, v) in values.iter_mut().zip(&sample.value) {
                 *total = total.saturating_add(*v);
@@ -237,11 +258,14 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
             stacks.sort_unstable_by_key(|(_, s)| *s);
             for (t, profile_type) in header.profile_types.iter().enumerate() {
                 let mut samples = Vec::new();
+                // Index in `samples` of each stack kept for this type.
+                let mut kept = vec![u32::MAX; stacks.len()];
                 for ((frames, span_id, trace_id), s) in &stacks {
                     let value = group.values[s * types + t];
                     if value == 0 {
                         continue;
                     }
+                    kept[*s] = samples.len() as u32;
                     self.budget.charge(frames_bytes(frames), "stacks")?;
                     samples.push(StackSample {
                         frames: frames.clone(),
@@ -253,6 +277,20 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
                 if samples.is_empty() {
                     continue;
                 }
+                let ticks = group
+                    .ticks
+                    .iter()
+                    .filter_map(|&(s, thread_id, time_ns, i)| {
+                        let value = self.profile.sample.get(i)?.value.get(t).copied()?;
+                        let sample = *kept.get(s)?;
+                        (value != 0 && sample != u32::MAX).then_some(Tick {
+                            sample,
+                            thread_id,
+                            time_ns,
+                            value,
+                        })
+                    })
+                    .collect();
                 let mut labels = group.labels.clone();
                 labels.set(PROFILE_TYPE_LABEL, profile_type);
                 writes.push(ProfileWrite {
@@ -260,6 +298,7 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
                     time_ns: header.time_ns,
                     duration_ns: header.duration_ns,
                     samples,
+                    ticks,
                 });
             }
         }
@@ -304,9 +343,18 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
             )));
         }
         let (mut pairs, mut span, mut profile_id, mut trace) = (Vec::new(), None, None, None);
+        let (mut thread, mut time) = (None, None);
         for label in &sample.label {
             if label.str <= 0 {
-                continue; // numeric label
+                // Numeric labels: only the thread and time of a timed sample count.
+                match self.string(label.key)? {
+                    "tid" | "thread_id" => thread = thread.or(u32::try_from(label.num).ok()),
+                    "timestamp" if label.num >= PLAUSIBLE_TIME_NS => {
+                        time = time.or(Some(label.num))
+                    }
+                    _ => {}
+                }
+                continue;
             }
             let (key, value) = (self.string(label.key)?, self.string(label.str)?);
             match key {
@@ -327,7 +375,8 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
             }
         }
         pairs.sort_unstable();
-        Ok((pairs, span.or(profile_id), trace))
+        let timed = time.map(|t| (thread.unwrap_or(0), t));
+        Ok((pairs, span.or(profile_id), trace, timed))
     }
 
     /// Function names of a sample's stack, root first, at most

@@ -142,6 +142,59 @@ fn sample_labels_split_series_and_ids_stay_per_sample() {
 }
 
 #[test]
+fn numeric_thread_and_time_labels_become_timed_samples() {
+    const T: i64 = 1_700_000_000_000_000_000;
+    let mut b = go_cpu();
+    b.sample("main;hot", &[1, 10], &[]);
+    b.sample("main;hot", &[1, 10], &[]);
+    b.sample("main;cold", &[1, 10], &[]);
+    b.sample("main;cold", &[1, 10], &[]);
+    // tid/thread_id and timestamp on the first three; the last has only a
+    // millisecond-looking time, which is not a time.
+    let numeric = |b: &mut Builder, sample: usize, key: &str, num: i64| {
+        let key = b.s(key);
+        b.profile.sample[sample]
+            .label
+            .push(render::pprof_proto::Label {
+                key,
+                str: 0,
+                num,
+                num_unit: 0,
+            });
+    };
+    numeric(&mut b, 0, "tid", 41);
+    numeric(&mut b, 0, "timestamp", T + 5);
+    numeric(&mut b, 1, "thread_id", 42);
+    numeric(&mut b, 1, "timestamp", T + 6);
+    numeric(&mut b, 2, "timestamp", T + 7);
+    numeric(&mut b, 3, "timestamp", 1_700_000_000_000);
+    let writes = parse_pprof(&b.encode(), &app()).unwrap();
+    assert_eq!(writes.len(), 2, "numeric labels split no series");
+    for w in &writes {
+        assert_eq!(w.samples.len(), 2, "timed samples still merge by stack");
+        let hot = w
+            .samples
+            .iter()
+            .position(|s| s.frames == ["main", "hot"])
+            .unwrap();
+        let ticks: Vec<(u32, u32, i64)> = w
+            .ticks
+            .iter()
+            .map(|t| (t.sample, t.thread_id, t.time_ns))
+            .collect();
+        assert_eq!(
+            ticks,
+            vec![
+                (hot as u32, 41, T + 5),
+                (hot as u32, 42, T + 6),
+                (1 - hot as u32, 0, T + 7)
+            ]
+        );
+    }
+    assert_eq!(writes[1].ticks[0].value, 10);
+}
+
+#[test]
 fn inlined_lines_and_unknown_functions() {
     let mut b = Builder::new(&[("cpu", "nanoseconds")], None);
     // One location: `inner` inlined into `outer`.

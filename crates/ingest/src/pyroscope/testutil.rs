@@ -294,6 +294,13 @@ impl ProfileStore for Full {
     ) -> Result<Vec<store::profiles::SpanHit>, StoreError> {
         Ok(Vec::new())
     }
+    fn merge_ticks(
+        &self,
+        _: &ProfileQuery,
+        _: &[u32],
+    ) -> Result<store::profiles::TickMerge, StoreError> {
+        Ok(store::profiles::TickMerge::default())
+    }
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
         Ok(None)
     }

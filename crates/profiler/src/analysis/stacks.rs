@@ -58,6 +58,9 @@ pub(crate) struct SampleKey {
     pub process_name: NameId,
     /// The stack.
     pub stack: StackId,
+    /// CLOCK_MONOTONIC ns of the sample (of the switch-out for off-CPU
+    /// time) when samples are kept apart in time, else 0.
+    pub time_ns: u64,
 }
 
 /// Value columns of the assembler: samples, cpu (ns), off_cpu (ns).
@@ -125,6 +128,11 @@ impl StackTable {
     }
 
     /// Summed values per key, in first-seen order.
+    pub fn len(&self) -> usize {
+        self.totals.len()
+    }
+
+    /// Distinct keys summed.
     pub fn totals(&self) -> &[(SampleKey, Values)] {
         &self.totals
     }
@@ -159,6 +167,7 @@ mod tests {
             thread_name: 0,
             process_name: 0,
             stack: s1,
+            time_ns: 0,
         };
         t.add(key, [1, 10, 0]);
         t.add(key, [1, 10, 0]);

@@ -17,6 +17,7 @@ fn config(off_cpu: bool) -> AssemblerConfig {
         frequency_hz: 100,
         off_cpu,
         names_only: false,
+        sample_times: false,
     }
 }
 
@@ -211,6 +212,7 @@ fn cycles_are_converted_to_nominal_nanoseconds() {
         frequency_hz: 1000,
         off_cpu: false,
         names_only: false,
+        sample_times: false,
     });
     a.handle(on_cpu(PID, PID, 0, &[0x10]));
     let (p, stats) = a.finish(0, 0);
@@ -359,3 +361,44 @@ fn assembler_can_move_to_another_thread() {
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod real_stacks;
+
+#[test]
+fn continuous_profiling_keeps_sample_times_apart() {
+    let mut a = Assembler::new(AssemblerConfig {
+        sample_times: true,
+        ..config(true)
+    });
+    a.handle(comm(PID, "app"));
+    a.handle(on_cpu(PID, PID, 1_000, &[0x10, 0x20]));
+    a.handle(on_cpu(PID, PID, 2_000, &[0x10, 0x20]));
+    // Blocked 2 ms: timed; then 5 µs: summed without a time.
+    a.handle(switch_out(PID, PID, 3_000, 1, &[0xa0, 0xa1]));
+    a.handle(Event::SwitchIn {
+        pid: PID,
+        tid: PID,
+        time_ns: 2_003_000,
+    });
+    a.handle(switch_out(PID, PID, 2_004_000, 1, &[0xa0, 0xa1]));
+    a.handle(Event::SwitchIn {
+        pid: PID,
+        tid: PID,
+        time_ns: 2_009_000,
+    });
+    a.set_wall_offset(1_000_000_000);
+    let p = a.cut(0, 0);
+    let mut times: Vec<(i64, Vec<i64>)> = p
+        .samples
+        .iter()
+        .map(|s| (s.labels.time_ns, s.values.clone()))
+        .collect();
+    times.sort();
+    assert_eq!(
+        times,
+        vec![
+            (0, vec![0, 0, 5_000]),
+            (1_000_001_000, vec![1, 10_000_000, 0]),
+            (1_000_002_000, vec![1, 10_000_000, 0]),
+            (1_000_003_000, vec![0, 0, 2_000_000]),
+        ]
+    );
+}

@@ -186,7 +186,7 @@ fn assembler_for(
     session: &Session,
     plan: &SessionPlan,
     options: &RecordOptions,
-    names_only: bool,
+    continuous: bool,
 ) -> (SamplingEvent, Assembler) {
     let sampling_event = match session.event {
         OnCpuEvent::Cycles => SamplingEvent::Cycles,
@@ -196,7 +196,8 @@ fn assembler_for(
         sampling_event,
         frequency_hz: plan.frequency_hz,
         off_cpu: options.off_cpu,
-        names_only,
+        names_only: continuous,
+        sample_times: continuous,
     });
     (sampling_event, assembler)
 }
@@ -275,6 +276,8 @@ pub fn continuous(
                 loop_state.pump(&mut assembler);
             }
             let now_wall = wall_now_ns();
+            let monotonic = i64::try_from(sys::monotonic_ns()).unwrap_or(i64::MAX);
+            assembler.set_wall_offset(now_wall.saturating_sub(monotonic));
             let profile = assembler.cut(cut_wall, now_wall - cut_wall);
             loop_state.stats.duration = started.elapsed();
             sink(profile, &loop_state.stats);

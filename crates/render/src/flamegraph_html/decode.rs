@@ -104,6 +104,7 @@ pub(crate) fn decode(data: &ProfileData) -> Result<Profile, RenderError> {
             pid,
             tid,
             thread_name: string(name, &format!("label {i}"))?.clone(),
+            time_ns: 0,
         });
     }
 

@@ -209,6 +209,7 @@ fn large_profile(count: usize) -> Profile {
                 pid: 1000,
                 tid: 1000 + (i % 8) as u32,
                 thread_name: format!("worker-{}", i % 8),
+                time_ns: 0,
             },
         });
     }

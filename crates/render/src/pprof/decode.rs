@@ -2,7 +2,7 @@
 //! encodings of `encode.rs` (marker mappings, derived `wall` column).
 //! No gunzip or I/O here.
 
-use super::{kind_of_mapping, LABEL_PID, LABEL_THREAD_NAME, LABEL_TID, MARKERS};
+use super::{kind_of_mapping, LABEL_PID, LABEL_THREAD_NAME, LABEL_TID, LABEL_TIMESTAMP, MARKERS};
 use crate::error::RenderError;
 use crate::pprof_proto as proto;
 use model::{
@@ -163,6 +163,7 @@ pub fn from_proto(message: &proto::Profile) -> Result<Profile, RenderError> {
                 LABEL_PID => labels.pid = u32::try_from(label.num).unwrap_or(0),
                 LABEL_TID => labels.tid = u32::try_from(label.num).unwrap_or(0),
                 LABEL_THREAD_NAME => labels.thread_name = strings.get(label.str)?.to_string(),
+                LABEL_TIMESTAMP => labels.time_ns = label.num.max(0),
                 _ => {}
             }
         }

@@ -2,7 +2,10 @@
 //! documents (marker mappings for frame kinds, a derived `wall` column, the
 //! main binary listed first). No gzip or I/O here.
 
-use super::{kind_of_mapping, LABEL_PID, LABEL_THREAD_NAME, LABEL_TID, MARKERS};
+use super::{
+    kind_of_mapping, LABEL_PID, LABEL_THREAD_NAME, LABEL_TID, LABEL_TIMESTAMP, MARKERS,
+    UNIT_NANOSECONDS,
+};
 use crate::pprof_proto as proto;
 use model::{FrameKind, Mapping, Profile};
 use query::{ValueExtractor, ValueView};
@@ -181,6 +184,14 @@ pub fn to_proto(profile: &Profile, view: ValueView) -> proto::Profile {
                 label.push(proto::Label {
                     key: strings.get(LABEL_TID),
                     num: i64::from(s.labels.tid),
+                    ..proto::Label::default()
+                });
+            }
+            if s.labels.time_ns != 0 {
+                label.push(proto::Label {
+                    key: strings.get(LABEL_TIMESTAMP),
+                    num: s.labels.time_ns,
+                    num_unit: strings.get(UNIT_NANOSECONDS),
                     ..proto::Label::default()
                 });
             }

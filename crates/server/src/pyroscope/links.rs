@@ -32,6 +32,7 @@ use super::flamegraph::{self, FlameGraph};
 use super::query;
 use super::render::{legacy_query, max_nodes, now_ns, parse_time, time_range, Params};
 use super::selector::{self, ProfileType};
+use super::span_match::{selected_samples, Matched, SpanPlace};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -139,6 +140,11 @@ async fn span_profile_inner(state: &AppState, params: &Params) -> Result<Value, 
     let max_nodes = max_nodes(params)?;
     let span_id = selection.span_ids.first().map(|&id| span_hex(id));
     let trace_id = selection.trace_ids.first().map(|&id| trace_hex(id));
+    let place = match (selection.span_ids.first(), selection.trace_ids.first()) {
+        (Some(&span), Some(&trace)) => find_place(state, span, trace).await?,
+        _ => None,
+    };
+    let requested_again = requested.clone();
     let (types, flame) = query::blocking(state, move |store| {
         let mut types = Vec::new();
         for id in store.profile_types(selection.range.0, selection.range.1)? {
@@ -163,6 +169,17 @@ async fn span_profile_inner(state: &AppState, params: &Params) -> Result<Value, 
         Ok((types, flame))
     })
     .await?;
+    if types.is_empty() {
+        if let Some(place) = place {
+            return process_profile(state, place, requested_again, max_nodes, span_id, trace_id)
+                .await;
+        }
+    }
+    let matched = if types.is_empty() {
+        Value::Null
+    } else {
+        json!("span")
+    };
     let types: Vec<Value> = types
         .iter()
         .map(|t| json!({"id": t.id, "value": t.value, "samples": t.samples}))
@@ -177,6 +194,95 @@ async fn span_profile_inner(state: &AppState, params: &Params) -> Result<Value, 
         "types": types,
         "type": chosen,
         "flamebearer": flamebearer,
+        "matched": matched,
+    }))
+}
+
+/// Where the span ran, when it is stored.
+async fn find_place(
+    state: &AppState,
+    span: u64,
+    trace: u128,
+) -> Result<Option<SpanPlace>, ConnectError> {
+    let spans = state.store.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        spans.trace(TraceId(trace.to_be_bytes())).map(|t| {
+            t.unwrap_or_default()
+                .into_iter()
+                .find(|s| s.span_id == SpanId(span.to_be_bytes()))
+        })
+    })
+    .await
+    .map_err(|e| ConnectError::internal(format!("span store task failed: {e}")))??;
+    Ok(found.as_ref().map(SpanPlace::of))
+}
+
+/// The answer from the agent's samples of the span's thread or process.
+async fn process_profile(
+    state: &AppState,
+    place: SpanPlace,
+    requested: Option<String>,
+    max_nodes: usize,
+    span_id: Option<String>,
+    trace_id: Option<String>,
+) -> Result<Value, ConnectError> {
+    let selector = format!(
+        "{{{}}}",
+        place
+            .matchers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let thread = place.thread;
+    let (types, flame, matched) = query::blocking(state, move |store| {
+        let mut types = Vec::new();
+        let mut merges = Vec::new();
+        for id in store.profile_types(place.range.0, place.range.1)? {
+            let (merge, matched) = place.merge(store, &id)?;
+            if merge.stacks.nodes.is_empty() {
+                continue;
+            }
+            types.push(TypeTotal {
+                value: merge.stacks.total(),
+                samples: selected_samples(&merge, matched, thread),
+                id: id.clone(),
+            });
+            merges.push((id, merge, matched));
+        }
+        let chosen = requested.or_else(|| default_type(&types));
+        let picked = merges
+            .into_iter()
+            .find(|(id, ..)| Some(id) == chosen.as_ref());
+        let (flame, matched) = match picked {
+            Some((id, merge, matched)) => {
+                let fg =
+                    flamegraph::flamegraph(&merge.stacks, max_nodes).unwrap_or_else(empty_flame);
+                (Some((id, fg)), Some(matched))
+            }
+            None => (None, None),
+        };
+        Ok((types, flame, matched))
+    })
+    .await?;
+    let types: Vec<Value> = types
+        .iter()
+        .map(|t| json!({"id": t.id, "value": t.value, "samples": t.samples}))
+        .collect();
+    let (chosen, flamebearer) = match flame {
+        Some((id, fg)) => (json!(id), flamebearer(&fg)),
+        None => (Value::Null, Value::Null),
+    };
+    Ok(json!({
+        "spanID": span_id,
+        "traceID": trace_id,
+        "types": types,
+        "type": chosen,
+        "flamebearer": flamebearer,
+        "matched": matched.map(Matched::as_str),
+        "selector": matched.map(|_| selector),
+        "threadID": if matched == Some(Matched::Thread) { thread } else { None },
     }))
 }
 

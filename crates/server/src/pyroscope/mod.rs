@@ -31,6 +31,7 @@ pub mod querier;
 pub mod query;
 pub mod render;
 pub mod selector;
+pub mod span_match;
 mod tree;
 pub mod types;
 

@@ -85,7 +85,7 @@ async fn a_span_without_samples_is_an_empty_answer_not_an_error() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         body,
-        json!({"spanID": "00000000000000ff", "traceID": null, "types": [], "type": null, "flamebearer": null})
+        json!({"spanID": "00000000000000ff", "traceID": null, "types": [], "type": null, "flamebearer": null, "matched": null})
     );
     // Outside the range: nothing either.
     let (_, body) = get_json(
@@ -298,6 +298,7 @@ fn app_with_spans() -> axum::Router {
             sample("main;hot", 5, 0x30, None),
             sample("main;hot", 3, 0x40, None),
         ],
+        ticks: Vec::new(),
     };
     drop(profiles.write(vec![write]).expect("write"));
     let mut state = AppState::new(
@@ -358,4 +359,118 @@ async fn span_hits_name_each_span_and_find_the_trace_of_untraced_samples() {
             ),
         ]
     );
+}
+
+/// Spans of trace 0xd00d in process 4200 on host `box`: 0x51 on thread 4201
+/// (T0 + 0..1 s), 0x52 on a managed thread id no OS thread has (T0 + 2..3 s),
+/// and 0x53 of a process the agent never saw; agent CPU samples of pid 4200
+/// with their threads and times: thread 4201 in `main;parse` at T0 + 100 ms
+/// and 200 ms, thread 4202 in `main;gc` at T0 + 300 ms and T0 + 2.5 s.
+fn app_with_agent_samples() -> axum::Router {
+    let t0 = T0_MS * 1_000_000;
+    let in_process = |mut s: Span, pid: &str, thread: &str| {
+        s.attributes = vec![KeyValue {
+            key: "thread.id".into(),
+            value: AttrValue::Int(thread.parse().expect("number")),
+        }];
+        s.resource = Arc::new(Resource {
+            service_name: "shop".into(),
+            attributes: vec![
+                KeyValue {
+                    key: "process.pid".into(),
+                    value: AttrValue::Int(pid.parse().expect("number")),
+                },
+                KeyValue {
+                    key: "host.name".into(),
+                    value: AttrValue::Str("box".into()),
+                },
+            ],
+            dropped_attributes_count: 0,
+        });
+        s
+    };
+    let spans = vec![
+        in_process(span(0xd00d, 0x51, "parse", T0_MS, &[]), "4200", "4201"),
+        in_process(
+            span(0xd00d, 0x52, "later", T0_MS + 2_000, &[]),
+            "4200",
+            "77",
+        ),
+        in_process(span(0xd00d, 0x53, "elsewhere", T0_MS, &[]), "999", "1"),
+    ];
+    let stack = |path: &str| StackSample {
+        frames: path.split(';').map(String::from).collect(),
+        value: 100,
+        span_id: None,
+        trace_id: None,
+    };
+    let tick = |sample, thread_id, ms: i64| store::profiles::Tick {
+        sample,
+        thread_id,
+        time_ns: t0 + ms * 1_000_000,
+        value: 50,
+    };
+    let write = ProfileWrite {
+        labels: Labels::from_pairs([
+            ("__name__", "process_cpu"),
+            ("__profile_type__", CPU),
+            ("service_name", "shop"),
+            ("pid", "4200"),
+            ("host", "box"),
+        ]),
+        time_ns: t0,
+        duration_ns: 10_000_000_000,
+        samples: vec![stack("main;parse"), stack("main;gc")],
+        ticks: vec![
+            tick(0, 4201, 100),
+            tick(0, 4201, 200),
+            tick(1, 4202, 300),
+            tick(1, 4202, 2_500),
+        ],
+    };
+    let profiles = EmbeddedProfileStore::in_memory();
+    drop(profiles.write(vec![write]).expect("write"));
+    let mut state = AppState::new(
+        Arc::new(StoredSpans(spans)),
+        Arc::new(MemorySeriesStore::new()),
+        QueryOptions::default(),
+    );
+    state.profiles = Arc::new(profiles);
+    crate::router_for(state)
+}
+
+#[tokio::test]
+async fn a_span_without_tagged_samples_gets_its_threads_samples_from_the_agent() {
+    let app = app_with_agent_samples();
+    let get = |span: &str| format!("/api/profiles/span?spanID={span}&traceID=d00d{}", range());
+    let (status, body) = get_json(&app, &get("51")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["matched"], "thread");
+    assert_eq!(body["threadID"], 4201);
+    assert_eq!(body["selector"], r#"{pid="4200",host="box"}"#);
+    assert_eq!(
+        body["types"],
+        json!([{"id": CPU, "value": 100, "samples": 2}])
+    );
+    assert_eq!(
+        flame(&body["flamebearer"]),
+        expected(&[("main;parse", 100)])
+    );
+
+    // A thread id no sampled OS thread has: the whole process, during the span.
+    let (_, body) = get_json(&app, &get("52")).await;
+    assert_eq!(body["matched"], "process");
+    assert_eq!(body["threadID"], Value::Null);
+    assert_eq!(flame(&body["flamebearer"]), expected(&[("main;gc", 50)]));
+
+    // Another process: nothing, and no error.
+    let (status, body) = get_json(&app, &get("53")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["types"], &body["matched"], &body["flamebearer"]),
+        (&json!([]), &Value::Null, &Value::Null)
+    );
+    // Without the trace id the span cannot be looked up: nothing either.
+    let (_, body) = get_json(&app, &format!("/api/profiles/span?spanID=51{}", range())).await;
+    assert_eq!(body["matched"], Value::Null);
 }

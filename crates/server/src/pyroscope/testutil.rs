@@ -90,6 +90,7 @@ fn profile(
                 trace_id,
             })
             .collect(),
+        ticks: Vec::new(),
     }
 }
 

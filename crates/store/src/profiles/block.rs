@@ -8,7 +8,12 @@
 //! tree (only the nodes its samples reach, so retention deletes symbols with
 //! the samples) and per series its columns. Within a profile, samples are
 //! sorted by leaf node and stored as node deltas; profile times are deltas
-//! too, so postcard's varints and zstd leave a few bytes a sample.
+//! too, so postcard's varints and zstd leave a few bytes a sample. Timed
+//! samples follow per series as columns too, sorted by time within a
+//! profile, with times, leaf nodes and values as deltas.
+//!
+//! `WSPROF01` blocks, written before timed samples existed, have no tick
+//! columns and are still read.
 //!
 //! Written to a temporary name, fsynced, renamed, and the directory fsynced:
 //! a block either exists whole or not at all.
@@ -22,7 +27,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"WSPROF01";
+const MAGIC: &[u8; 8] = b"WSPROF02";
+/// Blocks without timed samples.
+const MAGIC_V1: &[u8; 8] = b"WSPROF01";
 const ZSTD_LEVEL: i32 = 3;
 
 /// What a block holds, readable without decoding its samples.
@@ -61,6 +68,30 @@ struct Body {
     names: Vec<String>,
     nodes: Vec<(u32, u32)>,
     series: Vec<BodySeries>,
+    /// Per series (same order), its timed samples.
+    ticks: Vec<BodyTicks>,
+}
+
+/// The body of a `WSPROF01` block.
+#[derive(Deserialize)]
+struct BodyV1 {
+    names: Vec<String>,
+    nodes: Vec<(u32, u32)>,
+    series: Vec<BodySeries>,
+}
+
+/// Timed samples of one series.
+#[derive(Default, Serialize, Deserialize)]
+struct BodyTicks {
+    /// Timed samples per profile (profiles in the series' stored order).
+    counts: Vec<u32>,
+    /// Leaf nodes, each a delta from the one before in the profile.
+    nodes: Vec<i64>,
+    threads: Vec<u32>,
+    /// Times, each a delta from the one before (the first from the profile's start).
+    times: Vec<i64>,
+    /// Values, each a delta from the one before in the profile.
+    values: Vec<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -161,13 +192,19 @@ pub fn delete(dir: &Path, id: u64) -> Result<(), StoreError> {
 pub fn read_meta(dir: &Path, id: u64) -> Result<(BlockMeta, u64), StoreError> {
     let path = block_path(dir, id);
     let bytes = fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
-    let (meta, _) = split(&path, &bytes)?;
+    let (meta, _, _) = split(&path, &bytes)?;
     Ok((meta, bytes.len() as u64))
 }
 
-fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<(BlockMeta, &'a [u8]), StoreError> {
-    if bytes.len() < 12 || &bytes[..8] != MAGIC {
-        return Err(corrupt(path, "not a profile block (bad magic)"));
+/// The meta and the compressed body; whether the block has tick columns.
+fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<(BlockMeta, &'a [u8], bool), StoreError> {
+    let with_ticks = match bytes.get(..8) {
+        Some(m) if m == MAGIC => true,
+        Some(m) if m == MAGIC_V1 => false,
+        _ => return Err(corrupt(path, "not a profile block (bad magic)")),
+    };
+    if bytes.len() < 12 {
+        return Err(corrupt(path, "not a profile block (too short)"));
     }
     let mut len = [0u8; 4];
     len.copy_from_slice(&bytes[8..12]);
@@ -177,18 +214,28 @@ fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<(BlockMeta, &'a [u8]), Stor
         .ok_or_else(|| corrupt(path, "meta runs past the end"))?;
     let meta = postcard::from_bytes(meta_bytes)
         .map_err(|e| corrupt(path, format!("undecodable meta: {e}")))?;
-    Ok((meta, &bytes[end..]))
+    Ok((meta, &bytes[end..], with_ticks))
 }
 
 /// Reads and decodes block `id`'s samples.
 pub fn read_tables(dir: &Path, id: u64) -> Result<Tables, StoreError> {
     let path = block_path(dir, id);
     let bytes = fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
-    let (meta, compressed) = split(&path, &bytes)?;
+    let (meta, compressed, with_ticks) = split(&path, &bytes)?;
     let raw = zstd::stream::decode_all(compressed)
         .map_err(|e| corrupt(&path, format!("undecompressable body: {e}")))?;
-    let body: Body =
-        postcard::from_bytes(&raw).map_err(|e| corrupt(&path, format!("undecodable body: {e}")))?;
+    let undecodable = |e: postcard::Error| corrupt(&path, format!("undecodable body: {e}"));
+    let body: Body = if with_ticks {
+        postcard::from_bytes(&raw).map_err(undecodable)?
+    } else {
+        let old: BodyV1 = postcard::from_bytes(&raw).map_err(undecodable)?;
+        Body {
+            ticks: old.series.iter().map(|_| BodyTicks::default()).collect(),
+            names: old.names,
+            nodes: old.nodes,
+            series: old.series,
+        }
+    };
     decode(meta, body).map_err(|detail| corrupt(&path, detail))
 }
 
@@ -206,6 +253,7 @@ fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body) {
         names: pruned.names,
         nodes: pruned.nodes,
         series: Vec::new(),
+        ticks: Vec::new(),
     };
     let mut meta = BlockMeta {
         min_t: i64::MAX,
@@ -228,12 +276,14 @@ fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body) {
             min_t: s.min_t,
             max_t: s.max_t,
         });
-        body.series.push(encode_series(s, &node_map));
+        let (series, ticks) = encode_series(s, &node_map);
+        body.series.push(series);
+        body.ticks.push(ticks);
     }
     (meta, body)
 }
 
-fn encode_series(s: &Series, node_map: &[u32]) -> BodySeries {
+fn encode_series(s: &Series, node_map: &[u32]) -> (BodySeries, BodyTicks) {
     let mut order: Vec<usize> = (0..s.profiles.len()).collect();
     order.sort_by_key(|&i| s.profiles[i].time_ns);
     let mut out = BodySeries {
@@ -244,6 +294,8 @@ fn encode_series(s: &Series, node_map: &[u32]) -> BodySeries {
         values: Vec::with_capacity(s.nodes.len()),
         links: Vec::new(),
     };
+    let mut ticks = BodyTicks::default();
+    let mut rows: Vec<(i64, u32, u32, i64)> = Vec::new();
     let mut last_t = 0i64;
     let mut samples: Vec<(u32, usize)> = Vec::new();
     for i in order {
@@ -267,12 +319,27 @@ fn encode_series(s: &Series, node_map: &[u32]) -> BodySeries {
             last_node = node;
             out.values.push(s.values[j]);
         }
+        rows.clear();
+        rows.extend(
+            s.ticks_of(&p)
+                .map(|(node, thread, time, value)| (time, node_map[node as usize], thread, value)),
+        );
+        rows.sort_unstable();
+        ticks.counts.push(rows.len() as u32);
+        let (mut t, mut node, mut value) = (p.time_ns, 0i64, 0i64);
+        for &(time, n, thread, v) in &rows {
+            ticks.times.push(time.wrapping_sub(t));
+            ticks.nodes.push(i64::from(n) - node);
+            ticks.threads.push(thread);
+            ticks.values.push(v.wrapping_sub(value));
+            (t, node, value) = (time, i64::from(n), v);
+        }
     }
-    out
+    (out, ticks)
 }
 
 fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
-    if body.series.len() != meta.series.len() {
+    if body.series.len() != meta.series.len() || body.ticks.len() != meta.series.len() {
         return Err("series count differs between meta and body".into());
     }
     for (i, &(parent, name)) in body.nodes.iter().enumerate() {
@@ -287,7 +354,7 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
         samples: 0,
     };
     let node_count = tables.nodes.len() as u64;
-    for (m, b) in meta.series.into_iter().zip(body.series) {
+    for ((m, b), bt) in meta.series.into_iter().zip(body.series).zip(body.ticks) {
         let total: u64 = b.counts.iter().map(|&c| u64::from(c)).sum();
         if b.times.len() != b.counts.len()
             || b.durations.len() != b.counts.len()
@@ -296,8 +363,20 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
         {
             return Err("series columns of different lengths".into());
         }
+        let timed = !bt.counts.is_empty();
+        let tick_total: u64 = bt.counts.iter().map(|&c| u64::from(c)).sum();
+        if timed
+            && (bt.counts.len() != b.counts.len()
+                || tick_total != bt.nodes.len() as u64
+                || bt.threads.len() != bt.nodes.len()
+                || bt.times.len() != bt.nodes.len()
+                || bt.values.len() != bt.nodes.len())
+        {
+            return Err("timed sample columns of different lengths".into());
+        }
         let mut series = Series::new(m.labels, m.profile_type);
         let mut links = b.links.into_iter().peekable();
+        let mut tick_at = 0usize;
         let (mut t, mut at) = (0i64, 0usize);
         let mut leafs = Vec::new();
         for ((dt, duration), count) in b.times.iter().zip(&b.durations).zip(&b.counts) {
@@ -322,7 +401,24 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
                 }
                 links.next();
             }
-            series.push_profile(t, *duration, &leafs, &b.values[at..end], mine);
+            let mut rows = Vec::new();
+            if timed {
+                let profile = series.profiles.len();
+                let tick_end = tick_at + bt.counts[profile] as usize;
+                let (mut time, mut node, mut value) = (t, 0i64, 0i64);
+                for i in tick_at..tick_end {
+                    time = time.wrapping_add(bt.times[i]);
+                    node = node.wrapping_add(bt.nodes[i]);
+                    value = value.wrapping_add(bt.values[i]);
+                    let leaf = u32::try_from(node)
+                        .ok()
+                        .filter(|&n| u64::from(n) < node_count)
+                        .ok_or("a timed sample refers to an unknown stack")?;
+                    rows.push((leaf, bt.threads[i], time, value));
+                }
+                tick_at = tick_end;
+            }
+            series.push_profile(t, *duration, &leafs, &b.values[at..end], mine, rows);
             at = end;
         }
         tables.samples += at as u64;
@@ -354,6 +450,7 @@ mod tests {
                     trace_id: None,
                 })
                 .collect(),
+            ticks: Vec::new(),
         }
     }
 
@@ -392,6 +489,36 @@ mod tests {
             head.totals(&query, 1_000_000, &[])
         );
         assert_eq!(list_blocks(dir.path()).unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn blocks_written_before_timed_samples_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut head = Head::default();
+        let r = head.intern(&[write_of("a", 5, &[(&["main", "x"], 4, Some(1))])]);
+        head.apply(r).unwrap();
+        write(dir.path(), 1, &head, 0, &[]).unwrap();
+        // Rewrite it the way a WSPROF01 block was: no tick columns.
+        let path = block_path(dir.path(), 1);
+        let bytes = fs::read(&path).unwrap();
+        let (meta, compressed, _) = split(&path, &bytes).unwrap();
+        let raw = zstd::stream::decode_all(compressed).unwrap();
+        let body: Body = postcard::from_bytes(&raw).unwrap();
+        let old = postcard::to_allocvec(&(body.names, body.nodes, body.series)).unwrap();
+        let meta_bytes = postcard::to_allocvec(&meta).unwrap();
+        let mut out = MAGIC_V1.to_vec();
+        out.extend_from_slice(&(meta_bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(&meta_bytes);
+        out.extend_from_slice(&zstd::bulk::compress(&old, 3).unwrap());
+        fs::write(&path, out).unwrap();
+        let tables = read_tables(dir.path(), 1).unwrap();
+        let query = ProfileQuery {
+            profile_type: "cpu:cpu:nanoseconds:cpu:nanoseconds".into(),
+            start_ns: 0,
+            end_ns: i64::MAX,
+            ..ProfileQuery::default()
+        };
+        assert_eq!(tables.merge(&query), head.merge(&query));
     }
 
     #[test]

@@ -3,10 +3,27 @@
 //! ids, so merged call trees are re-keyed by name path here, totals summed
 //! per label set and step, span hits summed per span.
 
-use super::{MergedStacks, SpanHit, TotalSeries};
+use super::{MergedStacks, SpanHit, TickMerge, TotalSeries};
 use model::metrics::Labels;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
+
+/// Joins the timed-sample merges of several parts: trees merged, samples
+/// per thread summed.
+pub fn tick_merges(parts: Vec<TickMerge>) -> TickMerge {
+    let mut stacks = MergeBuilder::default();
+    let mut threads: BTreeMap<u32, u64> = BTreeMap::new();
+    for part in parts {
+        stacks.add(part.stacks);
+        for (thread, n) in part.threads {
+            *threads.entry(thread).or_default() += n;
+        }
+    }
+    TickMerge {
+        stacks: stacks.finish(),
+        threads: threads.into_iter().collect(),
+    }
+}
 
 /// Merges call trees of different parts into one.
 #[derive(Default)]

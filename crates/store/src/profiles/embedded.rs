@@ -25,7 +25,9 @@ use super::head::Head;
 use super::maintenance;
 use super::record;
 use super::tables::Tables;
-use super::{MergedStacks, ProfileQuery, ProfileStore, ProfileWrite, SpanHit, TotalSeries};
+use super::{
+    MergedStacks, ProfileQuery, ProfileStore, ProfileWrite, SpanHit, TickMerge, TotalSeries,
+};
 use crate::disk_quota::{DiskQuota, QuotaMember};
 use crate::embedded::wal::{self, WalWriter};
 use crate::series::Matcher;
@@ -598,6 +600,18 @@ impl ProfileStore for EmbeddedProfileStore {
             |t| parts.push(t.span_hits(query, frame, usize::MAX)),
         )?;
         Ok(combine::span_hits(parts, limit))
+    }
+
+    fn merge_ticks(&self, query: &ProfileQuery, threads: &[u32]) -> Result<TickMerge, StoreError> {
+        let mut parts = Vec::new();
+        self.each_part(
+            &query.profile_type,
+            &query.matchers,
+            query.start_ns,
+            query.end_ns,
+            |t| parts.push(t.merge_ticks(query, threads)),
+        )?;
+        Ok(combine::tick_merges(parts))
     }
 
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {

@@ -22,6 +22,7 @@ fn write(value: i64, time_ns: i64) -> ProfileWrite {
             span_id: Some(value as u64),
             trace_id: Some(value as u128),
         }],
+        ticks: Vec::new(),
     }
 }
 
@@ -202,4 +203,106 @@ async fn the_disk_quota_deletes_the_oldest_block() {
     store.flush().unwrap();
     assert_eq!(store.block_stats().0, 1);
     assert_eq!(store.merge(&all()).unwrap().total(), (11..=20).sum::<i64>());
+}
+
+/// An agent-like write: two stacks of pid 7, timed samples on threads 70
+/// and 71 at `t0 + 1..`.
+fn timed_write(t0: i64) -> ProfileWrite {
+    let stack = |leaf: &str| StackSample {
+        frames: vec!["main".into(), leaf.into()],
+        value: 30,
+        span_id: None,
+        trace_id: None,
+    };
+    let tick = |sample, thread_id, dt| crate::profiles::Tick {
+        sample,
+        thread_id,
+        time_ns: t0 + dt,
+        value: 10,
+    };
+    ProfileWrite {
+        labels: Labels::from_pairs([
+            ("__name__", "process_cpu"),
+            (PROFILE_TYPE_LABEL, CPU),
+            ("pid", "7"),
+        ]),
+        time_ns: t0,
+        duration_ns: 100,
+        samples: vec![stack("hot"), stack("cold")],
+        ticks: vec![
+            tick(0, 70, 1),
+            tick(0, 70, 2),
+            tick(0, 71, 3),
+            tick(1, 71, 50),
+            tick(1, 71, 60),
+            tick(1, 70, 70),
+        ],
+    }
+}
+
+#[tokio::test]
+async fn timed_samples_answer_by_thread_and_time_in_every_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let window = |start_ns, end_ns| ProfileQuery {
+        profile_type: CPU.into(),
+        matchers: vec![crate::series::Matcher::equal("pid", "7")],
+        start_ns,
+        end_ns,
+        ..ProfileQuery::default()
+    };
+    let check = |store: &EmbeddedProfileStore, t0: i64| {
+        let all = store.merge_ticks(&window(t0, t0 + 100), &[]).unwrap();
+        assert_eq!(all.stacks.total(), 60);
+        assert_eq!(all.threads, vec![(70, 3), (71, 3)]);
+        let early = store.merge_ticks(&window(t0, t0 + 10), &[70]).unwrap();
+        assert_eq!(early.stacks.stacks(), vec![(vec!["main", "hot"], 20)]);
+        assert_eq!(early.threads, vec![(70, 2), (71, 1)]);
+        let late = store.merge_ticks(&window(t0 + 40, t0 + 65), &[71]).unwrap();
+        assert_eq!(late.stacks.stacks(), vec![(vec!["main", "cold"], 20)]);
+        assert_eq!(
+            store
+                .merge_ticks(&window(t0, t0 + 100), &[99])
+                .unwrap()
+                .stacks,
+            MergedStacks::default()
+        );
+    };
+    let store = EmbeddedProfileStore::open(config(dir.path())).unwrap();
+    store
+        .write(vec![timed_write(HOUR)])
+        .unwrap()
+        .await
+        .unwrap()
+        .unwrap();
+    check(&store, HOUR);
+    drop(store);
+    // From the WAL, then from a block, then from a block compacted with others.
+    let store = EmbeddedProfileStore::open(config(dir.path())).unwrap();
+    check(&store, HOUR);
+    store.flush().unwrap();
+    check(&store, HOUR);
+    for t0 in [2 * HOUR, 3 * HOUR, 4 * HOUR] {
+        store
+            .write(vec![timed_write(t0)])
+            .unwrap()
+            .await
+            .unwrap()
+            .unwrap();
+        store.flush().unwrap();
+    }
+    store
+        .write(vec![timed_write(26 * HOUR)])
+        .unwrap()
+        .await
+        .unwrap()
+        .unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.block_stats().0, 2, "day 0 was compacted");
+    check(&store, HOUR);
+    check(&store, 3 * HOUR);
+    check(&store, 26 * HOUR);
+    // The merged samples are unchanged by the timed ones.
+    assert_eq!(store.merge(&window(HOUR, HOUR + 100)).unwrap().total(), 60);
+    let exported = store.export().unwrap();
+    assert_eq!(exported[0], timed_write(HOUR));
 }

@@ -66,7 +66,10 @@ impl Head {
                 duration_ns: write.duration_ns,
                 ..RecordProfile::default()
             };
+            // Leaf node of each sample (`None`: an empty stack, left out).
+            let mut leafs: Vec<Option<u32>> = Vec::with_capacity(write.samples.len());
             for sample in &write.samples {
+                leafs.push(None);
                 let mut parent = 0u32;
                 for frame in &sample.frames {
                     let name = match self.name_ids.get(frame.as_str()) {
@@ -103,6 +106,17 @@ impl Head {
                 }
                 profile.nodes.push(parent - 1);
                 profile.values.push(sample.value);
+                if let Some(last) = leafs.last_mut() {
+                    *last = Some(parent - 1);
+                }
+            }
+            let index = record.profiles.len() as u32;
+            for tick in &write.ticks {
+                if let Some(&Some(node)) = leafs.get(tick.sample as usize) {
+                    record
+                        .ticks
+                        .push((index, node, tick.thread_id, tick.time_ns, tick.value));
+                }
             }
             record.profiles.push(profile);
         }
@@ -159,8 +173,18 @@ impl Head {
             let profile_type = labels.get(PROFILE_TYPE_LABEL).unwrap_or("").to_string();
             t.series.push(Series::new(labels, profile_type));
         }
-        for p in record.profiles {
-            let node_count = t.nodes.len() as u32;
+        let node_count = t.nodes.len() as u32;
+        if record
+            .ticks
+            .iter()
+            .any(|&(p, node, ..)| p as usize >= record.profiles.len() || node >= node_count)
+        {
+            return Err(corrupt(
+                "timed samples refer to unknown profiles or stacks".into(),
+            ));
+        }
+        let mut ticks = record.ticks.into_iter().peekable();
+        for (index, p) in record.profiles.into_iter().enumerate() {
             let Some(series) = t.series.get_mut(p.series as usize) else {
                 return Err(corrupt(format!("profile of unknown series {}", p.series)));
             };
@@ -171,7 +195,14 @@ impl Head {
                 return Err(corrupt("profile samples refer to unknown stacks".into()));
             }
             t.samples += p.nodes.len() as u64;
-            series.push_profile(p.time_ns, p.duration_ns, &p.nodes, &p.values, p.links);
+            // Ticks come in profile order (as `intern` writes them).
+            let mut mine = Vec::new();
+            while let Some((_, node, thread, time, value)) =
+                ticks.next_if(|tick| tick.0 as usize == index)
+            {
+                mine.push((node, thread, time, value));
+            }
+            series.push_profile(p.time_ns, p.duration_ns, &p.nodes, &p.values, p.links, mine);
         }
         Ok(())
     }
@@ -233,12 +264,16 @@ impl Head {
                         .get(&(i as u32))
                         .map(|&(span, trace)| ((i - range.start) as u32, span, trace))
                 });
+                let ticks = s
+                    .ticks_of(p)
+                    .map(|(node, thread, time, value)| (nodes[node as usize], thread, time, value));
                 into.push_profile(
                     p.time_ns,
                     p.duration_ns,
                     &leafs,
                     &s.values[range.clone()],
                     links,
+                    ticks,
                 );
             }
             self.tables.samples += s.nodes.len() as u64;
@@ -273,6 +308,7 @@ mod tests {
                     trace_id: None,
                 })
                 .collect(),
+            ticks: Vec::new(),
         }
     }
 

@@ -40,6 +40,34 @@ pub struct ProfileWrite {
     pub duration_ns: i64,
     /// The samples.
     pub samples: Vec<StackSample>,
+    /// Samples taken at a known time on a known thread (what the agent
+    /// sends), kept beside the merged `samples` so a span's process,
+    /// thread and time find them. Empty for SDK profiles.
+    pub ticks: Vec<Tick>,
+}
+
+/// One sample taken at a known time on a known thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tick {
+    /// Its stack: an index into the write's `samples`.
+    pub sample: u32,
+    /// The OS thread id.
+    pub thread_id: u32,
+    /// When it was taken, Unix ns.
+    pub time_ns: i64,
+    /// Its value in the profile's unit.
+    pub value: i64,
+}
+
+/// The timed samples of a window merged: their call tree, and how many
+/// there were per thread before the thread filter (so a caller can tell
+/// whether a thread it asked for ran at all).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickMerge {
+    /// The selected threads' samples, merged.
+    pub stacks: MergedStacks,
+    /// `(thread id, samples)` of every thread in the window, ascending by id.
+    pub threads: Vec<(u32, u64)>,
 }
 
 /// One stack and its value (after merging identical stacks of a profile).
@@ -179,6 +207,11 @@ pub trait ProfileStore: Send + Sync + 'static {
         frame: Option<&str>,
         limit: usize,
     ) -> Result<Vec<SpanHit>, StoreError>;
+
+    /// Timed samples ([`Tick`]s) of the matching series taken within
+    /// `[query.start_ns, query.end_ns)`, of the threads `threads` (all when
+    /// empty), merged. Span and trace filters of the query do not apply.
+    fn merge_ticks(&self, query: &ProfileQuery, threads: &[u32]) -> Result<TickMerge, StoreError>;
 
     /// `(oldest, newest)` profile time stored, Unix ns; `None` when empty.
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError>;

@@ -5,6 +5,10 @@
 //! then the profiles that use them, so replay rebuilds the same ids in the
 //! same order. Records are queued under the head's write lock, so the log's
 //! order is the order of interning.
+//!
+//! Timed samples ([`super::Tick`]) came later: they are the record's last
+//! field, so a record written before them fails to decode as a [`Record`]
+//! (postcard runs out of bytes) and is read as the older shape instead.
 
 use model::metrics::Labels;
 use serde::{Deserialize, Serialize};
@@ -24,6 +28,23 @@ pub struct Record {
     pub series: Vec<(u32, Labels)>,
     /// The profiles.
     pub profiles: Vec<RecordProfile>,
+    /// Timed samples: `(profile index in this record, leaf node, thread,
+    /// Unix ns, value)`.
+    pub ticks: Vec<RecordTick>,
+}
+
+/// One timed sample of a record: `(profile index, leaf node, thread, Unix ns, value)`.
+pub type RecordTick = (u32, u32, u32, i64, i64);
+
+/// A record as written before timed samples existed.
+#[derive(Deserialize)]
+struct RecordWithoutTicks {
+    first_name: u32,
+    names: Vec<String>,
+    first_node: u32,
+    nodes: Vec<(u32, u32)>,
+    series: Vec<(u32, Labels)>,
+    profiles: Vec<RecordProfile>,
 }
 
 /// One profile of a record.
@@ -51,7 +72,18 @@ pub fn encode(record: &Record) -> Vec<u8> {
 
 /// Decodes a record.
 pub fn decode(bytes: &[u8]) -> Result<Record, postcard::Error> {
-    postcard::from_bytes(bytes)
+    postcard::from_bytes(bytes).or_else(|e| {
+        let old: RecordWithoutTicks = postcard::from_bytes(bytes).map_err(|_| e)?;
+        Ok(Record {
+            first_name: old.first_name,
+            names: old.names,
+            first_node: old.first_node,
+            nodes: old.nodes,
+            series: old.series,
+            profiles: old.profiles,
+            ticks: Vec::new(),
+        })
+    })
 }
 
 #[cfg(test)]
@@ -81,7 +113,41 @@ mod tests {
                     Some(0x1234_5678_9abc_def0_1234_5678_9abc_def0),
                 )],
             }],
+            ticks: vec![(0, 8, 4242, 1_700_000_000_500_000_000, 52_631_578)],
         };
         assert_eq!(decode(&encode(&record)).unwrap(), record);
+    }
+
+    #[test]
+    fn records_written_before_ticks_still_decode() {
+        #[derive(Serialize)]
+        struct Old {
+            first_name: u32,
+            names: Vec<String>,
+            first_node: u32,
+            nodes: Vec<(u32, u32)>,
+            series: Vec<(u32, Labels)>,
+            profiles: Vec<RecordProfile>,
+        }
+        let old = Old {
+            first_name: 0,
+            names: vec!["main".into()],
+            first_node: 0,
+            nodes: vec![(0, 0)],
+            series: vec![(0, Labels::from_pairs([("service_name", "app")]))],
+            profiles: vec![RecordProfile {
+                series: 0,
+                time_ns: 5,
+                duration_ns: 1,
+                nodes: vec![0],
+                values: vec![3],
+                links: Vec::new(),
+            }],
+        };
+        let record = decode(&postcard::to_allocvec(&old).unwrap()).unwrap();
+        assert_eq!(record.names, ["main"]);
+        assert_eq!(record.profiles[0].values, [3]);
+        assert!(record.ticks.is_empty());
+        assert!(decode(&[0xff, 0xff]).is_err());
     }
 }

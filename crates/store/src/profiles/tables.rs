@@ -2,10 +2,13 @@
 //! block share: interned function names, a call tree of `(parent + 1 or 0,
 //! name)` nodes (a parent always before its children; a stack is its leaf
 //! node), and per series its profiles as columns (leaf node, value) with
-//! span/trace ids kept sparsely beside them. The queries here read one
-//! table; [`super::combine`] joins the answers of several.
+//! span/trace ids kept sparsely beside them, and timed samples (thread,
+//! time, leaf node, value) as columns of their own. The queries here read
+//! one table; [`super::combine`] joins the answers of several.
 
-use super::{MergedStacks, ProfileQuery, ProfileWrite, SpanHit, StackSample, TotalSeries};
+use super::{
+    MergedStacks, ProfileQuery, ProfileWrite, SpanHit, StackSample, Tick, TickMerge, TotalSeries,
+};
 use crate::series::Matcher;
 use model::metrics::Labels;
 use rustc_hash::FxHashMap;
@@ -45,9 +48,26 @@ pub(super) struct Series {
     pub(super) values: Vec<i64>,
     /// `(span, trace)` by sample index, for the samples that have them.
     pub(super) links: FxHashMap<u32, (Option<u64>, Option<u128>)>,
+    /// Timed samples; a profile's are `ticks_first..ticks_first + ticks_len`.
+    pub(super) ticks: Ticks,
     pub(super) min_t: i64,
     pub(super) max_t: i64,
 }
+
+/// Timed samples of a series as columns.
+#[derive(Default)]
+pub(super) struct Ticks {
+    /// Leaf node.
+    pub(super) nodes: Vec<u32>,
+    /// OS thread id.
+    pub(super) threads: Vec<u32>,
+    /// Unix ns.
+    pub(super) times: Vec<i64>,
+    pub(super) values: Vec<i64>,
+}
+
+/// One timed sample on its way into a series: `(leaf node, thread, Unix ns, value)`.
+pub(super) type TickRow = (u32, u32, i64, i64);
 
 /// One profile: its samples are `first..first + len` of its series.
 #[derive(Clone, Copy)]
@@ -56,6 +76,8 @@ pub(super) struct Profile {
     pub(super) duration_ns: i64,
     pub(super) first: u32,
     pub(super) len: u32,
+    pub(super) ticks_first: u32,
+    pub(super) ticks_len: u32,
 }
 
 impl Series {
@@ -67,6 +89,7 @@ impl Series {
             nodes: Vec::new(),
             values: Vec::new(),
             links: FxHashMap::default(),
+            ticks: Ticks::default(),
             min_t: i64::MAX,
             max_t: i64::MIN,
         }
@@ -80,21 +103,40 @@ impl Series {
         nodes: &[u32],
         values: &[i64],
         links: impl IntoIterator<Item = (u32, Option<u64>, Option<u128>)>,
+        ticks: impl IntoIterator<Item = TickRow>,
     ) {
         let first = self.nodes.len() as u32;
         for (i, span, trace) in links {
             self.links.insert(first + i, (span, trace));
+        }
+        let ticks_first = self.ticks.times.len() as u32;
+        self.min_t = self.min_t.min(time_ns);
+        self.max_t = self.max_t.max(time_ns.saturating_add(duration_ns));
+        for (node, thread, time, value) in ticks {
+            self.ticks.nodes.push(node);
+            self.ticks.threads.push(thread);
+            self.ticks.times.push(time);
+            self.ticks.values.push(value);
+            self.min_t = self.min_t.min(time);
+            self.max_t = self.max_t.max(time);
         }
         self.profiles.push(Profile {
             time_ns,
             duration_ns,
             first,
             len: nodes.len() as u32,
+            ticks_first,
+            ticks_len: self.ticks.times.len() as u32 - ticks_first,
         });
         self.nodes.extend_from_slice(nodes);
         self.values.extend_from_slice(values);
-        self.min_t = self.min_t.min(time_ns);
-        self.max_t = self.max_t.max(time_ns.saturating_add(duration_ns));
+    }
+
+    /// The timed samples of profile `p` as rows.
+    pub(super) fn ticks_of(&self, p: &Profile) -> impl Iterator<Item = TickRow> + '_ {
+        let t = &self.ticks;
+        (p.ticks_first as usize..(p.ticks_first + p.ticks_len) as usize)
+            .map(move |i| (t.nodes[i], t.threads[i], t.times[i], t.values[i]))
     }
 }
 
@@ -132,7 +174,7 @@ impl Tables {
         let mut writes = Vec::new();
         for s in &self.series {
             for p in &s.profiles {
-                let samples = (p.first..p.first + p.len)
+                let mut samples: Vec<StackSample> = (p.first..p.first + p.len)
                     .map(|i| {
                         let (span_id, trace_id) = s.links.get(&i).copied().unwrap_or((None, None));
                         StackSample {
@@ -143,11 +185,41 @@ impl Tables {
                         }
                     })
                     .collect();
+                // A tick points at a sample with its stack (an unlinked one
+                // when there is a choice), added with value 0 if none.
+                let mut by_node: FxHashMap<u32, u32> = FxHashMap::default();
+                for i in (p.first..p.first + p.len).rev() {
+                    let slot = by_node.entry(s.nodes[i as usize]).or_insert(i - p.first);
+                    if !s.links.contains_key(&i) {
+                        *slot = i - p.first;
+                    }
+                }
+                let ticks = s
+                    .ticks_of(p)
+                    .map(|(node, thread_id, time_ns, value)| {
+                        let sample = *by_node.entry(node).or_insert_with(|| {
+                            samples.push(StackSample {
+                                frames: stacks[node as usize].clone(),
+                                value: 0,
+                                span_id: None,
+                                trace_id: None,
+                            });
+                            samples.len() as u32 - 1
+                        });
+                        Tick {
+                            sample,
+                            thread_id,
+                            time_ns,
+                            value,
+                        }
+                    })
+                    .collect();
                 writes.push(ProfileWrite {
                     labels: s.labels.clone(),
                     time_ns: p.time_ns,
                     duration_ns: p.duration_ns,
                     samples,
+                    ticks,
                 });
             }
         }
@@ -168,6 +240,7 @@ impl Tables {
                     + s.profiles.len() * 24
                     + s.nodes.len() * 12
                     + s.links.len() * 48
+                    + s.ticks.times.len() * 24
             })
             .sum();
         (names + self.nodes.len() * 24 + series) as u64
@@ -255,6 +328,47 @@ impl Tables {
         if !touched {
             return MergedStacks::default();
         }
+        self.merged(self_values)
+    }
+
+    /// The timed samples of matching series within the query's range, of
+    /// `threads` (all when empty), merged; with sample counts per thread.
+    pub fn merge_ticks(&self, query: &ProfileQuery, threads: &[u32]) -> TickMerge {
+        let mut self_values = vec![0i64; self.nodes.len()];
+        let mut per_thread: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut touched = false;
+        for series in &self.series {
+            if series.profile_type != query.profile_type
+                || series.ticks.times.is_empty()
+                || !Self::overlaps(series, query.start_ns, query.end_ns)
+                || !Matcher::all_match(&query.matchers, &series.labels)
+            {
+                continue;
+            }
+            let t = &series.ticks;
+            for (i, &time) in t.times.iter().enumerate() {
+                if time < query.start_ns || time >= query.end_ns {
+                    continue;
+                }
+                *per_thread.entry(t.threads[i]).or_default() += 1;
+                if threads.is_empty() || threads.contains(&t.threads[i]) {
+                    self_values[t.nodes[i] as usize] += t.values[i];
+                    touched = true;
+                }
+            }
+        }
+        TickMerge {
+            stacks: if touched {
+                self.merged(self_values)
+            } else {
+                MergedStacks::default()
+            },
+            threads: per_thread.into_iter().collect(),
+        }
+    }
+
+    /// The call tree cut down to the nodes with a self value, with them.
+    fn merged(&self, self_values: Vec<i64>) -> MergedStacks {
         let seeds = self_values.iter().map(|&v| v != 0).collect();
         let pruned = self.prune(seeds);
         let self_values = self_values
