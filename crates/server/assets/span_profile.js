@@ -6,8 +6,11 @@
 // section is open), with a picker when several profile types hold samples of
 // the span. pyroscope-otel tags samples with the local root span only (the
 // span it marks with `pyroscope.profile.id`): a span without samples of its
-// own offers that span's profile. Fetched when the section opens; names are
-// inserted as text. Not the Profiles page (profiles.js) nor the rest of the
+// own offers that span's profile. A span no profiler tagged gets the
+// whole-host agent's samples of its thread (or process, or service) during
+// the span, which the server finds from the span's `thread.id`,
+// `process.pid` and `host.name`, and the section says so. Fetched when the
+// section opens; names are inserted as text. Not the Profiles page (profiles.js) nor the rest of the
 // panel (span_detail.js).
 import { getConnectJSON } from '/static/api.js';
 import { el, fmtDuration } from '/static/format.js';
@@ -24,6 +27,7 @@ export function spanProfileUrl(span, type) {
   const fromMs = Math.floor(span.startTime / 1e3 - MARGIN_MS);
   const untilMs = Math.ceil((span.startTime + span.duration) / 1e3 + MARGIN_MS);
   const p = new URLSearchParams({ spanID: span.spanID, from: String(Math.max(0, fromMs)), until: String(untilMs) });
+  if (span.traceID) p.set('inTrace', span.traceID);
   if (type) p.set('type', type);
   return `/api/profiles/span?${p}`;
 }
@@ -72,13 +76,28 @@ export function spanProfileSection(span, index, onToggle = () => {}) {
       : null;
     const whose = of === span ? null : el('p', { class: 'muted small', id: 'span-profile-root' },
       `The profile of its local root span ${of.operationName} (${of.spanID}): pyroscope-otel tags samples with the local root only, so this covers all of that span.`);
+    const matched = matchNote(answer, shown);
+    const root = matched && of === span ? profiledAncestor(span, index) : null;
+    const rootButton = root ? el('p', { class: 'small' }, el('button', { type: 'button', id: 'span-profile-root-button', onclick: () => load(root) },
+      `show the profile of its local root ${root.operationName} instead`)) : null;
     const box = el('div', { class: 'span-profile-flame', id: 'span-profile-flame' });
-    body.replaceChildren(...[whose, picker, box].filter(Boolean));
+    body.replaceChildren(...[whose, matched, rootButton, picker, box].filter(Boolean));
     const fb = answer.flamebearer;
     const range = shown ? `in this ${fmtDuration(of.duration)} span` : `no ${t.noun} in this span`;
     await showFlame(box, decodeFlamebearer(fb, 4), { unit: t.engineUnit, noun: t.noun, title: `${t.label} · span ${of.spanID}`,
       range, truncated: (fb.names || []).includes('other'), links: null });
     requestAnimationFrame(redraw);
+  }
+
+  /** For samples found by thread, process or service (not tagged with the span's id): what was matched. */
+  function matchNote(answer, shown) {
+    const by = { thread: `thread ${answer.threadID} of`, process: 'any thread of', service: 'any process of' }[answer.matched];
+    if (!by) return null;
+    const n = shown ? shown.samples : 0;
+    return el('p', { class: 'muted small', id: 'span-profile-matched', 'data-matched': answer.matched },
+      `No samples carry this span's id: these are the agent's ${n} sample${n === 1 ? '' : 's'} of ${by} `,
+      el('code', {}, answer.selector || ''),
+      ' taken during the span, matched by ', answer.matched === 'thread' ? 'thread and time.' : `${answer.matched} and time.`);
   }
 
   /** What an empty answer for `of` shows: the message, and the local root's profile when there is one. */
@@ -91,7 +110,7 @@ export function spanProfileSection(span, index, onToggle = () => {}) {
         el('button', { type: 'button', id: 'span-profile-root-button', onclick: () => load(root) },
           `show the profile of ${root.operationName}`)));
     } else {
-      out.push(el('p', { class: 'muted small' }, 'Samples link to a span when the profiler tags them with its span_id (pyroscope-otel, or any SDK).'));
+      out.push(el('p', { class: 'muted small' }, 'Samples link to a span when the profiler tags them with its span_id (pyroscope-otel, or any SDK), or, from whyslow agent, when the span names its process.pid (and thread.id) and ran while the agent sampled it.'));
     }
     return out;
   }

@@ -72,6 +72,8 @@ fn answer(result: Result<Value, ConnectError>) -> Response {
 struct SpanSelection {
     span_ids: Vec<u64>,
     trace_ids: Vec<u128>,
+    /// The span's trace, for looking the span up (`inTrace`, else `traceID`).
+    in_trace: Option<u128>,
     range: (i64, i64),
 }
 
@@ -89,7 +91,14 @@ impl SpanSelection {
             .map_err(|e| ConnectError::invalid(format!("spanID: {e}")))?;
         let trace_ids = selector::parse_trace_ids(&trace.unwrap_or_default())
             .map_err(|e| ConnectError::invalid(format!("traceID: {e}")))?;
-        if span_ids.contains(&0) || trace_ids.contains(&0) {
+        let in_trace = match one("inTrace") {
+            Some(t) => selector::parse_trace_ids(&t)
+                .map_err(|e| ConnectError::invalid(format!("inTrace: {e}")))?
+                .first()
+                .copied(),
+            None => trace_ids.first().copied(),
+        };
+        if span_ids.contains(&0) || trace_ids.contains(&0) || in_trace == Some(0) {
             return Err(ConnectError::invalid(
                 "an all-zero spanID or traceID names no span or trace",
             ));
@@ -107,6 +116,7 @@ impl SpanSelection {
         Ok(Self {
             span_ids,
             trace_ids,
+            in_trace,
             range,
         })
     }
@@ -140,8 +150,8 @@ async fn span_profile_inner(state: &AppState, params: &Params) -> Result<Value, 
     let max_nodes = max_nodes(params)?;
     let span_id = selection.span_ids.first().map(|&id| span_hex(id));
     let trace_id = selection.trace_ids.first().map(|&id| trace_hex(id));
-    let place = match (selection.span_ids.first(), selection.trace_ids.first()) {
-        (Some(&span), Some(&trace)) => find_place(state, span, trace).await?,
+    let place = match (selection.span_ids.first(), selection.in_trace) {
+        (Some(&span), Some(trace)) => find_place(state, span, trace).await?,
         _ => None,
     };
     let requested_again = requested.clone();

@@ -470,7 +470,12 @@ async fn a_span_without_tagged_samples_gets_its_threads_samples_from_the_agent()
         (&body["types"], &body["matched"], &body["flamebearer"]),
         (&json!([]), &Value::Null, &Value::Null)
     );
-    // Without the trace id the span cannot be looked up: nothing either.
+    // Without the trace id the span cannot be looked up: nothing either;
+    // traceID works as inTrace does.
     let (_, body) = get_json(&app, &format!("/api/profiles/span?spanID=51{}", range())).await;
     assert_eq!(body["matched"], Value::Null);
+    let uri = format!("/api/profiles/span?spanID=51&traceID=d00d{}", range());
+    assert_eq!(get_json(&app, &uri).await.1["matched"], "thread");
+    let uri = format!("/api/profiles/span?spanID=51&inTrace=xyz{}", range());
+    assert_eq!(get_json(&app, &uri).await.0, StatusCode::BAD_REQUEST);
 }
