@@ -13,7 +13,8 @@
 //!   into a block every hour of data (the store's default block length),
 //!   compacted as the store does; prints bytes on disk per stored sample
 //!   (a distinct stack in one profile, with its value) and per agent tick
-//!   (value / period);
+//!   (value / period); every tick is also stored as a timed sample (thread,
+//!   time, stack, value), as the agent sends them;
 //! - `hour`: 1 h of slots for as many hosts (`host` label) as it takes to
 //!   pass TARGET stored samples (default 10 M), one block; prints the
 //!   samples and the time to merge all of them (p50 of 5), for a flamegraph
@@ -22,7 +23,7 @@
 use model::metrics::Labels;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use store::profiles::{EmbeddedProfileStore, ProfileQuery, ProfileStoreConfig, ProfileWrite};
+use store::profiles::{EmbeddedProfileStore, ProfileQuery, ProfileStoreConfig, ProfileWrite, Tick};
 use store::ProfileStore;
 
 const SLOT_NS: i64 = 10_000_000_000;
@@ -149,7 +150,10 @@ fn load(dir: &str) -> Result<Vec<Vec<ProfileWrite>>, Box<dyn std::error::Error>>
 /// A shipment moved to `start_ns` (and to `host`), made to differ from its
 /// other copies as real 10 s profiles do: each stack kept with
 /// probability 0.85 and its value scaled by a random 0.5–1.5 (in whole
-/// periods for values of at least one period).
+/// periods for values of at least one period). Its timed samples are made
+/// again to fit: one per period of a stack's value (one for a smaller
+/// value), on the threads the captured ones ran on, at random times in the
+/// slot.
 fn moved(
     rng: &mut fastrand::Rng,
     shipment: &[ProfileWrite],
@@ -161,14 +165,39 @@ fn moved(
         .map(|w| {
             let mut w = w.clone();
             w.time_ns += start_ns;
-            w.samples.retain(|_| rng.f64() < 0.85);
-            for s in &mut w.samples {
+            let mut threads: Vec<Vec<u32>> = vec![Vec::new(); w.samples.len()];
+            for t in &w.ticks {
+                if let Some(list) = threads.get_mut(t.sample as usize) {
+                    list.push(t.thread_id);
+                }
+            }
+            let keep: Vec<bool> = w.samples.iter().map(|_| rng.f64() < 0.85).collect();
+            let mut kept = keep.iter();
+            w.samples.retain(|_| kept.next().copied().unwrap_or(false));
+            let mut kept = keep.iter();
+            threads.retain(|_| kept.next().copied().unwrap_or(false));
+            w.ticks.clear();
+            for (i, s) in w.samples.iter_mut().enumerate() {
                 let scaled = s.value as f64 * (0.5 + rng.f64());
                 s.value = if s.value >= PERIOD_NS {
                     ((scaled / PERIOD_NS as f64).round().max(1.0) as i64) * PERIOD_NS
                 } else {
                     scaled.round().max(1.0) as i64
                 };
+                let on = &threads[i];
+                let (count, value) = if s.value >= PERIOD_NS {
+                    (s.value / PERIOD_NS, PERIOD_NS)
+                } else {
+                    (1, s.value)
+                };
+                for k in 0..count {
+                    w.ticks.push(Tick {
+                        sample: i as u32,
+                        thread_id: on.get(k as usize % on.len().max(1)).copied().unwrap_or(0),
+                        time_ns: start_ns + rng.i64(0..SLOT_NS),
+                        value,
+                    });
+                }
             }
             if let Some(host) = host {
                 w.labels = Labels::from_pairs(

@@ -10,7 +10,10 @@
 //! sorted by leaf node and stored as node deltas; profile times are deltas
 //! too, so postcard's varints and zstd leave a few bytes a sample. Timed
 //! samples follow per series as columns too, sorted by time within a
-//! profile, with times, leaf nodes and values as deltas.
+//! profile: time as a delta in whole milliseconds (a block keeps tick times
+//! to the millisecond; the head has them to the nanosecond), the stack as
+//! the index of the profile's sample with that leaf, thread and value as
+//! deltas, so a column of one thread or one period is all zeros.
 //!
 //! `WSPROF01` blocks, written before timed samples existed, have no tick
 //! columns and are still read.
@@ -85,14 +88,20 @@ struct BodyV1 {
 struct BodyTicks {
     /// Timed samples per profile (profiles in the series' stored order).
     counts: Vec<u32>,
-    /// Leaf nodes, each a delta from the one before in the profile.
-    nodes: Vec<i64>,
-    threads: Vec<u32>,
-    /// Times, each a delta from the one before (the first from the profile's start).
+    /// Index of the sample (in the profile's stored order) with the tick's
+    /// leaf; a tick whose leaf no sample has: the profile's sample count
+    /// plus the leaf node.
+    samples: Vec<u32>,
+    /// Thread ids, each a delta from the one before in the profile.
+    threads: Vec<i64>,
+    /// Milliseconds, each a delta from the one before (the first from the
+    /// profile's start).
     times: Vec<i64>,
     /// Values, each a delta from the one before in the profile.
     values: Vec<i64>,
 }
+
+const NS_PER_MS: i64 = 1_000_000;
 
 #[derive(Serialize, Deserialize)]
 struct BodySeries {
@@ -319,20 +328,32 @@ fn encode_series(s: &Series, node_map: &[u32]) -> (BodySeries, BodyTicks) {
             last_node = node;
             out.values.push(s.values[j]);
         }
+        // The profile's leaves as stored (sorted), for the ticks' indexes.
+        let leaves = &out.nodes[out.nodes.len() - samples.len()..];
+        let mut sorted_leaves = Vec::with_capacity(leaves.len());
+        let mut at = 0u32;
+        for &d in leaves {
+            at += d;
+            sorted_leaves.push(at);
+        }
         rows.clear();
-        rows.extend(
-            s.ticks_of(&p)
-                .map(|(node, thread, time, value)| (time, node_map[node as usize], thread, value)),
-        );
+        rows.extend(s.ticks_of(&p).map(|(node, thread, time, value)| {
+            let ms = time.wrapping_sub(p.time_ns).div_euclid(NS_PER_MS);
+            (ms, node_map[node as usize], thread, value)
+        }));
         rows.sort_unstable();
         ticks.counts.push(rows.len() as u32);
-        let (mut t, mut node, mut value) = (p.time_ns, 0i64, 0i64);
-        for &(time, n, thread, v) in &rows {
-            ticks.times.push(time.wrapping_sub(t));
-            ticks.nodes.push(i64::from(n) - node);
-            ticks.threads.push(thread);
+        let (mut ms, mut thread, mut value) = (0i64, 0i64, 0i64);
+        for &(t, leaf, th, v) in &rows {
+            let index = match sorted_leaves.binary_search(&leaf) {
+                Ok(i) => i as u32,
+                Err(_) => sorted_leaves.len() as u32 + leaf,
+            };
+            ticks.samples.push(index);
+            ticks.times.push(t.wrapping_sub(ms));
+            ticks.threads.push(i64::from(th) - thread);
             ticks.values.push(v.wrapping_sub(value));
-            (t, node, value) = (time, i64::from(n), v);
+            (ms, thread, value) = (t, i64::from(th), v);
         }
     }
     (out, ticks)
@@ -367,10 +388,10 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
         let tick_total: u64 = bt.counts.iter().map(|&c| u64::from(c)).sum();
         if timed
             && (bt.counts.len() != b.counts.len()
-                || tick_total != bt.nodes.len() as u64
-                || bt.threads.len() != bt.nodes.len()
-                || bt.times.len() != bt.nodes.len()
-                || bt.values.len() != bt.nodes.len())
+                || tick_total != bt.samples.len() as u64
+                || bt.threads.len() != bt.samples.len()
+                || bt.times.len() != bt.samples.len()
+                || bt.values.len() != bt.samples.len())
         {
             return Err("timed sample columns of different lengths".into());
         }
@@ -405,16 +426,23 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
             if timed {
                 let profile = series.profiles.len();
                 let tick_end = tick_at + bt.counts[profile] as usize;
-                let (mut time, mut node, mut value) = (t, 0i64, 0i64);
+                let (mut ms, mut thread, mut value) = (0i64, 0i64, 0i64);
                 for i in tick_at..tick_end {
-                    time = time.wrapping_add(bt.times[i]);
-                    node = node.wrapping_add(bt.nodes[i]);
+                    ms = ms.wrapping_add(bt.times[i]);
+                    thread = thread.wrapping_add(bt.threads[i]);
                     value = value.wrapping_add(bt.values[i]);
-                    let leaf = u32::try_from(node)
-                        .ok()
-                        .filter(|&n| u64::from(n) < node_count)
-                        .ok_or("a timed sample refers to an unknown stack")?;
-                    rows.push((leaf, bt.threads[i], time, value));
+                    let index = bt.samples[i] as usize;
+                    let leaf = match leafs.get(index) {
+                        Some(&leaf) => leaf,
+                        None => u32::try_from(index - leafs.len())
+                            .ok()
+                            .filter(|&n| u64::from(n) < node_count)
+                            .ok_or("a timed sample refers to an unknown stack")?,
+                    };
+                    let thread = u32::try_from(thread)
+                        .map_err(|_| "a timed sample's thread is out of range")?;
+                    let time = t.wrapping_add(ms.wrapping_mul(NS_PER_MS));
+                    rows.push((leaf, thread, time, value));
                 }
                 tick_at = tick_end;
             }
@@ -431,7 +459,9 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
 mod tests {
     use super::*;
     use crate::profiles::head::Head;
-    use crate::profiles::{ProfileQuery, ProfileWrite, StackSample, PROFILE_TYPE_LABEL};
+    use crate::profiles::{
+        MergedStacks, ProfileQuery, ProfileWrite, StackSample, PROFILE_TYPE_LABEL,
+    };
 
     fn write_of(service: &str, t: i64, stacks: &[(&[&str], i64, Option<u64>)]) -> ProfileWrite {
         ProfileWrite {
@@ -489,6 +519,63 @@ mod tests {
             head.totals(&query, 1_000_000, &[])
         );
         assert_eq!(list_blocks(dir.path()).unwrap(), vec![1]);
+    }
+
+    #[test]
+    fn timed_samples_come_back_to_the_millisecond() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut head = Head::default();
+        let mut w = write_of(
+            "a",
+            10_000_000_000,
+            &[(&["main", "b"], 3, None), (&["main", "a"], 5, Some(9))],
+        );
+        let tick = |sample, thread_id, time_ns, value| crate::profiles::Tick {
+            sample,
+            thread_id,
+            time_ns,
+            value,
+        };
+        w.ticks = vec![
+            tick(1, 4, 10_052_631_578, 52),
+            tick(0, 4, 10_000_000_001, 52),
+            tick(1, 5, 9_999_000_000, 7),
+        ];
+        let r = head.intern(&[w]);
+        head.apply(r).unwrap();
+        write(dir.path(), 1, &head, 0, &[]).unwrap();
+        let tables = read_tables(dir.path(), 1).unwrap();
+        let rows = |t: &Tables| -> Vec<(Vec<String>, u32, i64, i64)> {
+            let s = &t.series[0];
+            let mut rows: Vec<_> = s
+                .ticks_of(&s.profiles[0])
+                .map(|(node, thread, time, value)| {
+                    let frames = MergedStacks {
+                        names: t.names.clone(),
+                        nodes: t.nodes.clone(),
+                        self_values: vec![0; t.nodes.len()],
+                    };
+                    let frames = frames
+                        .frames(node as usize)
+                        .iter()
+                        .map(|f| f.to_string())
+                        .collect();
+                    (frames, thread, time, value)
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        let main_a = vec!["main".to_string(), "a".to_string()];
+        let main_b = vec!["main".to_string(), "b".to_string()];
+        assert_eq!(
+            rows(&tables),
+            vec![
+                (main_a.clone(), 4, 10_052_000_000, 52),
+                (main_a, 5, 9_999_000_000, 7),
+                (main_b, 4, 10_000_000_000, 52),
+            ]
+        );
     }
 
     #[test]

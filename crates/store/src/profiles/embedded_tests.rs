@@ -6,6 +6,7 @@ use crate::profiles::{StackSample, PROFILE_TYPE_LABEL};
 
 const CPU: &str = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
 const HOUR: i64 = 3_600_000_000_000;
+const MS: i64 = 1_000_000;
 
 fn write(value: i64, time_ns: i64) -> ProfileWrite {
     ProfileWrite {
@@ -206,7 +207,7 @@ async fn the_disk_quota_deletes_the_oldest_block() {
 }
 
 /// An agent-like write: two stacks of pid 7, timed samples on threads 70
-/// and 71 at `t0 + 1..`.
+/// and 71 at `t0` + 1 ms and later (blocks keep tick times to the ms).
 fn timed_write(t0: i64) -> ProfileWrite {
     let stack = |leaf: &str| StackSample {
         frames: vec!["main".into(), leaf.into()],
@@ -217,7 +218,7 @@ fn timed_write(t0: i64) -> ProfileWrite {
     let tick = |sample, thread_id, dt| crate::profiles::Tick {
         sample,
         thread_id,
-        time_ns: t0 + dt,
+        time_ns: t0 + dt * MS,
         value: 10,
     };
     ProfileWrite {
@@ -227,7 +228,7 @@ fn timed_write(t0: i64) -> ProfileWrite {
             ("pid", "7"),
         ]),
         time_ns: t0,
-        duration_ns: 100,
+        duration_ns: 100 * MS,
         samples: vec![stack("hot"), stack("cold")],
         ticks: vec![
             tick(0, 70, 1),
@@ -251,13 +252,15 @@ async fn timed_samples_answer_by_thread_and_time_in_every_part() {
         ..ProfileQuery::default()
     };
     let check = |store: &EmbeddedProfileStore, t0: i64| {
-        let all = store.merge_ticks(&window(t0, t0 + 100), &[]).unwrap();
+        let all = store.merge_ticks(&window(t0, t0 + 100 * MS), &[]).unwrap();
         assert_eq!(all.stacks.total(), 60);
         assert_eq!(all.threads, vec![(70, 3), (71, 3)]);
-        let early = store.merge_ticks(&window(t0, t0 + 10), &[70]).unwrap();
+        let early = store.merge_ticks(&window(t0, t0 + 10 * MS), &[70]).unwrap();
         assert_eq!(early.stacks.stacks(), vec![(vec!["main", "hot"], 20)]);
         assert_eq!(early.threads, vec![(70, 2), (71, 1)]);
-        let late = store.merge_ticks(&window(t0 + 40, t0 + 65), &[71]).unwrap();
+        let late = store
+            .merge_ticks(&window(t0 + 40 * MS, t0 + 65 * MS), &[71])
+            .unwrap();
         assert_eq!(late.stacks.stacks(), vec![(vec!["main", "cold"], 20)]);
         assert_eq!(
             store
@@ -302,7 +305,10 @@ async fn timed_samples_answer_by_thread_and_time_in_every_part() {
     check(&store, 3 * HOUR);
     check(&store, 26 * HOUR);
     // The merged samples are unchanged by the timed ones.
-    assert_eq!(store.merge(&window(HOUR, HOUR + 100)).unwrap().total(), 60);
+    assert_eq!(
+        store.merge(&window(HOUR, HOUR + 100 * MS)).unwrap().total(),
+        60
+    );
     let exported = store.export().unwrap();
     assert_eq!(exported[0], timed_write(HOUR));
 }
