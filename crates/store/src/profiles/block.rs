@@ -1,27 +1,24 @@
 //! Profile blocks: one immutable file per cut of the head (or compaction of
 //! blocks), `blocks/NNNNNNNNNNNNNNNN.wpb` in the profile store's directory.
 //!
-//! Layout: the magic `WSPROF01`, a little-endian `u32` length and a postcard
+//! Layout: the magic `WSPROF02`, a little-endian `u32` length and a postcard
 //! [`BlockMeta`] (time bounds, sample count, series labels: enough to skip
-//! the block for a query without reading further), then the body: a
-//! zstd-compressed postcard [`Body`] holding the block's own names and call
-//! tree (only the nodes its samples reach, so retention deletes symbols with
-//! the samples) and per series its columns. Within a profile, samples are
-//! sorted by leaf node and stored as node deltas; profile times are deltas
-//! too, so postcard's varints and zstd leave a few bytes a sample. Timed
-//! samples follow per series as columns too, sorted by time within a
-//! profile: time as a delta in whole milliseconds (a block keeps tick times
-//! to the millisecond; the head has them to the nanosecond), the stack as
-//! the index of the profile's sample with that leaf, thread and value as
-//! deltas, so a column of one thread or one period is all zeros.
+//! the block for a query without reading further), a `u64` length and the
+//! body: a zstd-compressed postcard [`Body`] holding the block's own names
+//! and call tree (only the nodes its samples reach, so retention deletes
+//! symbols with the samples) and per series its columns; then the timed
+//! samples, per series ([`super::block_ticks`]). Within a profile, samples
+//! are sorted by leaf node and stored as node deltas; profile times are
+//! deltas too, so postcard's varints and zstd leave a few bytes a sample.
 //!
-//! `WSPROF01` blocks, written before timed samples existed, have no tick
-//! columns and are still read.
+//! `WSPROF01` blocks, written before timed samples existed, are the same
+//! without the body length and the timed samples, and are still read.
 //!
 //! Written to a temporary name, fsynced, renamed, and the directory fsynced:
 //! a block either exists whole or not at all.
 
-use super::tables::{Series, Tables};
+use super::block_ticks::{self, BodyTicks};
+use super::tables::{Series, Tables, Ticks};
 use crate::embedded::wal;
 use crate::StoreError;
 use model::metrics::Labels;
@@ -71,37 +68,7 @@ struct Body {
     names: Vec<String>,
     nodes: Vec<(u32, u32)>,
     series: Vec<BodySeries>,
-    /// Per series (same order), its timed samples.
-    ticks: Vec<BodyTicks>,
 }
-
-/// The body of a `WSPROF01` block.
-#[derive(Deserialize)]
-struct BodyV1 {
-    names: Vec<String>,
-    nodes: Vec<(u32, u32)>,
-    series: Vec<BodySeries>,
-}
-
-/// Timed samples of one series.
-#[derive(Default, Serialize, Deserialize)]
-struct BodyTicks {
-    /// Timed samples per profile (profiles in the series' stored order).
-    counts: Vec<u32>,
-    /// Index of the sample (in the profile's stored order) with the tick's
-    /// leaf; a tick whose leaf no sample has: the profile's sample count
-    /// plus the leaf node.
-    samples: Vec<u32>,
-    /// Thread ids, each a delta from the one before in the profile.
-    threads: Vec<i64>,
-    /// Milliseconds, each a delta from the one before (the first from the
-    /// profile's start).
-    times: Vec<i64>,
-    /// Values, each a delta from the one before in the profile.
-    values: Vec<i64>,
-}
-
-const NS_PER_MS: i64 = 1_000_000;
 
 #[derive(Serialize, Deserialize)]
 struct BodySeries {
@@ -160,21 +127,22 @@ pub fn write(
     wal_through: u64,
     sources: &[u64],
 ) -> Result<(BlockMeta, u64), StoreError> {
-    let (mut meta, body) = encode(tables, wal_through);
+    let (mut meta, body, ticks) = encode(tables, wal_through);
     meta.sources = sources.to_vec();
     let meta_bytes = postcard::to_allocvec(&meta).unwrap_or_default();
     let body_bytes = postcard::to_allocvec(&body).unwrap_or_default();
     let path = block_path(dir, id);
     let tmp = path.with_extension("tmp");
-    let mut out = Vec::with_capacity(body_bytes.len() / 4 + meta_bytes.len() + 12);
+    let compressing = || io_err(format!("compressing profile block {}", path.display()));
+    let compressed = zstd::bulk::compress(&body_bytes, ZSTD_LEVEL).map_err(compressing())?;
+    let section = block_ticks::encode_section(&ticks).map_err(compressing())?;
+    let mut out = Vec::with_capacity(20 + meta_bytes.len() + compressed.len() + section.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(meta_bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(&meta_bytes);
-    let compressed = zstd::bulk::compress(&body_bytes, ZSTD_LEVEL).map_err(io_err(format!(
-        "compressing profile block {}",
-        path.display()
-    )))?;
+    out.extend_from_slice(&(compressed.len() as u64).to_le_bytes());
     out.extend_from_slice(&compressed);
+    out.extend_from_slice(&section);
     let mut file = fs::File::create(&tmp).map_err(io_err(format!("creating {}", tmp.display())))?;
     file.write_all(&out)
         .and_then(|()| file.sync_all())
@@ -205,8 +173,11 @@ pub fn read_meta(dir: &Path, id: u64) -> Result<(BlockMeta, u64), StoreError> {
     Ok((meta, bytes.len() as u64))
 }
 
-/// The meta and the compressed body; whether the block has tick columns.
-fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<(BlockMeta, &'a [u8], bool), StoreError> {
+/// A block's parts: meta, compressed body, ticks section (`None` in a
+/// `WSPROF01` block).
+type Parts<'a> = (BlockMeta, &'a [u8], Option<&'a [u8]>);
+
+fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<Parts<'a>, StoreError> {
     let with_ticks = match bytes.get(..8) {
         Some(m) if m == MAGIC => true,
         Some(m) if m == MAGIC_V1 => false,
@@ -223,32 +194,79 @@ fn split<'a>(path: &Path, bytes: &'a [u8]) -> Result<(BlockMeta, &'a [u8], bool)
         .ok_or_else(|| corrupt(path, "meta runs past the end"))?;
     let meta = postcard::from_bytes(meta_bytes)
         .map_err(|e| corrupt(path, format!("undecodable meta: {e}")))?;
-    Ok((meta, &bytes[end..], with_ticks))
+    if !with_ticks {
+        return Ok((meta, &bytes[end..], None));
+    }
+    let body_len = bytes
+        .get(end..end.saturating_add(8))
+        .map(|b| {
+            let mut len = [0u8; 8];
+            len.copy_from_slice(b);
+            u64::from_le_bytes(len)
+        })
+        .ok_or_else(|| corrupt(path, "body length cut short"))?;
+    let body_start = end + 8;
+    let body_end = usize::try_from(body_len)
+        .ok()
+        .and_then(|l| body_start.checked_add(l))
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| corrupt(path, "body runs past the end"))?;
+    Ok((meta, &bytes[body_start..body_end], Some(&bytes[body_end..])))
 }
 
-/// Reads and decodes block `id`'s samples.
+/// Reads block `id` and decodes its samples (no timed samples: see
+/// [`read_tables_full`] and [`read_ticks`]).
 pub fn read_tables(dir: &Path, id: u64) -> Result<Tables, StoreError> {
     let path = block_path(dir, id);
     let bytes = fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
-    let (meta, compressed, with_ticks) = split(&path, &bytes)?;
-    let raw = zstd::stream::decode_all(compressed)
-        .map_err(|e| corrupt(&path, format!("undecompressable body: {e}")))?;
-    let undecodable = |e: postcard::Error| corrupt(&path, format!("undecodable body: {e}"));
-    let body: Body = if with_ticks {
-        postcard::from_bytes(&raw).map_err(undecodable)?
-    } else {
-        let old: BodyV1 = postcard::from_bytes(&raw).map_err(undecodable)?;
-        Body {
-            ticks: old.series.iter().map(|_| BodyTicks::default()).collect(),
-            names: old.names,
-            nodes: old.nodes,
-            series: old.series,
-        }
-    };
-    decode(meta, body).map_err(|detail| corrupt(&path, detail))
+    let (meta, compressed, _) = split(&path, &bytes)?;
+    decode_body(&path, meta, compressed)
 }
 
-fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body) {
+/// Reads block `id` whole: samples and timed samples.
+pub fn read_tables_full(dir: &Path, id: u64) -> Result<Tables, StoreError> {
+    let path = block_path(dir, id);
+    let bytes = fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
+    let (meta, compressed, section) = split(&path, &bytes)?;
+    let mut tables = decode_body(&path, meta, compressed)?;
+    if let Some(section) = section {
+        let node_count = tables.nodes.len() as u64;
+        block_ticks::attach_all(section, &mut tables.series, node_count)
+            .map_err(|detail| corrupt(&path, detail))?;
+    }
+    Ok(tables)
+}
+
+/// The timed samples of the series at `indexes` of block `id`, whose
+/// samples `tables` holds (from [`read_tables`]).
+pub(super) fn read_ticks(
+    dir: &Path,
+    id: u64,
+    tables: &Tables,
+    indexes: &[usize],
+) -> Result<Vec<Ticks>, StoreError> {
+    if indexes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let path = block_path(dir, id);
+    let bytes = fs::read(&path).map_err(io_err(format!("reading {}", path.display())))?;
+    let (_, _, section) = split(&path, &bytes)?;
+    let Some(section) = section else {
+        return Ok(Vec::new());
+    };
+    block_ticks::columns(section, &tables.series, indexes, tables.nodes.len() as u64)
+        .map_err(|detail| corrupt(&path, detail))
+}
+
+fn decode_body(path: &Path, meta: BlockMeta, compressed: &[u8]) -> Result<Tables, StoreError> {
+    let raw = zstd::stream::decode_all(compressed)
+        .map_err(|e| corrupt(path, format!("undecompressable body: {e}")))?;
+    let body: Body =
+        postcard::from_bytes(&raw).map_err(|e| corrupt(path, format!("undecodable body: {e}")))?;
+    decode(meta, body).map_err(|detail| corrupt(path, detail))
+}
+
+fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body, Vec<BodyTicks>) {
     // Only the stacks samples end in (and their ancestors) and their names.
     let mut keep = vec![false; tables.nodes.len()];
     for s in &tables.series {
@@ -262,8 +280,8 @@ fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body) {
         names: pruned.names,
         nodes: pruned.nodes,
         series: Vec::new(),
-        ticks: Vec::new(),
     };
+    let mut all_ticks = Vec::new();
     let mut meta = BlockMeta {
         min_t: i64::MAX,
         max_t: i64::MIN,
@@ -287,9 +305,9 @@ fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body) {
         });
         let (series, ticks) = encode_series(s, &node_map);
         body.series.push(series);
-        body.ticks.push(ticks);
+        all_ticks.push(ticks);
     }
-    (meta, body)
+    (meta, body, all_ticks)
 }
 
 fn encode_series(s: &Series, node_map: &[u32]) -> (BodySeries, BodyTicks) {
@@ -304,7 +322,7 @@ fn encode_series(s: &Series, node_map: &[u32]) -> (BodySeries, BodyTicks) {
         links: Vec::new(),
     };
     let mut ticks = BodyTicks::default();
-    let mut rows: Vec<(i64, u32, u32, i64)> = Vec::new();
+    let mut leaves: Vec<u32> = Vec::new();
     let mut last_t = 0i64;
     let mut samples: Vec<(u32, usize)> = Vec::new();
     for i in order {
@@ -329,38 +347,20 @@ fn encode_series(s: &Series, node_map: &[u32]) -> (BodySeries, BodyTicks) {
             out.values.push(s.values[j]);
         }
         // The profile's leaves as stored (sorted), for the ticks' indexes.
-        let leaves = &out.nodes[out.nodes.len() - samples.len()..];
-        let mut sorted_leaves = Vec::with_capacity(leaves.len());
+        let deltas = &out.nodes[out.nodes.len() - samples.len()..];
+        leaves.clear();
         let mut at = 0u32;
-        for &d in leaves {
+        for &d in deltas {
             at += d;
-            sorted_leaves.push(at);
+            leaves.push(at);
         }
-        rows.clear();
-        rows.extend(s.ticks_of(&p).map(|(node, thread, time, value)| {
-            let ms = time.wrapping_sub(p.time_ns).div_euclid(NS_PER_MS);
-            (ms, node_map[node as usize], thread, value)
-        }));
-        rows.sort_unstable();
-        ticks.counts.push(rows.len() as u32);
-        let (mut ms, mut thread, mut value) = (0i64, 0i64, 0i64);
-        for &(t, leaf, th, v) in &rows {
-            let index = match sorted_leaves.binary_search(&leaf) {
-                Ok(i) => i as u32,
-                Err(_) => sorted_leaves.len() as u32 + leaf,
-            };
-            ticks.samples.push(index);
-            ticks.times.push(t.wrapping_sub(ms));
-            ticks.threads.push(i64::from(th) - thread);
-            ticks.values.push(v.wrapping_sub(value));
-            (ms, thread, value) = (t, i64::from(th), v);
-        }
+        ticks.push_profile(s, &p, &leaves, node_map);
     }
     (out, ticks)
 }
 
 fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
-    if body.series.len() != meta.series.len() || body.ticks.len() != meta.series.len() {
+    if body.series.len() != meta.series.len() {
         return Err("series count differs between meta and body".into());
     }
     for (i, &(parent, name)) in body.nodes.iter().enumerate() {
@@ -375,7 +375,7 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
         samples: 0,
     };
     let node_count = tables.nodes.len() as u64;
-    for ((m, b), bt) in meta.series.into_iter().zip(body.series).zip(body.ticks) {
+    for (m, b) in meta.series.into_iter().zip(body.series) {
         let total: u64 = b.counts.iter().map(|&c| u64::from(c)).sum();
         if b.times.len() != b.counts.len()
             || b.durations.len() != b.counts.len()
@@ -384,20 +384,8 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
         {
             return Err("series columns of different lengths".into());
         }
-        let timed = !bt.counts.is_empty();
-        let tick_total: u64 = bt.counts.iter().map(|&c| u64::from(c)).sum();
-        if timed
-            && (bt.counts.len() != b.counts.len()
-                || tick_total != bt.samples.len() as u64
-                || bt.threads.len() != bt.samples.len()
-                || bt.times.len() != bt.samples.len()
-                || bt.values.len() != bt.samples.len())
-        {
-            return Err("timed sample columns of different lengths".into());
-        }
         let mut series = Series::new(m.labels, m.profile_type);
         let mut links = b.links.into_iter().peekable();
-        let mut tick_at = 0usize;
         let (mut t, mut at) = (0i64, 0usize);
         let mut leafs = Vec::new();
         for ((dt, duration), count) in b.times.iter().zip(&b.durations).zip(&b.counts) {
@@ -422,33 +410,11 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
                 }
                 links.next();
             }
-            let mut rows = Vec::new();
-            if timed {
-                let profile = series.profiles.len();
-                let tick_end = tick_at + bt.counts[profile] as usize;
-                let (mut ms, mut thread, mut value) = (0i64, 0i64, 0i64);
-                for i in tick_at..tick_end {
-                    ms = ms.wrapping_add(bt.times[i]);
-                    thread = thread.wrapping_add(bt.threads[i]);
-                    value = value.wrapping_add(bt.values[i]);
-                    let index = bt.samples[i] as usize;
-                    let leaf = match leafs.get(index) {
-                        Some(&leaf) => leaf,
-                        None => u32::try_from(index - leafs.len())
-                            .ok()
-                            .filter(|&n| u64::from(n) < node_count)
-                            .ok_or("a timed sample refers to an unknown stack")?,
-                    };
-                    let thread = u32::try_from(thread)
-                        .map_err(|_| "a timed sample's thread is out of range")?;
-                    let time = t.wrapping_add(ms.wrapping_mul(NS_PER_MS));
-                    rows.push((leaf, thread, time, value));
-                }
-                tick_at = tick_end;
-            }
-            series.push_profile(t, *duration, &leafs, &b.values[at..end], mine, rows);
+            series.push_profile(t, *duration, &leafs, &b.values[at..end], mine, []);
             at = end;
         }
+        // The meta's bounds hold the timed samples' times too.
+        (series.min_t, series.max_t) = (m.min_t, m.max_t);
         tables.samples += at as u64;
         tables.series.push(series);
     }
@@ -544,7 +510,11 @@ mod tests {
         let r = head.intern(&[w]);
         head.apply(r).unwrap();
         write(dir.path(), 1, &head, 0, &[]).unwrap();
-        let tables = read_tables(dir.path(), 1).unwrap();
+        let tables = read_tables_full(dir.path(), 1).unwrap();
+        assert!(read_tables(dir.path(), 1).unwrap().series[0]
+            .ticks
+            .times
+            .is_empty());
         let rows = |t: &Tables| -> Vec<(Vec<String>, u32, i64, i64)> {
             let s = &t.series[0];
             let mut rows: Vec<_> = s
@@ -621,7 +591,7 @@ mod tests {
         bytes.truncate(n - 3);
         fs::write(&path, &bytes).unwrap();
         assert!(matches!(
-            read_tables(dir.path(), 3),
+            read_tables_full(dir.path(), 3),
             Err(StoreError::Corrupt { .. })
         ));
         fs::write(&path, b"nonsense").unwrap();

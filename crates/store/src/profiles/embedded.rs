@@ -384,7 +384,14 @@ impl EmbeddedProfileStore {
     /// Every stored profile, as writes (for export and benchmarks).
     pub fn export(&self) -> Result<Vec<ProfileWrite>, StoreError> {
         let mut out = Vec::new();
-        self.each_part("", &[], i64::MIN, i64::MAX, |t| out.extend(t.to_writes()))?;
+        let dir = &self.shared.blocks_dir;
+        self.each_part("", &[], i64::MIN, i64::MAX, |t, block| {
+            match block {
+                None => out.extend(t.to_writes()),
+                Some(b) => out.extend(block::read_tables_full(dir, b.id)?.to_writes()),
+            }
+            Ok(())
+        })?;
         out.sort_by_key(|w| w.time_ns);
         Ok(out)
     }
@@ -420,21 +427,23 @@ impl EmbeddedProfileStore {
     }
 
     /// Calls `f` with every part that may hold series of `profile_type`
-    /// (any when empty) matching `matchers` in `[start_ns, end_ns)`.
+    /// (any when empty) matching `matchers` in `[start_ns, end_ns)`: the
+    /// tables and, for a block (whose cached tables hold no timed samples),
+    /// its handle.
     fn each_part(
         &self,
         profile_type: &str,
         matchers: &[Matcher],
         start_ns: i64,
         end_ns: i64,
-        mut f: impl FnMut(&Tables),
+        mut f: impl FnMut(&Tables, Option<&BlockHandle>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         // The parts are listed under the head's read lock, so a cut (which
         // moves the head into the parts under its write lock) is seen
         // either before or after, never half.
         let (frozen, blocks) = {
             let head = self.shared.head_read();
-            f(&head);
+            f(&head, None)?;
             let parts = self.shared.parts_read();
             let frozen: Vec<Arc<Tables>> =
                 parts.frozen.iter().map(|p| Arc::clone(&p.tables)).collect();
@@ -456,11 +465,11 @@ impl EmbeddedProfileStore {
             (frozen, blocks)
         };
         for tables in &frozen {
-            f(tables);
+            f(tables, None)?;
         }
         for block in &blocks {
             let tables = self.shared.tables(block)?;
-            f(&tables);
+            f(&tables, Some(block))?;
         }
         Ok(())
     }
@@ -533,8 +542,9 @@ impl ProfileStore for EmbeddedProfileStore {
 
     fn profile_types(&self, start_ns: i64, end_ns: i64) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
-        self.each_part("", &[], start_ns, end_ns, |t| {
-            out.extend(t.profile_types(start_ns, end_ns))
+        self.each_part("", &[], start_ns, end_ns, |t, _| {
+            out.extend(t.profile_types(start_ns, end_ns));
+            Ok(())
         })?;
         out.sort_unstable();
         out.dedup();
@@ -548,8 +558,9 @@ impl ProfileStore for EmbeddedProfileStore {
         end_ns: i64,
     ) -> Result<Vec<Labels>, StoreError> {
         let mut out = Vec::new();
-        self.each_part("", matchers, start_ns, end_ns, |t| {
-            out.extend(t.series(matchers, start_ns, end_ns))
+        self.each_part("", matchers, start_ns, end_ns, |t, _| {
+            out.extend(t.series(matchers, start_ns, end_ns));
+            Ok(())
         })?;
         out.sort_unstable();
         out.dedup();
@@ -563,7 +574,10 @@ impl ProfileStore for EmbeddedProfileStore {
             &query.matchers,
             query.start_ns,
             query.end_ns,
-            |t| builder.add(t.merge(query)),
+            |t, _| {
+                builder.add(t.merge(query));
+                Ok(())
+            },
         )?;
         Ok(builder.finish())
     }
@@ -580,7 +594,10 @@ impl ProfileStore for EmbeddedProfileStore {
             &query.matchers,
             query.start_ns,
             query.end_ns,
-            |t| builder.add(t.totals(query, step_ns, group_by)),
+            |t, _| {
+                builder.add(t.totals(query, step_ns, group_by));
+                Ok(())
+            },
         )?;
         Ok(builder.finish())
     }
@@ -597,7 +614,10 @@ impl ProfileStore for EmbeddedProfileStore {
             &query.matchers,
             query.start_ns,
             query.end_ns,
-            |t| parts.push(t.span_hits(query, frame, usize::MAX)),
+            |t, _| {
+                parts.push(t.span_hits(query, frame, usize::MAX));
+                Ok(())
+            },
         )?;
         Ok(combine::span_hits(parts, limit))
     }
@@ -609,7 +629,18 @@ impl ProfileStore for EmbeddedProfileStore {
             &query.matchers,
             query.start_ns,
             query.end_ns,
-            |t| parts.push(t.merge_ticks(query, threads)),
+            |t, block| {
+                parts.push(match block {
+                    None => t.merge_ticks(query, threads),
+                    Some(b) => {
+                        let selected = t.tick_series(query);
+                        let columns =
+                            block::read_ticks(&self.shared.blocks_dir, b.id, t, &selected)?;
+                        t.merge_tick_columns(query, threads, columns.iter())
+                    }
+                });
+                Ok(())
+            },
         )?;
         Ok(combine::tick_merges(parts))
     }

@@ -141,7 +141,8 @@ fn compact(shared: &Shared, config: &ProfileStoreConfig) -> Result<(), StoreErro
         }
         let mut merged = Head::default();
         for b in &group {
-            let tables = shared.tables(b)?;
+            // Whole, timed samples too (cached tables hold none).
+            let tables = block::read_tables_full(&shared.blocks_dir, b.id)?;
             merged.absorb(&tables);
         }
         let tables = Arc::new(merged.into_tables());

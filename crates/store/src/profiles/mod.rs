@@ -13,6 +13,7 @@
 //! ids apart from the labels, so they never multiply series.
 
 pub mod block;
+mod block_ticks;
 pub mod combine;
 pub mod embedded;
 pub mod head;

@@ -69,6 +69,15 @@ pub(super) struct Ticks {
 /// One timed sample on its way into a series: `(leaf node, thread, Unix ns, value)`.
 pub(super) type TickRow = (u32, u32, i64, i64);
 
+impl Ticks {
+    pub(super) fn push(&mut self, (node, thread, time, value): TickRow) {
+        self.nodes.push(node);
+        self.threads.push(thread);
+        self.times.push(time);
+        self.values.push(value);
+    }
+}
+
 /// One profile: its samples are `first..first + len` of its series.
 #[derive(Clone, Copy)]
 pub(super) struct Profile {
@@ -112,13 +121,10 @@ impl Series {
         let ticks_first = self.ticks.times.len() as u32;
         self.min_t = self.min_t.min(time_ns);
         self.max_t = self.max_t.max(time_ns.saturating_add(duration_ns));
-        for (node, thread, time, value) in ticks {
-            self.ticks.nodes.push(node);
-            self.ticks.threads.push(thread);
-            self.ticks.times.push(time);
-            self.ticks.values.push(value);
-            self.min_t = self.min_t.min(time);
-            self.max_t = self.max_t.max(time);
+        for row in ticks {
+            self.ticks.push(row);
+            self.min_t = self.min_t.min(row.2);
+            self.max_t = self.max_t.max(row.2);
         }
         self.profiles.push(Profile {
             time_ns,
@@ -130,6 +136,20 @@ impl Series {
         });
         self.nodes.extend_from_slice(nodes);
         self.values.extend_from_slice(values);
+    }
+
+    /// Replaces the timed samples: `per_profile[i]` are profile `i`'s.
+    pub(super) fn attach_ticks(&mut self, per_profile: Vec<Vec<TickRow>>) {
+        self.ticks = Ticks::default();
+        for (p, rows) in self.profiles.iter_mut().zip(per_profile) {
+            p.ticks_first = self.ticks.times.len() as u32;
+            for row in rows {
+                self.ticks.push(row);
+                self.min_t = self.min_t.min(row.2);
+                self.max_t = self.max_t.max(row.2);
+            }
+            p.ticks_len = self.ticks.times.len() as u32 - p.ticks_first;
+        }
     }
 
     /// The timed samples of profile `p` as rows.
@@ -334,18 +354,37 @@ impl Tables {
     /// The timed samples of matching series within the query's range, of
     /// `threads` (all when empty), merged; with sample counts per thread.
     pub fn merge_ticks(&self, query: &ProfileQuery, threads: &[u32]) -> TickMerge {
+        let selected = self.tick_series(query);
+        self.merge_tick_columns(
+            query,
+            threads,
+            selected.iter().map(|&i| &self.series[i].ticks),
+        )
+    }
+
+    /// Indexes of the series whose timed samples `query` may select.
+    pub(super) fn tick_series(&self, query: &ProfileQuery) -> Vec<usize> {
+        (0..self.series.len())
+            .filter(|&i| {
+                let series = &self.series[i];
+                series.profile_type == query.profile_type
+                    && Self::overlaps(series, query.start_ns, query.end_ns)
+                    && Matcher::all_match(&query.matchers, &series.labels)
+            })
+            .collect()
+    }
+
+    /// [`Tables::merge_ticks`] over given tick columns (of this table's nodes).
+    pub(super) fn merge_tick_columns<'a>(
+        &self,
+        query: &ProfileQuery,
+        threads: &[u32],
+        columns: impl Iterator<Item = &'a Ticks>,
+    ) -> TickMerge {
         let mut self_values = vec![0i64; self.nodes.len()];
         let mut per_thread: BTreeMap<u32, u64> = BTreeMap::new();
         let mut touched = false;
-        for series in &self.series {
-            if series.profile_type != query.profile_type
-                || series.ticks.times.is_empty()
-                || !Self::overlaps(series, query.start_ns, query.end_ns)
-                || !Matcher::all_match(&query.matchers, &series.labels)
-            {
-                continue;
-            }
-            let t = &series.ticks;
+        for t in columns {
             for (i, &time) in t.times.iter().enumerate() {
                 if time < query.start_ns || time >= query.end_ns {
                     continue;
