@@ -8,35 +8,66 @@ use object::{Object, ObjectSymbol, SymbolKind};
 /// Function symbols of one image, sorted by address.
 #[derive(Debug, Default)]
 pub(crate) struct SymbolTable {
-    /// `(address, size, name)`, stated addresses.
-    symbols: Vec<(u64, u64, String)>,
+    /// `(address, size)`, stated addresses.
+    symbols: Vec<(u64, u64)>,
+    /// Their names, aligned with `symbols`; empty when only bounds were read.
+    names: Vec<String>,
 }
 
 impl SymbolTable {
-    /// The function symbols (static and dynamic) of `image`.
+    /// The function symbols (static and dynamic) of `image`, with names.
     pub fn of(image: &ElfImage) -> Self {
+        Self::read(image, true)
+    }
+
+    /// Only the functions' bounds (for tail-call recovery, which needs no
+    /// names: a large binary's names would be megabytes a cut).
+    pub fn bounds_of(image: &ElfImage) -> Self {
+        Self::read(image, false)
+    }
+
+    fn read(image: &ElfImage, with_names: bool) -> Self {
         let Ok(elf) = object::read::elf::ElfFile64::<object::Endianness>::parse(image.bytes())
         else {
             return Self::default();
         };
-        let mut symbols: Vec<(u64, u64, String)> = elf
+        let mut symbols: Vec<(u64, u64, &str)> = elf
             .symbols()
             .chain(elf.dynamic_symbols())
             .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
-            .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
+            .map(|s| {
+                let name = if with_names {
+                    s.name().unwrap_or("")
+                } else {
+                    ""
+                };
+                (s.address(), s.size(), name)
+            })
             .collect();
         // Sorted by address, the sized symbol first among aliases.
         symbols.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         symbols.dedup_by_key(|s| s.0);
-        Self { symbols }
+        Self {
+            names: if with_names {
+                symbols.iter().map(|s| s.2.to_string()).collect()
+            } else {
+                Vec::new()
+            },
+            symbols: symbols.into_iter().map(|(a, size, _)| (a, size)).collect(),
+        }
     }
 
-    /// The function containing the stated address `vaddr`: `(start, size, name)`.
-    /// A symbol without a size is taken to contain only addresses up to the next one.
+    /// The function containing the stated address `vaddr`: `(start, size,
+    /// name)` (the name is empty for a bounds-only table). A symbol without
+    /// a size is taken to contain only addresses up to the next one.
     pub fn containing(&self, vaddr: u64) -> Option<(u64, u64, &str)> {
-        let i = self.symbols.partition_point(|s| s.0 <= vaddr);
-        let (start, size, name) = self.symbols.get(i.checked_sub(1)?)?;
-        (*size == 0 || vaddr < start + size).then_some((*start, *size, name.as_str()))
+        let i = self
+            .symbols
+            .partition_point(|s| s.0 <= vaddr)
+            .checked_sub(1)?;
+        let (start, size) = *self.symbols.get(i)?;
+        let name = self.names.get(i).map_or("", String::as_str);
+        (size == 0 || vaddr < start + size).then_some((start, size, name))
     }
 
     /// The name of the function containing `vaddr`.
@@ -52,7 +83,7 @@ impl SymbolTable {
     /// All names (for tests and debugging).
     #[cfg(test)]
     pub fn names(&self) -> Vec<&str> {
-        self.symbols.iter().map(|s| s.2.as_str()).collect()
+        self.names.iter().map(String::as_str).collect()
     }
 }
 
@@ -70,12 +101,18 @@ mod tests {
             .iter()
             .position(|n| *n == "main")
             .expect("a C main symbol");
-        let (start, size, _) = table.symbols[main];
+        let (start, size) = table.symbols[main];
         assert!(table.starts_at(start));
         assert_eq!(table.lookup(start), Some("main"));
         if size > 1 {
             assert_eq!(table.containing(start + 1).map(|s| s.0), Some(start));
             assert!(!table.starts_at(start + 1));
         }
+        let bounds = SymbolTable::bounds_of(&image);
+        assert!(bounds.starts_at(start));
+        assert_eq!(
+            bounds.containing(start).map(|s| (s.0, s.2)),
+            Some((start, ""))
+        );
     }
 }

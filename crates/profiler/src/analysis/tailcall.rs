@@ -137,7 +137,7 @@ impl TargetFinder<'_, '_> {
             .elf_cache
             .get(&info.path, 0, info.start, info.end)
             .map(|image| {
-                let table = Arc::new(SymbolTable::of(&image));
+                let table = Arc::new(SymbolTable::bounds_of(&image));
                 (image, table)
             });
         self.symbols.insert(Arc::clone(&info.path), loaded.clone());
