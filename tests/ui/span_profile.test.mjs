@@ -21,6 +21,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { artifacts, openBrowser, startServe } from './serve.mjs';
+import { cpuPprof } from './pprof.mjs';
 
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
 const TRACE = '5b8aa5a2d2c872e8321cf37308d69df2';
@@ -33,39 +34,10 @@ let serve, browser, page, now;
 const errors = [];
 const shot = name => page.screenshot({ path: path.join(artifacts, name), fullPage: true });
 
-/* ---------- a tiny protobuf encoder for pprof ---------- */
-
-const varint = n => {
-  const out = [];
-  let v = BigInt(n);
-  do { let b = Number(v & 0x7fn); v >>= 7n; if (v) b |= 0x80; out.push(b); } while (v);
-  return Buffer.from(out);
-};
-const tag = (num, wire) => varint((num << 3) | wire);
-const int = (num, v) => Buffer.concat([tag(num, 0), varint(v)]);
-const bytes = (num, buf) => Buffer.concat([tag(num, 2), varint(buf.length), buf]);
-const packed = (num, values) => bytes(num, Buffer.concat(values.map(varint)));
-
 /** A pprof CPU profile: `samples` are [stack root first, ns, span id or null, trace id or null]. */
-function pprof(samples, timeNs) {
-  const strings = [''];
-  const str = s => { let i = strings.indexOf(s); if (i < 0) { strings.push(s); i = strings.length - 1; } return i; };
-  const functions = [];
-  const fn = name => { let i = functions.indexOf(name); if (i < 0) { functions.push(name); i = functions.length - 1; } return i + 1; };
-  const valueType = () => Buffer.concat([int(1, str('cpu')), int(2, str('nanoseconds'))]);
-  const parts = [bytes(1, valueType())];
-  const label = (key, value) => (value ? [bytes(3, Buffer.concat([int(1, str(key)), int(2, str(value))]))] : []);
-  for (const [stack, ns, span, trace] of samples) {
-    const ids = stack.map(fn).reverse(); // pprof lists the leaf first; location id = function id here
-    parts.push(bytes(2, Buffer.concat([packed(1, ids), packed(2, [ns]), ...label('span_id', span), ...label('trace_id', trace)])));
-  }
-  functions.forEach((name, i) => {
-    parts.push(bytes(4, Buffer.concat([int(1, i + 1), bytes(4, int(1, i + 1))])));
-    parts.push(bytes(5, Buffer.concat([int(1, i + 1), int(2, str(name))])));
-  });
-  parts.push(int(9, timeNs), int(10, 10_000 * MS), bytes(11, valueType()), int(12, 10 * MS));
-  return Buffer.concat([...parts, ...strings.map(s => bytes(6, Buffer.from(s)))]);
-}
+const pprof = (samples, timeNs) => cpuPprof(
+  samples.map(([stack, ns, span, trace]) => ({ stack, ns, labels: { span_id: span, trace_id: trace } })),
+  { timeNs, durationNs: 10_000 * MS, periodNs: 10 * MS });
 
 /* ---------- the fixture ---------- */
 

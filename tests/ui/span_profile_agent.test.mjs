@@ -22,6 +22,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
 import { artifacts, openBrowser, startServe } from './serve.mjs';
+import { cpuPprof } from './pprof.mjs';
 
 const TRACE = '7c1e0a9b3d5f42e6a8b0c2d4e6f81357';
 const ROOT = '1a2b3c4d5e6f7081';
@@ -39,44 +40,14 @@ let serve, browser, page, now;
 const errors = [];
 const shot = name => page.screenshot({ path: path.join(artifacts, name), fullPage: true });
 
-/* ---------- a tiny protobuf encoder for pprof ---------- */
-
-const varint = n => {
-  const out = [];
-  let v = BigInt(n);
-  do { let b = Number(v & 0x7fn); v >>= 7n; if (v) b |= 0x80; out.push(b); } while (v);
-  return Buffer.from(out);
-};
-const tag = (num, wire) => varint((num << 3) | wire);
-const int = (num, v) => Buffer.concat([tag(num, 0), varint(v)]);
-const bytes = (num, buf) => Buffer.concat([tag(num, 2), varint(buf.length), buf]);
-const packed = (num, values) => bytes(num, Buffer.concat(values.map(varint)));
-
 /**
  * A pprof CPU profile of timed samples, as the agent sends them: `samples`
  * are [stack root first, ns, OS thread id, Unix time in ns (BigInt)], the
  * thread and time as numeric labels (`tid`, `timestamp` in nanoseconds).
  */
-function pprof(samples, timeNs) {
-  const strings = [''];
-  const str = s => { let i = strings.indexOf(s); if (i < 0) { strings.push(s); i = strings.length - 1; } return i; };
-  const functions = [];
-  const fn = name => { let i = functions.indexOf(name); if (i < 0) { functions.push(name); i = functions.length - 1; } return i + 1; };
-  const valueType = () => Buffer.concat([int(1, str('cpu')), int(2, str('nanoseconds'))]);
-  const parts = [bytes(1, valueType())];
-  // pprof Label{key=1, str=2, num=3, num_unit=4}: numeric, so `str` stays 0.
-  const numLabel = (key, num, unit) => bytes(3, Buffer.concat([int(1, str(key)), int(3, num), ...(unit ? [int(4, str(unit))] : [])]));
-  for (const [stack, ns, tid, at] of samples) {
-    const ids = stack.map(fn).reverse(); // pprof lists the leaf first; location id = function id here
-    parts.push(bytes(2, Buffer.concat([packed(1, ids), packed(2, [ns]), numLabel('tid', tid), numLabel('timestamp', at, 'nanoseconds')])));
-  }
-  functions.forEach((name, i) => {
-    parts.push(bytes(4, Buffer.concat([int(1, i + 1), bytes(4, int(1, i + 1))])));
-    parts.push(bytes(5, Buffer.concat([int(1, i + 1), int(2, str(name))])));
-  });
-  parts.push(int(9, timeNs), int(10, 10_000 * MS), bytes(11, valueType()), int(12, TICK));
-  return Buffer.concat([...parts, ...strings.map(s => bytes(6, Buffer.from(s)))]);
-}
+const pprof = (samples, timeNs) => cpuPprof(
+  samples.map(([stack, ns, tid, at]) => ({ stack, ns, numLabels: [['tid', tid], ['timestamp', at, 'nanoseconds']] })),
+  { timeNs, durationNs: 10_000 * MS, periodNs: TICK });
 
 /* ---------- the fixture ---------- */
 

@@ -185,11 +185,19 @@ async fn span_profile_inner(state: &AppState, params: &Params) -> Result<Value, 
                 .await;
         }
     }
-    let matched = if types.is_empty() {
-        Value::Null
-    } else {
-        json!("span")
-    };
+    let matched = (!types.is_empty()).then_some("span");
+    Ok(span_answer(span_id, trace_id, &types, flame, matched))
+}
+
+/// The `/api/profiles/span` answer: `matched` is how the samples were
+/// found (`None`: nothing found).
+fn span_answer(
+    span_id: Option<String>,
+    trace_id: Option<String>,
+    types: &[TypeTotal],
+    flame: Option<(String, FlameGraph)>,
+    matched: Option<&str>,
+) -> Value {
     let types: Vec<Value> = types
         .iter()
         .map(|t| json!({"id": t.id, "value": t.value, "samples": t.samples}))
@@ -198,14 +206,14 @@ async fn span_profile_inner(state: &AppState, params: &Params) -> Result<Value, 
         Some((id, fg)) => (json!(id), flamebearer(&fg)),
         None => (Value::Null, Value::Null),
     };
-    Ok(json!({
+    json!({
         "spanID": span_id,
         "traceID": trace_id,
         "types": types,
         "type": chosen,
         "flamebearer": flamebearer,
         "matched": matched,
-    }))
+    })
 }
 
 /// Where the span ran, when it is stored.
@@ -276,24 +284,20 @@ async fn process_profile(
         Ok((types, flame, matched))
     })
     .await?;
-    let types: Vec<Value> = types
-        .iter()
-        .map(|t| json!({"id": t.id, "value": t.value, "samples": t.samples}))
-        .collect();
-    let (chosen, flamebearer) = match flame {
-        Some((id, fg)) => (json!(id), flamebearer(&fg)),
-        None => (Value::Null, Value::Null),
-    };
-    Ok(json!({
-        "spanID": span_id,
-        "traceID": trace_id,
-        "types": types,
-        "type": chosen,
-        "flamebearer": flamebearer,
-        "matched": matched.map(Matched::as_str),
-        "selector": matched.map(|_| selector),
-        "threadID": if matched == Some(Matched::Thread) { thread } else { None },
-    }))
+    let mut answer = span_answer(
+        span_id,
+        trace_id,
+        &types,
+        flame,
+        matched.map(Matched::as_str),
+    );
+    answer["selector"] = json!(matched.map(|_| selector));
+    answer["threadID"] = json!(if matched == Some(Matched::Thread) {
+        thread
+    } else {
+        None
+    });
+    Ok(answer)
 }
 
 /// The type to show when none is asked for: CPU first (`process_cpu:cpu`,

@@ -38,6 +38,7 @@ pub type RecordTick = (u32, u32, u32, i64, i64);
 
 /// A record as written before timed samples existed.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct RecordWithoutTicks {
     first_name: u32,
     names: Vec<String>,
@@ -120,16 +121,7 @@ mod tests {
 
     #[test]
     fn records_written_before_ticks_still_decode() {
-        #[derive(Serialize)]
-        struct Old {
-            first_name: u32,
-            names: Vec<String>,
-            first_node: u32,
-            nodes: Vec<(u32, u32)>,
-            series: Vec<(u32, Labels)>,
-            profiles: Vec<RecordProfile>,
-        }
-        let old = Old {
+        let old = RecordWithoutTicks {
             first_name: 0,
             names: vec!["main".into()],
             first_node: 0,
