@@ -359,6 +359,7 @@ impl Assembler {
     pub fn cut(&mut self, start_time_ns: i64, duration_ns: i64) -> Profile {
         let profile = self.assemble(start_time_ns, duration_ns, false);
         self.stacks = StackTable::default();
+        self.elf_cache.release_pages();
         for pid in std::mem::take(&mut self.exited) {
             self.processes.forget(pid);
             self.unwinders.remove(&pid);

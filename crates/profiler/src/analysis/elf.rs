@@ -167,6 +167,18 @@ impl ElfImage {
         }
     }
 
+    /// Drops the pages of a mapped image from this process's resident set
+    /// (`MADV_DONTNEED`); they stay in the page cache and are faulted in
+    /// again when read.
+    fn release_pages(&self) {
+        if let ImageBytes::Mapped(m) = &self.bytes {
+            // SAFETY: the mapping is read-only and file-backed, so nothing
+            // is discarded: a later read sees the file's bytes again, the
+            // same bytes any slice of it held before.
+            let _ = unsafe { m.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
+    }
+
     /// The segment holding `file_offset`.
     fn segment_of(&self, file_offset: u64) -> Option<&LoadSegment> {
         self.segments
@@ -251,6 +263,16 @@ pub(crate) struct ElfCache {
 }
 
 impl ElfCache {
+    /// Drops the resident pages of every cached image (see
+    /// [`ElfImage::release_pages`]): a continuous profiler calls this after
+    /// each cut, so the big binaries it unwound through (a compiler's
+    /// hundreds of MB) do not keep counting in its RSS between cuts.
+    pub fn release_pages(&self) {
+        for image in self.images.values() {
+            image.release_pages();
+        }
+    }
+
     /// The image of `path` as mapped at `start..end` in process `pid`. Tries the
     /// path itself, then `/proc/PID/map_files/START-END` (a deleted binary of a
     /// live process) and `/proc/PID/root/PATH` (a process in another mount
