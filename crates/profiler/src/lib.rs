@@ -9,6 +9,7 @@
 
 mod analysis;
 pub mod builder;
+pub mod debuginfo;
 pub mod error;
 pub mod event;
 #[cfg(target_os = "linux")]

@@ -174,6 +174,11 @@ pub struct ServeArgs {
     /// either goes first (0 = no limit).
     #[arg(long, default_value = "20GB", value_parser = crate::cmd_serve::parse_bytes, value_name = "SIZE")]
     pub max_disk: u64,
+    /// Where binaries and debug files are kept (repeatable): profile frames the agent could not name
+    /// (`FILE+0xOFFSET` of a stripped file) are named from the file of the same GNU build id found
+    /// here (`DIR/.build-id/AB/CDEF….debug`, `DIR/BUILD_ID/*`, `DIR/FILE`, or any file in DIR).
+    #[arg(long, value_name = "DIR")]
+    pub debuginfo_dir: Vec<PathBuf>,
     /// Memory for ingest. A quarter admits requests in flight: a request is charged its body size times
     /// its decode expansion (x12 OTLP protobuf, x18 OTLP JSON, x6 Zipkin) before the body is read, and
     /// one larger than that quarter is taken only when nothing else is in flight. 3/8 holds queued and

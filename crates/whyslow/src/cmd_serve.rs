@@ -335,7 +335,15 @@ fn open_profile_store(
             String::new()
         }
     );
-    Ok(Arc::new(profiles))
+    let profiles: Arc<dyn ProfileStore> = Arc::new(profiles);
+    if args.debuginfo_dir.is_empty() {
+        return Ok(profiles);
+    }
+    let namer = crate::serve_debuginfo::Namer::new(args.debuginfo_dir.clone());
+    Ok(Arc::new(store::profiles::Resymbolizing::new(
+        profiles,
+        Arc::new(namer),
+    )))
 }
 
 /// The part of `--memory-budget` that admits requests in flight (the rest is the stores').

@@ -6,7 +6,10 @@
 //! within 5 points of perf's. And `serve` killed -9 while the agent ships
 //! loses no push the agent saw acknowledged. An OpenTelemetry span of the
 //! workload's main thread (no profiler tagged samples with its id) gets its
-//! profile from the agent's samples of that thread during the span. Needs
+//! profile from the agent's samples of that thread during the span. A
+//! stripped copy of the workload is stored with its build id and file
+//! offsets, and named once `serve --debuginfo-dir` has the unstripped file.
+//! Needs
 //! perf_event access (root or
 //! `kernel.perf_event_paranoid` ≤ 0 for other processes); skips with a
 //! message otherwise.
@@ -210,6 +213,145 @@ fn agent_profile_of_the_workload_matches_perf() {
         "hot_a: span profile {in_span:.1} %, perf {expected:.1} %"
     );
     drop(agent);
+    serve.stop();
+}
+
+/// The workload, stripped, profiled by the agent: its frames are stored as
+/// `wsstripped+0xOFFSET` with the file's build id. The pprof download
+/// carries them as addresses in a mapping of that build (`go tool pprof
+/// -raw` shows it), and `serve` restarted over the same data with
+/// `--debuginfo-dir` holding the unstripped file names them: `hot_a` gets
+/// its share back.
+#[test]
+fn stripped_binaries_are_named_later_from_debuginfo_of_their_build() {
+    let _serial = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !can_profile_others() {
+        eprintln!("SKIPPED: needs root (or perf_event_paranoid <= 0)");
+        return;
+    }
+    let data = support::TempDir::new("agent-profiles-stripped");
+    let stripped = data.0.join("wsstripped");
+    std::fs::copy(workload(Build::NoFramePointers), &stripped).unwrap();
+    let status = Command::new("strip").arg(&stripped).status().unwrap();
+    assert!(status.success(), "strip failed");
+    let symbols = data.0.join("symbols");
+    std::fs::create_dir_all(&symbols).unwrap();
+    // Under another name: found by build id.
+    std::fs::copy(
+        workload(Build::NoFramePointers),
+        symbols.join("workload.unstripped"),
+    )
+    .unwrap();
+
+    let port = support::free_port();
+    let serve = support::Serve::start(&data.0, port);
+    let agent = Running(
+        Command::new(env!("CARGO_BIN_EXE_whyslow"))
+            .args(["agent", "--listen", "off", "--interval", "60s"])
+            .args(["--profile-hz", "199", "--profile-interval", "2s"])
+            .args(["--server", &format!("http://{}", serve.http)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let status = Command::new(&stripped)
+        .args(["3", "0"])
+        .env("OTEL_SERVICE_NAME", "wsstripped")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let query = support::encode(&format!("{CPU}{{service_name=\"wsstripped\"}}"));
+    let render = format!("/pyroscope/render?query={query}&from=now-5m&until=now&format=json");
+    let flamegraph = |serve: &support::Serve| -> serde_json::Value {
+        let (status, body) = support::try_http(&serve.http, "GET", &render, &[], b"").unwrap();
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["flamebearer"].clone()
+    };
+    let (mut seconds, mut stable) = (0.0, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut stored = serde_json::Value::Null;
+    while Instant::now() < deadline && stable < 4 {
+        stored = flamegraph(&serve);
+        let now = stored["numTicks"].as_i64().unwrap_or(0) as f64 / 1e9;
+        stable = if now > 0.0 && now == seconds {
+            stable + 1
+        } else {
+            0
+        };
+        seconds = now;
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(agent);
+    assert!(
+        seconds >= 1.0,
+        "only {seconds:.2} s of CPU arrived: {stored}"
+    );
+    let offsets = self_share(&stored, "wsstripped+0x");
+    assert!(
+        self_share(&stored, "hot_a") == 0.0 && offsets > 40.0,
+        "the stripped workload's frames should be file offsets: {stored}"
+    );
+
+    // The download names the build: `go tool pprof -raw` lists the mapping.
+    let notes = Command::new("readelf")
+        .arg("-n")
+        .arg(&stripped)
+        .output()
+        .unwrap();
+    let notes = String::from_utf8_lossy(&notes.stdout).to_string();
+    let build_id = notes
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Build ID: "))
+        .unwrap_or_else(|| panic!("no build id in readelf -n: {notes}"))
+        .to_string();
+    if Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let url = format!(
+            "http://{}/pyroscope/pprof?query={query}&from=now-5m&until=now",
+            serve.http
+        );
+        let out = Command::new("go")
+            .args(["tool", "pprof", "-raw", "-symbolize=none"])
+            .arg(&url)
+            .env("PPROF_TMPDIR", &data.0)
+            .env("HOME", &data.0)
+            .output()
+            .unwrap();
+        let raw = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "go tool pprof: {raw}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            raw.lines()
+                .any(|l| l.contains("wsstripped") && l.contains(&build_id)),
+            "no mapping of build {build_id} in:\n{raw}"
+        );
+    } else {
+        eprintln!("note: no `go` (Debian golang-go): the pprof mapping was not checked");
+    }
+    serve.stop();
+
+    // Later, with the unstripped file at hand: the stored frames get names.
+    let symbols_arg = symbols.to_string_lossy().to_string();
+    let serve = support::Serve::start_with(&data.0, port, &["--debuginfo-dir", &symbols_arg]);
+    let named = flamegraph(&serve);
+    let hot_a = self_share(&named, "hot_a");
+    eprintln!("hot_a once named from debuginfo: {hot_a:.1} % (offsets were {offsets:.1} %)");
+    assert!(hot_a > 30.0, "hot_a at {hot_a:.1} %: {named}");
+    assert_eq!(
+        named["numTicks"], stored["numTicks"],
+        "naming changes no totals"
+    );
     serve.stop();
 }
 

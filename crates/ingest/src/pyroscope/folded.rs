@@ -219,6 +219,7 @@ pub fn parse_folded(
         duration_ns: series.duration_ns,
         samples,
         ticks: Vec::new(),
+        objects: Vec::new(),
     }])
 }
 

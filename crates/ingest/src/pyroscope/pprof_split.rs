@@ -8,6 +8,11 @@
 //! `thread_id`) — what `whyslow agent` sends, and Pyroscope ignores — is
 //! also kept as a timed sample ([`Tick`]) of its stack, so a span's thread
 //! and time find it.
+//!
+//! A location the sender named `FILE+0xOFFSET` (it could not symbolize it;
+//! `whyslow agent` does this) inside a mapping whose path ends in `FILE`
+//! keeps that mapping as an [`ObjectFile`] of the series (path, build id,
+//! mapped range), so the frame can be symbolized later.
 
 use super::error::ProfileError;
 use super::labels::{check_pair, check_series};
@@ -19,7 +24,7 @@ use super::pprof::{derive_name, PprofSeries};
 use model::metrics::{Label, Labels, METRIC_NAME};
 use render::pprof_proto::{Function, Location, Profile, Sample};
 use std::collections::HashMap;
-use store::profiles::{ProfileWrite, StackSample, Tick, PROFILE_TYPE_LABEL};
+use store::profiles::{ObjectFile, ProfileWrite, StackSample, Tick, PROFILE_TYPE_LABEL};
 
 /// A `time_nanos` before 1971 is not a time (Pyroscope: old pyroscope-rs
 /// sent microseconds there); the series' default time is used instead.
@@ -42,6 +47,10 @@ type SampleLabels<'p> = (
 
 /// Memory charged per timed sample.
 const TICK_BYTES: u64 = 32;
+
+/// Object files kept per profile; more are left out (their frames keep
+/// their `FILE+0xOFFSET` names).
+const MAX_OBJECTS: usize = 256;
 
 /// What every write of one profile shares.
 struct Header {
@@ -69,6 +78,10 @@ pub(super) struct Converter<'p, 'b, 'r> {
     locations: HashMap<u64, usize>,
     /// Function names of each location (by index), root first, once built.
     names: Vec<Option<Vec<String>>>,
+    /// Mapping index by id.
+    mappings: HashMap<u64, usize>,
+    /// Object files of the `FILE+0xOFFSET` frames seen, distinct.
+    objects: Vec<ObjectFile>,
 }
 
 impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
@@ -95,12 +108,21 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
             }
             locations.insert(l.id, i);
         }
+        let mappings = profile
+            .mapping
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.id != 0)
+            .map(|(i, m)| (m.id, i))
+            .collect();
         Ok(Self {
             profile,
             budget,
             functions,
             locations,
             names: vec![None; profile.location.len()],
+            mappings,
+            objects: Vec::new(),
         })
     }
 
@@ -252,6 +274,7 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
         header: &Header,
     ) -> Result<Vec<ProfileWrite>, ProfileError> {
         let types = header.profile_types.len();
+        self.objects.sort_unstable();
         let mut writes = Vec::new();
         for group in groups {
             let mut stacks: Vec<(StackKey, usize)> = group.index.into_iter().collect();
@@ -299,6 +322,7 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
                     duration_ns: header.duration_ns,
                     samples,
                     ticks,
+                    objects: self.objects.clone(),
                 });
             }
         }
@@ -390,8 +414,11 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
                 ))
             })?;
             if self.names[index].is_none() {
-                let names = self.location_names(&self.profile.location[index])?;
+                let profile = self.profile;
+                let location = &profile.location[index];
+                let names = self.location_names(location)?;
                 self.budget.charge(frames_bytes(&names), "function names")?;
+                self.note_object(location, &names)?;
                 self.names[index] = Some(names);
             }
             for name in self.names[index].iter().flatten() {
@@ -406,6 +433,30 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
         }
         self.budget.charge(frames_bytes(&out), "stacks")?;
         Ok(out)
+    }
+
+    /// Keeps the mapping of a location named `FILE+0xOFFSET` as an object file.
+    fn note_object(&mut self, location: &Location, names: &[String]) -> Result<(), ProfileError> {
+        let Some(&m) = self.mappings.get(&location.mapping_id) else {
+            return Ok(());
+        };
+        let mapping = &self.profile.mapping[m];
+        let path = self.string(mapping.filename)?;
+        if path.is_empty() || self.objects.len() >= MAX_OBJECTS {
+            return Ok(());
+        }
+        let object = ObjectFile {
+            path: path.to_string(),
+            build_id: self.string(mapping.build_id)?.to_string(),
+            offset: mapping.file_offset,
+            size: mapping.memory_limit.saturating_sub(mapping.memory_start),
+        };
+        if names.iter().any(|n| object.offset_of(n).is_some()) && !self.objects.contains(&object) {
+            let bytes = (object.path.len() + object.build_id.len()) as u64 + FRAME_OVERHEAD_BYTES;
+            self.budget.charge(bytes, "object files")?;
+            self.objects.push(object);
+        }
+        Ok(())
     }
 
     /// A location's function names, outermost (caller) first.

@@ -221,6 +221,48 @@ fn inlined_lines_and_unknown_functions() {
 }
 
 #[test]
+fn unsymbolized_frames_keep_their_object_file() {
+    let mut b = Builder::new(&[("cpu", "nanoseconds")], None);
+    let mapping = |b: &mut Builder, id, path: &str, build_id: &str| {
+        let (filename, build_id) = (b.s(path), b.s(build_id));
+        b.profile.mapping.push(render::pprof_proto::Mapping {
+            id,
+            memory_start: 0x5555_0000_0000,
+            memory_limit: 0x5555_0001_0000,
+            file_offset: 0x3000,
+            filename,
+            build_id,
+            ..Default::default()
+        });
+    };
+    mapping(&mut b, 1, "/opt/app/server", "ab12cd");
+    mapping(&mut b, 2, "/lib/libc.so.6", "ffee");
+    let stripped = b.location(&["server+0x3456"], 0x5555_0000_0456);
+    let named = b.location(&["main"], 0x5555_0000_0100);
+    let libc = b.location(&["__libc_start_main"], 0x7f00_0000_0000);
+    // Named like the mapping, but outside its range: not its frame.
+    let outside = b.location(&["server+0x99999"], 0x5555_0009_9999);
+    for (location, mapping_id) in [(stripped, 1), (named, 1), (libc, 2), (outside, 1)] {
+        b.profile.location[location as usize - 1].mapping_id = mapping_id;
+    }
+    b.raw_sample(vec![stripped, named, libc], &[4], &[]);
+    b.raw_sample(vec![outside, named, libc], &[1], &[]);
+    let writes = parse_pprof(&b.encode(), &app()).unwrap();
+    let objects: Vec<_> = writes[0]
+        .objects
+        .iter()
+        .map(|o| (o.path.as_str(), o.build_id.as_str(), o.offset, o.size))
+        .collect();
+    assert_eq!(objects, [("/opt/app/server", "ab12cd", 0x3000, 0x1_0000)]);
+    assert_eq!(
+        writes[0].objects[0].offset_of("server+0x3456"),
+        Some(0x3456)
+    );
+    assert_eq!(writes[0].objects[0].offset_of("server+0x99999"), None);
+    assert_eq!(writes[0].objects[0].offset_of("client+0x3456"), None);
+}
+
+#[test]
 fn deep_stacks_keep_the_root_side_and_times_fall_back() {
     let mut b = Builder::new(&[("cpu", "nanoseconds")], None);
     b.profile.time_nanos = 1_700_000_000_000_000; // microseconds, as old pyroscope-rs sent

@@ -301,6 +301,9 @@ impl ProfileStore for Full {
     ) -> Result<store::profiles::TickMerge, StoreError> {
         Ok(store::profiles::TickMerge::default())
     }
+    fn objects(&self, _: &ProfileQuery) -> Result<Vec<store::profiles::ObjectFile>, StoreError> {
+        Ok(Vec::new())
+    }
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
         Ok(None)
     }

@@ -7,7 +7,12 @@
 //! 0 (unknown once profiles of any rate are merged), `time_nanos` and
 //! `duration_nanos` are the queried range (duration 0 when it has no end).
 //! Each distinct function name gets one Function and one Location (one Line,
-//! no file or line number: the store keeps names only); each call tree node
+//! no file or line number: the store keeps names only); a frame the agent
+//! could not symbolize, `FILE+0xOFFSET` in one of the series' object files
+//! ([`ObjectFile`]), also gets that file as its Mapping (path, build id,
+//! `has_functions` false) and the file offset as its address, so
+//! `go tool pprof` with the binary at hand (`PPROF_BINARY_PATH`) names it.
+//! Each call tree node
 //! with a positive self value becomes one Sample whose location ids run leaf
 //! first, as pprof wants. Negative self values count as 0, as in
 //! [`super::flamegraph`].
@@ -19,13 +24,13 @@
 
 use super::connect::ConnectError;
 use super::flamegraph::OTHER_NAME;
-use super::pprof_proto::{Function, Line, Location, Profile, Sample, ValueType};
+use super::pprof_proto::{Function, Line, Location, Mapping, Profile, Sample, ValueType};
 use super::query;
 use super::selector::ProfileType;
 use crate::AppState;
 use rustc_hash::FxHashMap;
 use std::io::Write;
-use store::profiles::{MergedStacks, ProfileQuery};
+use store::profiles::{MergedStacks, ObjectFile, ProfileQuery};
 
 /// The merged pprof profile of `query` (empty, not an error, when nothing matched).
 pub async fn merge(
@@ -41,8 +46,10 @@ pub async fn merge(
     };
     query::blocking(state, move |store| {
         let stacks = store.merge(&query)?;
+        let objects = store.objects(&query)?;
         Ok(from_stacks(
             &stacks,
+            &objects,
             &profile_type,
             query.start_ns,
             duration_ns,
@@ -67,12 +74,17 @@ pub fn gzip(profile: &Profile) -> Result<Vec<u8>, ConnectError> {
 /// Builds the profile of `stacks`; see the module doc.
 pub fn from_stacks(
     stacks: &MergedStacks,
+    objects: &[ObjectFile],
     profile_type: &ProfileType,
     time_nanos: i64,
     duration_nanos: i64,
     max_nodes: Option<usize>,
 ) -> Profile {
-    let mut out = Builder::default();
+    let mut out = Builder {
+        objects,
+        mapping_ids: vec![0; objects.len()],
+        ..Builder::default()
+    };
     out.strings.push(String::new());
     let sample_type = out.value_type(&profile_type.sample_type, &profile_type.sample_unit);
     let period_type = out.value_type(&profile_type.period_type, &profile_type.period_unit);
@@ -113,6 +125,7 @@ pub fn from_stacks(
     Profile {
         sample_type: vec![sample_type],
         sample: samples,
+        mapping: out.mappings,
         location: out.locations,
         function: out.functions,
         string_table: out.strings,
@@ -170,9 +183,14 @@ fn kept(totals: &[i64], max_nodes: Option<usize>) -> Option<Vec<bool>> {
     )
 }
 
-/// The string table, functions and locations built so far.
+/// The string table, functions, locations and mappings built so far.
 #[derive(Default)]
-struct Builder {
+struct Builder<'o> {
+    /// The object files frames may point into.
+    objects: &'o [ObjectFile],
+    /// Mapping id per object file (0: not made yet).
+    mapping_ids: Vec<u64>,
+    mappings: Vec<Mapping>,
     strings: Vec<String>,
     string_ids: FxHashMap<String, i64>,
     /// Location (= function) id per name's string index.
@@ -183,7 +201,7 @@ struct Builder {
     locations: Vec<Location>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn string(&mut self, text: &str) -> i64 {
         if text.is_empty() {
             return 0;
@@ -204,12 +222,41 @@ impl Builder {
         }
     }
 
+    /// The mapping id and address of an unsymbolized frame `name` (zeros
+    /// when it is not one).
+    fn place(&mut self, name: &str) -> (u64, u64) {
+        let objects = self.objects;
+        let Some((at, object, offset)) = objects
+            .iter()
+            .enumerate()
+            .find_map(|(at, o)| Some((at, o, o.offset_of(name)?)))
+        else {
+            return (0, 0);
+        };
+        if self.mapping_ids[at] == 0 {
+            let id = self.mappings.len() as u64 + 1;
+            let mapping = Mapping {
+                id,
+                memory_start: object.offset,
+                memory_limit: object.offset.saturating_add(object.size),
+                file_offset: object.offset,
+                filename: self.string(&object.path),
+                build_id: self.string(&object.build_id),
+                has_functions: false,
+            };
+            self.mappings.push(mapping);
+            self.mapping_ids[at] = id;
+        }
+        (self.mapping_ids[at], offset)
+    }
+
     /// The location of function `name`, made on first use.
-    fn location(&mut self, name: &str) -> u64 {
-        let name = self.string(name);
+    fn location(&mut self, text: &str) -> u64 {
+        let name = self.string(text);
         if let Some(&id) = self.location_ids.get(&name) {
             return id;
         }
+        let (mapping_id, address) = self.place(text);
         let id = self.locations.len() as u64 + 1;
         self.functions.push(Function {
             id,
@@ -219,6 +266,8 @@ impl Builder {
         });
         self.locations.push(Location {
             id,
+            mapping_id,
+            address,
             line: vec![Line {
                 function_id: id,
                 line: 0,

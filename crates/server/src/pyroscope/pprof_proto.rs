@@ -5,7 +5,7 @@
 //! api/google/v1/profile.proto).
 //!
 //! The profile side is encode only, and only what [`super::pprof`] fills: no
-//! sample labels, mappings or line columns. `render::pprof_proto` (which the ingest side
+//! sample labels or line columns. `render::pprof_proto` (which the ingest side
 //! decodes with) has the full set but no serde, and `render` is not a
 //! dependency of this crate.
 
@@ -94,6 +94,10 @@ pub struct Profile {
     /// One sample per distinct stack.
     #[prost(message, repeated, tag = "2")]
     pub sample: Vec<Sample>,
+    /// The object files of unsymbolized frames.
+    #[prost(message, repeated, tag = "3")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mapping: Vec<Mapping>,
     /// One location per distinct function name.
     #[prost(message, repeated, tag = "4")]
     pub location: Vec<Location>,
@@ -154,9 +158,60 @@ pub struct Location {
     #[prost(uint64, tag = "1")]
     #[serde(serialize_with = "uint64")]
     pub id: u64,
+    /// Its mapping (0: none).
+    #[prost(uint64, tag = "2")]
+    #[serde(
+        rename = "mappingId",
+        serialize_with = "uint64",
+        skip_serializing_if = "is_zero"
+    )]
+    pub mapping_id: u64,
+    /// Its address in the mapping (0: unknown).
+    #[prost(uint64, tag = "3")]
+    #[serde(serialize_with = "uint64", skip_serializing_if = "is_zero")]
+    pub address: u64,
     /// The function (one line: no inlining is known).
     #[prost(message, repeated, tag = "4")]
     pub line: Vec<Line>,
+}
+
+/// `google.v1.Mapping`: an object file. Its range is the file offsets it
+/// maps (`memory_start` = `file_offset`), so a location's address is the
+/// file offset of its frame.
+#[derive(Clone, PartialEq, prost::Message, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mapping {
+    /// Unique nonzero id.
+    #[prost(uint64, tag = "1")]
+    #[serde(serialize_with = "uint64")]
+    pub id: u64,
+    /// First address.
+    #[prost(uint64, tag = "2")]
+    #[serde(serialize_with = "uint64")]
+    pub memory_start: u64,
+    /// One past the last address.
+    #[prost(uint64, tag = "3")]
+    #[serde(serialize_with = "uint64")]
+    pub memory_limit: u64,
+    /// File offset of `memory_start`.
+    #[prost(uint64, tag = "4")]
+    #[serde(serialize_with = "uint64")]
+    pub file_offset: u64,
+    /// String index of the path.
+    #[prost(int64, tag = "5")]
+    #[serde(with = "json::int64")]
+    pub filename: i64,
+    /// String index of the build id.
+    #[prost(int64, tag = "6")]
+    #[serde(with = "json::int64")]
+    pub build_id: i64,
+    /// Whether its locations carry real function names (false: symbolize them).
+    #[prost(bool, tag = "7")]
+    pub has_functions: bool,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// `google.v1.Line`.

@@ -299,6 +299,7 @@ fn app_with_spans() -> axum::Router {
             sample("main;hot", 3, 0x40, None),
         ],
         ticks: Vec::new(),
+        objects: Vec::new(),
     };
     drop(profiles.write(vec![write]).expect("write"));
     let mut state = AppState::new(
@@ -427,6 +428,7 @@ fn app_with_agent_samples() -> axum::Router {
             tick(1, 4202, 300),
             tick(1, 4202, 2_500),
         ],
+        objects: Vec::new(),
     };
     let profiles = EmbeddedProfileStore::in_memory();
     drop(profiles.write(vec![write]).expect("write"));

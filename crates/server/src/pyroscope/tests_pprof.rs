@@ -305,12 +305,12 @@ fn conversion_tolerates_malformed_stacks_and_names_files_safely() {
         nodes: vec![(0, 0), (5, 0), (1, 9), (1, 0)],
         self_values: vec![1, 2, 3, -4],
     };
-    let p = from_stacks(&bad, &t, 0, 0, None);
+    let p = from_stacks(&bad, &[], &t, 0, 0, None);
     assert_eq!(stacks_of(&p), expected(&[("main", 3), ("main;?", 3)]));
-    let p = from_stacks(&stacks(&[]), &t, 0, 0, Some(1));
+    let p = from_stacks(&stacks(&[]), &[], &t, 0, 0, Some(1));
     assert!(p.sample.is_empty());
     // Truncation to one node: everything below the root is "other".
-    let p = from_stacks(&stacks(&APP), &t, 0, 0, Some(1));
+    let p = from_stacks(&stacks(&APP), &[], &t, 0, 0, Some(1));
     assert_eq!(stacks_of(&p), expected(&[("main;other", 100)]));
 
     let matchers = parse_single_selector("{service_name=\"a b/../\\\"x\\\"\"}").expect("valid");
@@ -319,4 +319,48 @@ fn conversion_tolerates_malformed_stacks_and_names_files_safely() {
     assert_eq!(file_stem(&matchers, &t), "process_cpu");
     let matchers = parse_single_selector("{service_name=\"..\"}").expect("valid");
     assert_eq!(file_stem(&matchers, &t), "profile");
+}
+
+#[test]
+fn unsymbolized_frames_become_addresses_in_their_object_file() {
+    let t = ProfileType::require(CPU).expect("valid");
+    let object = store::profiles::ObjectFile {
+        path: "/opt/app/server".into(),
+        build_id: "ab12cd".into(),
+        offset: 0x3000,
+        size: 0x1_0000,
+    };
+    let merged = stacks(&[
+        ("main;server+0x3456;server+0x4000", 5),
+        ("main;server+0x99999", 1),
+    ]);
+    let p = from_stacks(&merged, std::slice::from_ref(&object), &t, 0, 0, None);
+    // Names stay as they were stored until something symbolizes them.
+    assert_eq!(
+        stacks_of(&p),
+        expected(&[
+            ("main;server+0x3456;server+0x4000", 5),
+            ("main;server+0x99999", 1)
+        ])
+    );
+    assert_eq!(p.mapping.len(), 1, "one mapping per object file used");
+    let m = &p.mapping[0];
+    let string = |i: i64| p.string_table[usize::try_from(i).expect("index")].as_str();
+    assert_eq!(
+        (m.id, m.memory_start, m.memory_limit, m.file_offset),
+        (1, 0x3000, 0x1_3000, 0x3000)
+    );
+    assert_eq!(
+        (string(m.filename), string(m.build_id)),
+        ("/opt/app/server", "ab12cd")
+    );
+    assert!(!m.has_functions);
+    let mut placed: Vec<(u64, u64)> = p
+        .location
+        .iter()
+        .map(|l| (l.mapping_id, l.address))
+        .filter(|&(m, _)| m != 0)
+        .collect();
+    placed.sort_unstable();
+    assert_eq!(placed, [(1, 0x3456), (1, 0x4000)]);
 }

@@ -91,6 +91,7 @@ fn profile(
             })
             .collect(),
         ticks: Vec::new(),
+        objects: Vec::new(),
     }
 }
 

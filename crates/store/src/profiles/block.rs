@@ -11,6 +11,8 @@
 //! are sorted by leaf node and stored as node deltas; profile times are
 //! deltas too, so postcard's varints and zstd leave a few bytes a sample.
 //!
+//! The body ends with the series' object files ([`ObjectFile`]); a body
+//! written before them ends after the series and is read as such.
 //! `WSPROF01` blocks, written before timed samples existed, are the same
 //! without the body length and the timed samples, and are still read.
 //!
@@ -19,6 +21,7 @@
 
 use super::block_ticks::{self, BodyTicks};
 use super::tables::{Series, Tables, Ticks};
+use super::ObjectFile;
 use crate::embedded::wal;
 use crate::StoreError;
 use model::metrics::Labels;
@@ -65,6 +68,17 @@ pub struct SeriesMeta {
 
 #[derive(Serialize, Deserialize)]
 struct Body {
+    names: Vec<String>,
+    nodes: Vec<(u32, u32)>,
+    series: Vec<BodySeries>,
+    /// `(series index, object file)`.
+    objects: Vec<(u32, ObjectFile)>,
+}
+
+/// A body as written before object files were kept.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct BodyWithoutObjects {
     names: Vec<String>,
     nodes: Vec<(u32, u32)>,
     series: Vec<BodySeries>,
@@ -261,8 +275,18 @@ pub(super) fn read_ticks(
 fn decode_body(path: &Path, meta: BlockMeta, compressed: &[u8]) -> Result<Tables, StoreError> {
     let raw = zstd::stream::decode_all(compressed)
         .map_err(|e| corrupt(path, format!("undecompressable body: {e}")))?;
-    let body: Body =
-        postcard::from_bytes(&raw).map_err(|e| corrupt(path, format!("undecodable body: {e}")))?;
+    let body = match postcard::from_bytes::<Body>(&raw) {
+        Ok(body) => body,
+        Err(e) => match postcard::from_bytes::<BodyWithoutObjects>(&raw) {
+            Ok(old) => Body {
+                names: old.names,
+                nodes: old.nodes,
+                series: old.series,
+                objects: Vec::new(),
+            },
+            Err(_) => return Err(corrupt(path, format!("undecodable body: {e}"))),
+        },
+    };
     decode(meta, body).map_err(|detail| corrupt(path, detail))
 }
 
@@ -280,6 +304,7 @@ fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body, Vec<BodyTicks>
         names: pruned.names,
         nodes: pruned.nodes,
         series: Vec::new(),
+        objects: Vec::new(),
     };
     let mut all_ticks = Vec::new();
     let mut meta = BlockMeta {
@@ -303,6 +328,9 @@ fn encode(tables: &Tables, wal_through: u64) -> (BlockMeta, Body, Vec<BodyTicks>
             min_t: s.min_t,
             max_t: s.max_t,
         });
+        let index = body.series.len() as u32;
+        body.objects
+            .extend(s.objects.iter().map(|o| (index, o.clone())));
         let (series, ticks) = encode_series(s, &node_map);
         body.series.push(series);
         all_ticks.push(ticks);
@@ -418,6 +446,13 @@ fn decode(meta: BlockMeta, body: Body) -> Result<Tables, String> {
         tables.samples += at as u64;
         tables.series.push(series);
     }
+    for (index, object) in body.objects {
+        let series = tables
+            .series
+            .get_mut(index as usize)
+            .ok_or("an object file of an unknown series")?;
+        series.add_objects([&object]);
+    }
     Ok(tables)
 }
 
@@ -447,6 +482,31 @@ mod tests {
                 })
                 .collect(),
             ticks: Vec::new(),
+            objects: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn object_files_come_back_with_their_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut head = Head::default();
+        let object = ObjectFile {
+            path: "/opt/app/bin/server".into(),
+            build_id: "4f1c".into(),
+            offset: 0x2000,
+            size: 0x10_0000,
+        };
+        let mut w = write_of("b", 5, &[(&["main", "server+0x2345"], 4, None)]);
+        w.objects = vec![object.clone()];
+        let r = head.intern(&[write_of("a", 5, &[(&["main"], 1, None)]), w]);
+        head.apply(r).unwrap();
+        write(dir.path(), 1, &head, 0, &[]).unwrap();
+        for tables in [
+            read_tables(dir.path(), 1).unwrap(),
+            read_tables_full(dir.path(), 1).unwrap(),
+        ] {
+            assert!(tables.series[0].objects.is_empty());
+            assert_eq!(tables.series[1].objects, std::slice::from_ref(&object));
         }
     }
 

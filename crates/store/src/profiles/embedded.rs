@@ -26,7 +26,8 @@ use super::maintenance;
 use super::record;
 use super::tables::Tables;
 use super::{
-    MergedStacks, ProfileQuery, ProfileStore, ProfileWrite, SpanHit, TickMerge, TotalSeries,
+    MergedStacks, ObjectFile, ProfileQuery, ProfileStore, ProfileWrite, SpanHit, TickMerge,
+    TotalSeries,
 };
 use crate::disk_quota::{DiskQuota, QuotaMember};
 use crate::embedded::wal::{self, WalWriter};
@@ -643,6 +644,23 @@ impl ProfileStore for EmbeddedProfileStore {
             },
         )?;
         Ok(combine::tick_merges(parts))
+    }
+
+    fn objects(&self, query: &ProfileQuery) -> Result<Vec<ObjectFile>, StoreError> {
+        let mut out = Vec::new();
+        self.each_part(
+            &query.profile_type,
+            &query.matchers,
+            query.start_ns,
+            query.end_ns,
+            |t, _| {
+                out.extend(t.objects(query));
+                Ok(())
+            },
+        )?;
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {

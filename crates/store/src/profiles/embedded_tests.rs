@@ -24,6 +24,7 @@ fn write(value: i64, time_ns: i64) -> ProfileWrite {
             trace_id: Some(value as u128),
         }],
         ticks: Vec::new(),
+        objects: Vec::new(),
     }
 }
 
@@ -238,6 +239,17 @@ fn timed_write(t0: i64) -> ProfileWrite {
             tick(1, 71, 60),
             tick(1, 70, 70),
         ],
+        objects: vec![app_object()],
+    }
+}
+
+/// The object file `timed_write`'s series lists.
+fn app_object() -> crate::profiles::ObjectFile {
+    crate::profiles::ObjectFile {
+        path: "/srv/app".into(),
+        build_id: "c0ffee".into(),
+        offset: 0x1000,
+        size: 0x4000,
     }
 }
 
@@ -262,6 +274,10 @@ async fn timed_samples_answer_by_thread_and_time_in_every_part() {
             .merge_ticks(&window(t0 + 40 * MS, t0 + 65 * MS), &[71])
             .unwrap();
         assert_eq!(late.stacks.stacks(), vec![(vec!["main", "cold"], 20)]);
+        assert_eq!(
+            store.objects(&window(t0, t0 + 100 * MS)).unwrap(),
+            [app_object()]
+        );
         assert_eq!(
             store
                 .merge_ticks(&window(t0, t0 + 100), &[99])

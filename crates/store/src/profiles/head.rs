@@ -7,10 +7,10 @@
 
 use super::record::{Record, RecordProfile};
 use super::tables::{Series, Tables};
-use super::{ProfileWrite, PROFILE_TYPE_LABEL};
+use super::{ObjectFile, ProfileWrite, PROFILE_TYPE_LABEL};
 use crate::StoreError;
 use model::metrics::Labels;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Stored profiles and the maps that intern what they use.
 #[derive(Default)]
@@ -51,6 +51,7 @@ impl Head {
         let mut new_names: FxHashMap<&str, u32> = FxHashMap::default();
         let mut new_nodes: FxHashMap<(u32, u32), u32> = FxHashMap::default();
         let mut new_series: FxHashMap<&Labels, u32> = FxHashMap::default();
+        let mut new_objects: FxHashSet<(u32, &ObjectFile)> = FxHashSet::default();
         for write in writes {
             let next_series = (t.series.len() + record.series.len()) as u32;
             let series = match self.series_ids.get(&write.labels) {
@@ -60,6 +61,15 @@ impl Head {
                     next_series
                 }),
             };
+            for object in &write.objects {
+                let known = t
+                    .series
+                    .get(series as usize)
+                    .is_some_and(|s| s.has_object(object));
+                if !known && new_objects.insert((series, object)) {
+                    record.objects.push((series, object.clone()));
+                }
+            }
             let mut profile = RecordProfile {
                 series,
                 time_ns: write.time_ns,
@@ -173,6 +183,12 @@ impl Head {
             let profile_type = labels.get(PROFILE_TYPE_LABEL).unwrap_or("").to_string();
             t.series.push(Series::new(labels, profile_type));
         }
+        for (id, object) in record.objects {
+            let Some(series) = t.series.get_mut(id as usize) else {
+                return Err(corrupt(format!("object file of unknown series {id}")));
+            };
+            series.add_objects([&object]);
+        }
         let node_count = t.nodes.len() as u32;
         if record
             .ticks
@@ -253,6 +269,7 @@ impl Head {
                 }
             };
             let into = &mut self.tables.series[id as usize];
+            into.add_objects(&s.objects);
             for p in &s.profiles {
                 let range = p.first as usize..(p.first + p.len) as usize;
                 let leafs: Vec<u32> = s.nodes[range.clone()]
@@ -309,6 +326,7 @@ mod tests {
                 })
                 .collect(),
             ticks: Vec::new(),
+            objects: Vec::new(),
         }
     }
 
@@ -409,6 +427,41 @@ mod tests {
         assert_eq!(head.span_hits(&q, Some("hot"), 1).len(), 1);
         assert!(head.span_hits(&q, Some("nowhere"), 10).is_empty());
         assert!(head.span_hits(&query(500, 1000), None, 10).is_empty());
+    }
+
+    #[test]
+    fn object_files_are_declared_once_per_series() {
+        let object = |path: &str| ObjectFile {
+            path: path.into(),
+            build_id: "beef".into(),
+            offset: 0,
+            size: 0x1000,
+        };
+        let mut head = Head::default();
+        let mut w = write("a", 1, &[(&["main", "app+0x10"], 1)]);
+        w.objects = vec![object("/bin/app"), object("/lib/libc.so.6")];
+        let r = head.intern(&[w.clone(), w.clone()]);
+        assert_eq!(r.objects.len(), 2);
+        head.apply(r).unwrap();
+        assert!(head.intern(&[w.clone()]).objects.is_empty());
+        w.objects.push(object("/lib/libm.so.6"));
+        let r = head.intern(&[w]);
+        assert_eq!(r.objects, [(0, object("/lib/libm.so.6"))]);
+        head.apply(r).unwrap();
+        let mut q = query(0, 10);
+        assert_eq!(head.objects(&q).len(), 3);
+        q.matchers = vec![Matcher::equal("service_name", "b")];
+        assert!(head.objects(&q).is_empty());
+        let mut copy = Head::default();
+        copy.absorb(&head);
+        assert_eq!(copy.series[0].objects.len(), 3);
+        let bad = Record {
+            objects: vec![(9, object("/bin/x"))],
+            first_name: copy.names.len() as u32,
+            first_node: copy.nodes.len() as u32,
+            ..Record::default()
+        };
+        assert!(matches!(copy.apply(bad), Err(StoreError::Corrupt { .. })));
     }
 
     #[test]

@@ -11,6 +11,12 @@
 //! are function names, root first; the store interns names and stacks once
 //! (a parent-pointer tree of call paths) and keeps per-sample span and trace
 //! ids apart from the labels, so they never multiply series.
+//!
+//! Frames a sender could not name arrive as `FILE+0xOFFSET` (a file
+//! offset, what `whyslow agent` writes); each series keeps the object files
+//! ([`ObjectFile`]: path, build id, mapped range) its frames came from, so
+//! such frames can be symbolized later by whoever has the file or its debug
+//! info (the pprof download hands them to `go tool pprof` as addresses).
 
 pub mod block;
 mod block_ticks;
@@ -19,13 +25,16 @@ pub mod embedded;
 pub mod head;
 mod maintenance;
 pub mod record;
+pub mod resymbolize;
 pub mod tables;
 
 pub use embedded::{EmbeddedProfileStore, ProfileStoreConfig};
+pub use resymbolize::{FrameNamer, Resymbolizing};
 
 use crate::series::Matcher;
 use crate::{StoreError, WriteAck};
 use model::metrics::Labels;
+use serde::{Deserialize, Serialize};
 
 /// The label that names a series' profile type.
 pub const PROFILE_TYPE_LABEL: &str = "__profile_type__";
@@ -45,6 +54,43 @@ pub struct ProfileWrite {
     /// sends), kept beside the merged `samples` so a span's process,
     /// thread and time find them. Empty for SDK profiles.
     pub ticks: Vec<Tick>,
+    /// The object files of the frames named `FILE+0xOFFSET` (empty when
+    /// every frame has a name).
+    pub objects: Vec<ObjectFile>,
+}
+
+/// An executable or library mapping that unsymbolized frames came from:
+/// a frame `FILE+0xOFFSET` whose `FILE` is this path's last component and
+/// whose offset falls in `offset..offset + size` is at that file offset of
+/// this build.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectFile {
+    /// The file's path on the profiled host.
+    pub path: String,
+    /// Its GNU build id, lowercase hex (empty when it has none).
+    pub build_id: String,
+    /// File offset where the mapping starts.
+    pub offset: u64,
+    /// Bytes mapped.
+    pub size: u64,
+}
+
+impl ObjectFile {
+    /// The path's last component, as frame names use it.
+    pub fn basename(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+
+    /// Whether frame `name` (`FILE+0xOFFSET`) points into this mapping;
+    /// the file offset when it does.
+    pub fn offset_of(&self, name: &str) -> Option<u64> {
+        let (file, hex) = name.rsplit_once("+0x")?;
+        if file != self.basename() {
+            return None;
+        }
+        let offset = u64::from_str_radix(hex, 16).ok()?;
+        (offset >= self.offset && offset - self.offset < self.size).then_some(offset)
+    }
 }
 
 /// One sample taken at a known time on a known thread.
@@ -213,6 +259,10 @@ pub trait ProfileStore: Send + Sync + 'static {
     /// `[query.start_ns, query.end_ns)`, of the threads `threads` (all when
     /// empty), merged. Span and trace filters of the query do not apply.
     fn merge_ticks(&self, query: &ProfileQuery, threads: &[u32]) -> Result<TickMerge, StoreError>;
+
+    /// Object files of the series the query selects (distinct, sorted):
+    /// where their `FILE+0xOFFSET` frames are.
+    fn objects(&self, query: &ProfileQuery) -> Result<Vec<ObjectFile>, StoreError>;
 
     /// `(oldest, newest)` profile time stored, Unix ns; `None` when empty.
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError>;

@@ -6,10 +6,12 @@
 //! same order. Records are queued under the head's write lock, so the log's
 //! order is the order of interning.
 //!
-//! Timed samples ([`super::Tick`]) came later: they are the record's last
-//! field, so a record written before them fails to decode as a [`Record`]
-//! (postcard runs out of bytes) and is read as the older shape instead.
+//! Timed samples ([`super::Tick`]) came later, and object files after them:
+//! each was added as the record's last field, so a record written before
+//! fails to decode as a [`Record`] (postcard runs out of bytes) and is read
+//! as the older shape instead.
 
+use super::ObjectFile;
 use model::metrics::Labels;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +33,21 @@ pub struct Record {
     /// Timed samples: `(profile index in this record, leaf node, thread,
     /// Unix ns, value)`.
     pub ticks: Vec<RecordTick>,
+    /// Object files new to a series: `(series id, file)`.
+    pub objects: Vec<(u32, ObjectFile)>,
+}
+
+/// A record as written before object files were kept.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct RecordWithoutObjects {
+    first_name: u32,
+    names: Vec<String>,
+    first_node: u32,
+    nodes: Vec<(u32, u32)>,
+    series: Vec<(u32, Labels)>,
+    profiles: Vec<RecordProfile>,
+    ticks: Vec<RecordTick>,
 }
 
 /// One timed sample of a record: `(profile index, leaf node, thread, Unix ns, value)`.
@@ -73,17 +90,32 @@ pub fn encode(record: &Record) -> Vec<u8> {
 
 /// Decodes a record.
 pub fn decode(bytes: &[u8]) -> Result<Record, postcard::Error> {
-    postcard::from_bytes(bytes).or_else(|e| {
-        let old: RecordWithoutTicks = postcard::from_bytes(bytes).map_err(|_| e)?;
-        Ok(Record {
+    let e = match postcard::from_bytes(bytes) {
+        Ok(record) => return Ok(record),
+        Err(e) => e,
+    };
+    if let Ok(old) = postcard::from_bytes::<RecordWithoutObjects>(bytes) {
+        return Ok(Record {
             first_name: old.first_name,
             names: old.names,
             first_node: old.first_node,
             nodes: old.nodes,
             series: old.series,
             profiles: old.profiles,
-            ticks: Vec::new(),
-        })
+            ticks: old.ticks,
+            objects: Vec::new(),
+        });
+    }
+    let old: RecordWithoutTicks = postcard::from_bytes(bytes).map_err(|_| e)?;
+    Ok(Record {
+        first_name: old.first_name,
+        names: old.names,
+        first_node: old.first_node,
+        nodes: old.nodes,
+        series: old.series,
+        profiles: old.profiles,
+        ticks: Vec::new(),
+        objects: Vec::new(),
     })
 }
 
@@ -115,8 +147,40 @@ mod tests {
                 )],
             }],
             ticks: vec![(0, 8, 4242, 1_700_000_000_500_000_000, 52_631_578)],
+            objects: vec![(
+                2,
+                ObjectFile {
+                    path: "/usr/bin/app".into(),
+                    build_id: "0a1b2c".into(),
+                    offset: 0x1000,
+                    size: 0x8000,
+                },
+            )],
         };
         assert_eq!(decode(&encode(&record)).unwrap(), record);
+    }
+
+    #[test]
+    fn records_written_before_object_files_still_decode() {
+        let old = RecordWithoutObjects {
+            first_name: 0,
+            names: vec!["main".into()],
+            first_node: 0,
+            nodes: vec![(0, 0)],
+            series: vec![(0, Labels::from_pairs([("service_name", "app")]))],
+            profiles: vec![RecordProfile {
+                series: 0,
+                time_ns: 5,
+                duration_ns: 1,
+                nodes: vec![0],
+                values: vec![3],
+                links: Vec::new(),
+            }],
+            ticks: vec![(0, 0, 7, 5, 3)],
+        };
+        let record = decode(&postcard::to_allocvec(&old).unwrap()).unwrap();
+        assert_eq!(record.ticks, [(0, 0, 7, 5, 3)]);
+        assert!(record.objects.is_empty());
     }
 
     #[test]

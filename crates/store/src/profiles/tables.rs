@@ -3,11 +3,13 @@
 //! name)` nodes (a parent always before its children; a stack is its leaf
 //! node), and per series its profiles as columns (leaf node, value) with
 //! span/trace ids kept sparsely beside them, and timed samples (thread,
-//! time, leaf node, value) as columns of their own. The queries here read
+//! time, leaf node, value) as columns of their own, and the object files
+//! its unsymbolized frames came from. The queries here read
 //! one table; [`super::combine`] joins the answers of several.
 
 use super::{
-    MergedStacks, ProfileQuery, ProfileWrite, SpanHit, StackSample, Tick, TickMerge, TotalSeries,
+    MergedStacks, ObjectFile, ProfileQuery, ProfileWrite, SpanHit, StackSample, Tick, TickMerge,
+    TotalSeries,
 };
 use crate::series::Matcher;
 use model::metrics::Labels;
@@ -50,6 +52,8 @@ pub(super) struct Series {
     pub(super) links: FxHashMap<u32, (Option<u64>, Option<u128>)>,
     /// Timed samples; a profile's are `ticks_first..ticks_first + ticks_len`.
     pub(super) ticks: Ticks,
+    /// Object files of its `FILE+0xOFFSET` frames, sorted, distinct.
+    pub(super) objects: Vec<ObjectFile>,
     pub(super) min_t: i64,
     pub(super) max_t: i64,
 }
@@ -99,6 +103,7 @@ impl Series {
             values: Vec::new(),
             links: FxHashMap::default(),
             ticks: Ticks::default(),
+            objects: Vec::new(),
             min_t: i64::MAX,
             max_t: i64::MIN,
         }
@@ -136,6 +141,20 @@ impl Series {
         });
         self.nodes.extend_from_slice(nodes);
         self.values.extend_from_slice(values);
+    }
+
+    /// Whether the series already lists `object`.
+    pub(super) fn has_object(&self, object: &ObjectFile) -> bool {
+        self.objects.binary_search(object).is_ok()
+    }
+
+    /// Adds `objects` it does not list yet.
+    pub(super) fn add_objects<'a>(&mut self, objects: impl IntoIterator<Item = &'a ObjectFile>) {
+        for object in objects {
+            if let Err(at) = self.objects.binary_search(object) {
+                self.objects.insert(at, object.clone());
+            }
+        }
     }
 
     /// Replaces the timed samples: `per_profile[i]` are profile `i`'s.
@@ -240,6 +259,7 @@ impl Tables {
                     duration_ns: p.duration_ns,
                     samples,
                     ticks,
+                    objects: s.objects.clone(),
                 });
             }
         }
@@ -261,6 +281,10 @@ impl Tables {
                     + s.nodes.len() * 12
                     + s.links.len() * 48
                     + s.ticks.times.len() * 24
+                    + s.objects
+                        .iter()
+                        .map(|o| o.path.len() + o.build_id.len() + 64)
+                        .sum::<usize>()
             })
             .sum();
         (names + self.nodes.len() * 24 + series) as u64
@@ -295,6 +319,20 @@ impl Tables {
             .collect();
         out.sort_unstable();
         out
+    }
+
+    /// Object files of the series the query selects with profiles in its
+    /// range (unsorted, may repeat).
+    pub fn objects(&self, query: &ProfileQuery) -> Vec<ObjectFile> {
+        self.series
+            .iter()
+            .filter(|s| {
+                s.profile_type == query.profile_type
+                    && Self::overlaps(s, query.start_ns, query.end_ns)
+                    && Matcher::all_match(&query.matchers, &s.labels)
+            })
+            .flat_map(|s| s.objects.iter().cloned())
+            .collect()
     }
 
     /// Calls `f(series, sample index)` for every sample the query selects.

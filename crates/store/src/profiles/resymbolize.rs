@@ -1,0 +1,254 @@
+//! A [`ProfileStore`] in front of another that names, as it answers, the
+//! frames stored without a name (`FILE+0xOFFSET` in one of the series'
+//! [`ObjectFile`]s) with whatever [`FrameNamer`] can find for their build
+//! (`serve --debuginfo-dir`). Stacks that become equal (two offsets in one
+//! function) are merged again. Writes and everything but the stacks pass
+//! through; a search for a frame by name (`span_hits`) still sees the
+//! stored names.
+
+use super::{
+    MergedStacks, ObjectFile, ProfileQuery, ProfileStore, ProfileWrite, SpanHit, TickMerge,
+    TotalSeries,
+};
+use crate::series::Matcher;
+use crate::{StoreError, WriteAck};
+use model::metrics::Labels;
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+
+/// Names file offsets of object files.
+pub trait FrameNamer: Send + Sync + 'static {
+    /// The function names at `offsets` of `object` (aligned with them;
+    /// `None` where unknown).
+    fn names(&self, object: &ObjectFile, offsets: &[u64]) -> Vec<Option<String>>;
+}
+
+/// The store `inner`, answering with frames named by `namer`.
+pub struct Resymbolizing {
+    inner: Arc<dyn ProfileStore>,
+    namer: Arc<dyn FrameNamer>,
+}
+
+impl Resymbolizing {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn ProfileStore>, namer: Arc<dyn FrameNamer>) -> Self {
+        Self { inner, namer }
+    }
+
+    /// `stacks` with the frames of `objects` named where `namer` can.
+    fn rename(&self, stacks: MergedStacks, objects: &[ObjectFile]) -> MergedStacks {
+        if objects.is_empty() {
+            return stacks;
+        }
+        // Per object file: (name id, offset) of its frames.
+        let mut wanted: Vec<Vec<(usize, u64)>> = vec![Vec::new(); objects.len()];
+        for (id, name) in stacks.names.iter().enumerate() {
+            if let Some((at, offset)) = objects
+                .iter()
+                .enumerate()
+                .find_map(|(at, o)| Some((at, o.offset_of(name)?)))
+            {
+                wanted[at].push((id, offset));
+            }
+        }
+        let mut names = stacks.names.clone();
+        let mut renamed = false;
+        for (object, frames) in objects.iter().zip(&wanted) {
+            if frames.is_empty() {
+                continue;
+            }
+            let offsets: Vec<u64> = frames.iter().map(|&(_, o)| o).collect();
+            for (&(id, _), name) in frames.iter().zip(self.namer.names(object, &offsets)) {
+                if let Some(name) = name {
+                    names[id] = name;
+                    renamed = true;
+                }
+            }
+        }
+        if renamed {
+            remerge(&stacks, names)
+        } else {
+            stacks
+        }
+    }
+}
+
+/// `stacks` with names `names` (by the same ids), equal names interned
+/// once and sibling nodes of equal name merged.
+fn remerge(stacks: &MergedStacks, names: Vec<String>) -> MergedStacks {
+    let mut out = MergedStacks::default();
+    let mut name_ids: FxHashMap<String, u32> = FxHashMap::default();
+    let name_map: Vec<u32> = names
+        .into_iter()
+        .map(|name| {
+            let next = out.names.len() as u32;
+            *name_ids.entry(name).or_insert_with_key(|name| {
+                out.names.push(name.clone());
+                next
+            })
+        })
+        .collect();
+    let mut node_ids: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+    let mut node_map: Vec<u32> = Vec::with_capacity(stacks.nodes.len());
+    for (i, &(parent, name)) in stacks.nodes.iter().enumerate() {
+        // A parent always comes first; anything else is treated as a root.
+        let parent = match (parent as usize).checked_sub(1) {
+            Some(p) if p < i => node_map[p] + 1,
+            _ => 0,
+        };
+        let name = name_map.get(name as usize).copied().unwrap_or(0);
+        let next = out.nodes.len() as u32;
+        let id = *node_ids.entry((parent, name)).or_insert_with(|| {
+            out.nodes.push((parent, name));
+            out.self_values.push(0);
+            next
+        });
+        out.self_values[id as usize] += stacks.self_values.get(i).copied().unwrap_or(0);
+        node_map.push(id);
+    }
+    out
+}
+
+impl ProfileStore for Resymbolizing {
+    fn write(&self, profiles: Vec<ProfileWrite>) -> Result<WriteAck, StoreError> {
+        self.inner.write(profiles)
+    }
+
+    fn profile_types(&self, start_ns: i64, end_ns: i64) -> Result<Vec<String>, StoreError> {
+        self.inner.profile_types(start_ns, end_ns)
+    }
+
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+    ) -> Result<Vec<Labels>, StoreError> {
+        self.inner.series(matchers, start_ns, end_ns)
+    }
+
+    fn merge(&self, query: &ProfileQuery) -> Result<MergedStacks, StoreError> {
+        let stacks = self.inner.merge(query)?;
+        let objects = self.inner.objects(query)?;
+        Ok(self.rename(stacks, &objects))
+    }
+
+    fn totals(
+        &self,
+        query: &ProfileQuery,
+        step_ns: i64,
+        group_by: &[String],
+    ) -> Result<Vec<TotalSeries>, StoreError> {
+        self.inner.totals(query, step_ns, group_by)
+    }
+
+    fn span_hits(
+        &self,
+        query: &ProfileQuery,
+        frame: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SpanHit>, StoreError> {
+        self.inner.span_hits(query, frame, limit)
+    }
+
+    fn merge_ticks(&self, query: &ProfileQuery, threads: &[u32]) -> Result<TickMerge, StoreError> {
+        let mut merged = self.inner.merge_ticks(query, threads)?;
+        let objects = self.inner.objects(query)?;
+        merged.stacks = self.rename(merged.stacks, &objects);
+        Ok(merged)
+    }
+
+    fn objects(&self, query: &ProfileQuery) -> Result<Vec<ObjectFile>, StoreError> {
+        self.inner.objects(query)
+    }
+
+    fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        self.inner.time_bounds()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profiles::{EmbeddedProfileStore, StackSample, PROFILE_TYPE_LABEL};
+
+    const CPU: &str = "process_cpu:cpu:nanoseconds:cpu:nanoseconds";
+
+    /// Knows build `b1` of `app`: offsets below 0x2000 are `hot`, the rest `cold`.
+    struct Namer;
+    impl FrameNamer for Namer {
+        fn names(&self, object: &ObjectFile, offsets: &[u64]) -> Vec<Option<String>> {
+            offsets
+                .iter()
+                .map(|&o| {
+                    (object.build_id == "b1")
+                        .then(|| if o < 0x2000 { "hot" } else { "cold" }.into())
+                })
+                .collect()
+        }
+    }
+
+    fn object(build_id: &str) -> ObjectFile {
+        ObjectFile {
+            path: "/srv/app".into(),
+            build_id: build_id.into(),
+            offset: 0x1000,
+            size: 0x4000,
+        }
+    }
+
+    fn write(service: &str, build_id: &str) -> ProfileWrite {
+        let stack = |frames: &[&str], value| StackSample {
+            frames: frames.iter().map(|f| f.to_string()).collect(),
+            value,
+            span_id: None,
+            trace_id: None,
+        };
+        ProfileWrite {
+            labels: Labels::from_pairs([(PROFILE_TYPE_LABEL, CPU), ("service_name", service)]),
+            time_ns: 1_000,
+            duration_ns: 10,
+            samples: vec![
+                stack(&["main", "app+0x1100"], 3),
+                stack(&["main", "app+0x1200"], 4),
+                stack(&["main", "app+0x3000"], 5),
+                stack(&["main", "other+0x10"], 1),
+            ],
+            ticks: Vec::new(),
+            objects: vec![object(build_id)],
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_of_known_builds_are_named_and_merged() {
+        let inner = Arc::new(EmbeddedProfileStore::in_memory());
+        let ack = inner
+            .write(vec![write("known", "b1"), write("unknown", "b2")])
+            .unwrap();
+        ack.await.unwrap().unwrap();
+        let store = Resymbolizing::new(inner, Arc::new(Namer));
+        let query = |service: &str| ProfileQuery {
+            profile_type: CPU.into(),
+            matchers: vec![Matcher::equal("service_name", service)],
+            start_ns: 0,
+            end_ns: i64::MAX,
+            ..ProfileQuery::default()
+        };
+        let known = store.merge(&query("known")).unwrap();
+        let mut stacks = known.stacks();
+        stacks.sort();
+        assert_eq!(
+            stacks,
+            vec![
+                (vec!["main", "cold"], 5),
+                (vec!["main", "hot"], 7),
+                (vec!["main", "other+0x10"], 1)
+            ]
+        );
+        let unknown = store.merge(&query("unknown")).unwrap();
+        let mut stacks = unknown.stacks();
+        stacks.sort();
+        assert_eq!(stacks[0], (vec!["main", "app+0x1100"], 3));
+        assert_eq!(store.objects(&query("known")).unwrap(), [object("b1")]);
+    }
+}
