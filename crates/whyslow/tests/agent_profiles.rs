@@ -40,6 +40,19 @@ fn can_profile_others() -> bool {
     paranoid.is_some() && (root || paranoid.is_some_and(|p| p <= 0))
 }
 
+/// The lock that runs these tests one at a time, or `None` (saying why)
+/// when this process may not profile others.
+fn one_at_a_time_if_allowed() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !can_profile_others() {
+        eprintln!("SKIPPED: needs root (or perf_event_paranoid <= 0)");
+        return None;
+    }
+    Some(guard)
+}
+
 /// Leaf share (%) of frames whose name contains `needle`, from flamebearer
 /// levels (`[x_delta, total, self, name]` per node).
 fn self_share(flamebearer: &serde_json::Value, needle: &str) -> f64 {
@@ -97,11 +110,11 @@ fn perf_share(data: &std::path::Path, needle: &str) -> f64 {
 
 #[test]
 fn agent_profile_of_the_workload_matches_perf() {
-    let _serial = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !can_profile_others() || Command::new("perf").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: needs root (or perf_event_paranoid <= 0) and perf");
+    let Some(_serial) = one_at_a_time_if_allowed() else {
+        return;
+    };
+    if Command::new("perf").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: needs perf");
         return;
     }
     // 499 Hz for both: at 99 Hz the two shares (about 400 samples each)
@@ -109,16 +122,7 @@ fn agent_profile_of_the_workload_matches_perf() {
     // noise alone.
     let data = support::TempDir::new("agent-profiles");
     let serve = support::Serve::start(&data.0, 0);
-    let agent = Running(
-        Command::new(env!("CARGO_BIN_EXE_whyslow"))
-            .args(["agent", "--listen", "off", "--interval", "60s"])
-            .args(["--profile-hz", "499", "--profile-interval", "2s"])
-            .args(["--server", &format!("http://{}", serve.http)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
+    let agent = start_agent(&serve, "499");
     // Let the agent open its events before the workload starts.
     std::thread::sleep(Duration::from_secs(2));
     let work_start = now_ns();
@@ -224,13 +228,9 @@ fn agent_profile_of_the_workload_matches_perf() {
 /// its share back.
 #[test]
 fn stripped_binaries_are_named_later_from_debuginfo_of_their_build() {
-    let _serial = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !can_profile_others() {
-        eprintln!("SKIPPED: needs root (or perf_event_paranoid <= 0)");
+    let Some(_serial) = one_at_a_time_if_allowed() else {
         return;
-    }
+    };
     let data = support::TempDir::new("agent-profiles-stripped");
     let stripped = data.0.join("wsstripped");
     std::fs::copy(workload(Build::NoFramePointers), &stripped).unwrap();
@@ -247,16 +247,7 @@ fn stripped_binaries_are_named_later_from_debuginfo_of_their_build() {
 
     let port = support::free_port();
     let serve = support::Serve::start(&data.0, port);
-    let agent = Running(
-        Command::new(env!("CARGO_BIN_EXE_whyslow"))
-            .args(["agent", "--listen", "off", "--interval", "60s"])
-            .args(["--profile-hz", "199", "--profile-interval", "2s"])
-            .args(["--server", &format!("http://{}", serve.http)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
+    let agent = start_agent(&serve, "199");
     std::thread::sleep(Duration::from_secs(2));
     let status = Command::new(&stripped)
         .args(["3", "0"])
@@ -355,6 +346,20 @@ fn stripped_binaries_are_named_later_from_debuginfo_of_their_build() {
     serve.stop();
 }
 
+/// `whyslow agent` profiling at `hz`, shipping to `serve` every 2 s.
+fn start_agent(serve: &support::Serve, hz: &str) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_whyslow"))
+            .args(["agent", "--listen", "off", "--interval", "60s"])
+            .args(["--profile-hz", hz, "--profile-interval", "2s"])
+            .args(["--server", &format!("http://{}", serve.http)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -428,13 +433,9 @@ fn stored_cuts(http: &str, from_ms: i64, to_ms: i64) -> usize {
 /// a last kill -9 and restart every push it saw acknowledged is stored.
 #[test]
 fn acknowledged_agent_profiles_survive_kill_9_of_serve() {
-    let _serial = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !can_profile_others() {
-        eprintln!("SKIPPED: needs root (or perf_event_paranoid <= 0)");
+    let Some(_serial) = one_at_a_time_if_allowed() else {
         return;
-    }
+    };
     let data = support::TempDir::new("agent-profiles-kill9");
     let port = support::free_port();
     let mut serve = support::Serve::start(&data.0, port);

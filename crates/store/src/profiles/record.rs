@@ -37,16 +37,13 @@ pub struct Record {
     pub objects: Vec<(u32, ObjectFile)>,
 }
 
-/// A record as written before object files were kept.
+/// A record as written before object files were kept: the older shape
+/// and then the timed samples (postcard writes a nested struct's fields in
+/// place, so this reads the same bytes as the flat struct did).
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(Serialize))]
 struct RecordWithoutObjects {
-    first_name: u32,
-    names: Vec<String>,
-    first_node: u32,
-    nodes: Vec<(u32, u32)>,
-    series: Vec<(u32, Labels)>,
-    profiles: Vec<RecordProfile>,
+    older: RecordWithoutTicks,
     ticks: Vec<RecordTick>,
 }
 
@@ -94,27 +91,22 @@ pub fn decode(bytes: &[u8]) -> Result<Record, postcard::Error> {
         Ok(record) => return Ok(record),
         Err(e) => e,
     };
-    if let Ok(old) = postcard::from_bytes::<RecordWithoutObjects>(bytes) {
-        return Ok(Record {
-            first_name: old.first_name,
-            names: old.names,
-            first_node: old.first_node,
-            nodes: old.nodes,
-            series: old.series,
-            profiles: old.profiles,
-            ticks: old.ticks,
-            objects: Vec::new(),
-        });
-    }
-    let old: RecordWithoutTicks = postcard::from_bytes(bytes).map_err(|_| e)?;
+    let RecordWithoutObjects { older, ticks } = postcard::from_bytes(bytes).or_else(|_| {
+        postcard::from_bytes(bytes)
+            .map(|older| RecordWithoutObjects {
+                older,
+                ticks: Vec::new(),
+            })
+            .map_err(|_| e)
+    })?;
     Ok(Record {
-        first_name: old.first_name,
-        names: old.names,
-        first_node: old.first_node,
-        nodes: old.nodes,
-        series: old.series,
-        profiles: old.profiles,
-        ticks: Vec::new(),
+        first_name: older.first_name,
+        names: older.names,
+        first_node: older.first_node,
+        nodes: older.nodes,
+        series: older.series,
+        profiles: older.profiles,
+        ticks,
         objects: Vec::new(),
     })
 }
@@ -160,9 +152,9 @@ mod tests {
         assert_eq!(decode(&encode(&record)).unwrap(), record);
     }
 
-    #[test]
-    fn records_written_before_object_files_still_decode() {
-        let old = RecordWithoutObjects {
+    /// A record of the first shape: one profile of one sample.
+    fn oldest() -> RecordWithoutTicks {
+        RecordWithoutTicks {
             first_name: 0,
             names: vec!["main".into()],
             first_node: 0,
@@ -176,6 +168,13 @@ mod tests {
                 values: vec![3],
                 links: Vec::new(),
             }],
+        }
+    }
+
+    #[test]
+    fn records_written_before_object_files_still_decode() {
+        let old = RecordWithoutObjects {
+            older: oldest(),
             ticks: vec![(0, 0, 7, 5, 3)],
         };
         let record = decode(&postcard::to_allocvec(&old).unwrap()).unwrap();
@@ -185,21 +184,7 @@ mod tests {
 
     #[test]
     fn records_written_before_ticks_still_decode() {
-        let old = RecordWithoutTicks {
-            first_name: 0,
-            names: vec!["main".into()],
-            first_node: 0,
-            nodes: vec![(0, 0)],
-            series: vec![(0, Labels::from_pairs([("service_name", "app")]))],
-            profiles: vec![RecordProfile {
-                series: 0,
-                time_ns: 5,
-                duration_ns: 1,
-                nodes: vec![0],
-                values: vec![3],
-                links: Vec::new(),
-            }],
-        };
+        let old = oldest();
         let record = decode(&postcard::to_allocvec(&old).unwrap()).unwrap();
         assert_eq!(record.names, ["main"]);
         assert_eq!(record.profiles[0].values, [3]);
