@@ -114,3 +114,18 @@ export async function promApi(base, pathAndQuery) {
     return null;
   }
 }
+
+/** POSTs OTLP/JSON `traces` to serve's OTLP/HTTP port; resolves to the response. */
+export function postTraces(serve, traces) {
+  return fetch(`${serve.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(traces) });
+}
+
+/**
+ * Pushes one pprof `profile` (a Buffer) for the series `labels` ({name: value})
+ * with Pyroscope's push API as Connect JSON; resolves to the response.
+ */
+export function pushPprof(serve, labels, profile) {
+  const push = { series: [{ labels: Object.entries(labels).map(([name, value]) => ({ name, value })),
+    samples: [{ rawProfile: profile.toString('base64') }] }] };
+  return fetch(`${serve.ui}/push.v1.PusherService/Push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(push) });
+}

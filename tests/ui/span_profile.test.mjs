@@ -20,7 +20,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { artifacts, openBrowser, startServe } from './serve.mjs';
+import { artifacts, openBrowser, postTraces, pushPprof, startServe } from './serve.mjs';
 import { cpuPprof } from './pprof.mjs';
 
 const CPU = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
@@ -53,7 +53,7 @@ async function plant(t0) {
     span(PRICE, ROOT, 'compute price', 1, t0 + 100, 1000),
     span(DB, ROOT, XSS, 3, t0 + 1200, 200),
   ] }] }] };
-  const res = await fetch(`${serve.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(traces) });
+  const res = await postTraces(serve, traces);
   assert.equal(res.status, 200, await res.text());
   const profile = pprof([
     [['main', 'handle_checkout', 'compute_price', 'hot_loop'], 800 * MS, PRICE, TRACE],
@@ -61,9 +61,7 @@ async function plant(t0) {
     [['main', 'handle_checkout', 'write_response'], 100 * MS, ROOT],
     [['main', 'idle'], 200 * MS, null],
   ], BigInt(t0 - 1000) * 1_000_000n);
-  const push = { series: [{ labels: [{ name: '__name__', value: 'process_cpu' }, { name: 'service_name', value: 'checkout' }],
-    samples: [{ rawProfile: profile.toString('base64') }] }] };
-  const pushed = await fetch(`${serve.ui}/push.v1.PusherService/Push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(push) });
+  const pushed = await pushPprof(serve, { __name__: 'process_cpu', service_name: 'checkout' }, profile);
   assert.equal(pushed.status, 200, await pushed.text());
 }
 

@@ -21,7 +21,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { artifacts, openBrowser, startServe } from './serve.mjs';
+import { artifacts, openBrowser, postTraces, pushPprof, startServe } from './serve.mjs';
 import { cpuPprof } from './pprof.mjs';
 
 const TRACE = '7c1e0a9b3d5f42e6a8b0c2d4e6f81357';
@@ -66,7 +66,7 @@ async function plant(t0) {
     span(PARSE, ROOT, 'parse', 1, t0 + 100, 500, [intAttr('thread.id', TID)]),
     span(OTHER, ROOT, 'other', 1, t0 + 800, 500, [intAttr('thread.id', 77)]),
   ] }] }] };
-  const res = await fetch(`${serve.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(traces) });
+  const res = await postTraces(serve, traces);
   assert.equal(res.status, 200, await res.text());
   const at = ms => ns(t0 + ms);
   const parseJson = ['main', 'parse_json'], gc = ['main', 'gc'];
@@ -81,9 +81,7 @@ async function plant(t0) {
     [['main', 'idle'], TICK, TID, at(1700)],
   ], ns(t0 - 1000));
   const labels = { __name__: 'process_cpu', service_name: 'shop', pid: String(PID), host: XSS };
-  const push = { series: [{ labels: Object.entries(labels).map(([name, value]) => ({ name, value })),
-    samples: [{ rawProfile: profile.toString('base64') }] }] };
-  const pushed = await fetch(`${serve.ui}/push.v1.PusherService/Push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(push) });
+  const pushed = await pushPprof(serve, labels, profile);
   assert.equal(pushed.status, 200, await pushed.text());
 }
 
