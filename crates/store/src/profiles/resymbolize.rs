@@ -3,8 +3,8 @@
 //! [`ObjectFile`]s) with whatever [`FrameNamer`] can find for their build
 //! (`serve --debuginfo-dir`). Stacks that become equal (two offsets in one
 //! function) are merged again. Writes and everything but the stacks pass
-//! through; a search for a frame by name (`span_hits`) still sees the
-//! stored names.
+//! through, except that a search for the spans of a frame (`span_hits`)
+//! asks for the stored names that now carry the name searched for.
 
 use super::{
     MergedStacks, ObjectFile, ProfileQuery, ProfileStore, ProfileWrite, SpanHit, TickMerge,
@@ -70,6 +70,43 @@ impl Resymbolizing {
         } else {
             stacks
         }
+    }
+}
+
+impl Resymbolizing {
+    /// The stored names of the query's frames that [`Self::rename`] calls
+    /// `frame` (empty when none is renamed to it).
+    fn stored_names_of(
+        &self,
+        query: &ProfileQuery,
+        frame: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let objects = self.inner.objects(query)?;
+        if objects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stacks = self.inner.merge(query)?;
+        let mut out = Vec::new();
+        for (at, object) in objects.iter().enumerate() {
+            let frames: Vec<(&String, u64)> = stacks
+                .names
+                .iter()
+                .filter_map(|name| {
+                    let first = objects.iter().position(|o| o.offset_of(name).is_some())?;
+                    (first == at).then_some((name, object.offset_of(name)?))
+                })
+                .collect();
+            if frames.is_empty() {
+                continue;
+            }
+            let offsets: Vec<u64> = frames.iter().map(|&(_, o)| o).collect();
+            for ((name, _), renamed) in frames.iter().zip(self.namer.names(object, &offsets)) {
+                if renamed.as_deref() == Some(frame) {
+                    out.push((*name).clone());
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -148,7 +185,19 @@ impl ProfileStore for Resymbolizing {
         frame: Option<&str>,
         limit: usize,
     ) -> Result<Vec<SpanHit>, StoreError> {
-        self.inner.span_hits(query, frame, limit)
+        let Some(frame) = frame else {
+            return self.inner.span_hits(query, None, limit);
+        };
+        // The stored names that are now called `frame`, each asked for.
+        let stored = self.stored_names_of(query, frame)?;
+        if stored.is_empty() {
+            return self.inner.span_hits(query, Some(frame), limit);
+        }
+        let mut parts = Vec::with_capacity(stored.len());
+        for name in &stored {
+            parts.push(self.inner.span_hits(query, Some(name), usize::MAX)?);
+        }
+        Ok(super::combine::span_hits(parts, limit))
     }
 
     fn merge_ticks(&self, query: &ProfileQuery, threads: &[u32]) -> Result<TickMerge, StoreError> {
@@ -201,7 +250,7 @@ mod tests {
         let stack = |frames: &[&str], value| StackSample {
             frames: frames.iter().map(|f| f.to_string()).collect(),
             value,
-            span_id: None,
+            span_id: Some(value as u64),
             trace_id: None,
         };
         ProfileWrite {
@@ -250,5 +299,12 @@ mod tests {
         stacks.sort();
         assert_eq!(stacks[0], (vec!["main", "app+0x1100"], 3));
         assert_eq!(store.objects(&query("known")).unwrap(), [object("b1")]);
+        // A frame's spans are found by its new name too.
+        let hits = store.span_hits(&query("known"), Some("hot"), 10).unwrap();
+        assert_eq!(hits.iter().map(|h| h.value).sum::<i64>(), 7);
+        assert!(store
+            .span_hits(&query("unknown"), Some("hot"), 10)
+            .unwrap()
+            .is_empty());
     }
 }
