@@ -11,6 +11,7 @@
 //! (blazesym, demangled, Rust hashes removed).
 
 use crate::analysis::elf::ElfImage;
+use crate::analysis::resolve::hex;
 use crate::analysis::symbolize::ElfSymbolizer;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -178,9 +179,7 @@ fn has_build_id(path: &Path, build_id: &str) -> bool {
 
 /// The GNU build id of the ELF file at `path`, lowercase hex.
 fn build_id_of(path: &Path) -> Option<String> {
-    let image = ElfImage::open(path)?;
-    let id = image.build_id.as_deref()?;
-    Some(id.iter().map(|b| format!("{b:02x}")).collect())
+    Some(hex(ElfImage::open(path)?.build_id.as_deref()?))
 }
 
 #[cfg(test)]

@@ -445,6 +445,12 @@ impl<'p, 'b, 'r> Converter<'p, 'b, 'r> {
         if path.is_empty() || self.objects.len() >= MAX_OBJECTS {
             return Ok(());
         }
+        // Most frames have names: nothing to keep, nothing to copy.
+        let file = ObjectFile::file_name(path);
+        let named_like_file = |n: &String| n.rsplit_once("+0x").is_some_and(|(f, _)| f == file);
+        if !names.iter().any(named_like_file) {
+            return Ok(());
+        }
         let object = ObjectFile {
             path: path.to_string(),
             build_id: self.string(mapping.build_id)?.to_string(),

@@ -415,7 +415,7 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
 }
 
 /// Lowercase hex of a build id.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

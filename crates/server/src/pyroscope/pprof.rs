@@ -226,13 +226,10 @@ impl Builder<'_> {
     /// when it is not one).
     fn place(&mut self, name: &str) -> (u64, u64) {
         let objects = self.objects;
-        let Some((at, object, offset)) = objects
-            .iter()
-            .enumerate()
-            .find_map(|(at, o)| Some((at, o, o.offset_of(name)?)))
-        else {
+        let Some((at, offset)) = ObjectFile::locate(objects, name) else {
             return (0, 0);
         };
+        let object = &objects[at];
         if self.mapping_ids[at] == 0 {
             let id = self.mappings.len() as u64 + 1;
             let mapping = Mapping {

@@ -96,6 +96,17 @@ impl MergeBuilder {
     pub fn finish(self) -> MergedStacks {
         self.out
     }
+
+    /// `stacks` with equal names kept once and sibling nodes of equal name
+    /// merged (as a part after a first, empty one, so it is re-keyed).
+    pub fn dedup(stacks: MergedStacks) -> MergedStacks {
+        let mut builder = Self {
+            parts: 1,
+            ..Self::default()
+        };
+        builder.add(stacks);
+        builder.finish()
+    }
 }
 
 /// Sums totals of several parts per label set and step.

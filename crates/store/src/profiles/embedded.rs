@@ -474,6 +474,26 @@ impl EmbeddedProfileStore {
         }
         Ok(())
     }
+
+    /// What `f` lists of every part [`Self::each_part`] selects, sorted and
+    /// without repeats.
+    fn distinct<T: Ord>(
+        &self,
+        profile_type: &str,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        f: impl Fn(&Tables) -> Vec<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        self.each_part(profile_type, matchers, start_ns, end_ns, |t, _| {
+            out.extend(f(t));
+            Ok(())
+        })?;
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
 }
 
 fn upkeep_loop(shared: &Shared) {
@@ -542,14 +562,9 @@ impl ProfileStore for EmbeddedProfileStore {
     }
 
     fn profile_types(&self, start_ns: i64, end_ns: i64) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        self.each_part("", &[], start_ns, end_ns, |t, _| {
-            out.extend(t.profile_types(start_ns, end_ns));
-            Ok(())
-        })?;
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
+        self.distinct("", &[], start_ns, end_ns, |t| {
+            t.profile_types(start_ns, end_ns)
+        })
     }
 
     fn series(
@@ -558,14 +573,9 @@ impl ProfileStore for EmbeddedProfileStore {
         start_ns: i64,
         end_ns: i64,
     ) -> Result<Vec<Labels>, StoreError> {
-        let mut out = Vec::new();
-        self.each_part("", matchers, start_ns, end_ns, |t, _| {
-            out.extend(t.series(matchers, start_ns, end_ns));
-            Ok(())
-        })?;
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
+        self.distinct("", matchers, start_ns, end_ns, |t| {
+            t.series(matchers, start_ns, end_ns)
+        })
     }
 
     fn merge(&self, query: &ProfileQuery) -> Result<MergedStacks, StoreError> {
@@ -647,20 +657,13 @@ impl ProfileStore for EmbeddedProfileStore {
     }
 
     fn objects(&self, query: &ProfileQuery) -> Result<Vec<ObjectFile>, StoreError> {
-        let mut out = Vec::new();
-        self.each_part(
+        self.distinct(
             &query.profile_type,
             &query.matchers,
             query.start_ns,
             query.end_ns,
-            |t, _| {
-                out.extend(t.objects(query));
-                Ok(())
-            },
-        )?;
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
+            |t| t.objects(query),
+        )
     }
 
     fn time_bounds(&self) -> Result<Option<(i64, i64)>, StoreError> {

@@ -78,7 +78,12 @@ pub struct ObjectFile {
 impl ObjectFile {
     /// The path's last component, as frame names use it.
     pub fn basename(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or(&self.path)
+        Self::file_name(&self.path)
+    }
+
+    /// The last component of `path`.
+    pub fn file_name(path: &str) -> &str {
+        path.rsplit('/').next().unwrap_or(path)
     }
 
     /// Whether frame `name` (`FILE+0xOFFSET`) points into this mapping;
@@ -90,6 +95,14 @@ impl ObjectFile {
         }
         let offset = u64::from_str_radix(hex, 16).ok()?;
         (offset >= self.offset && offset - self.offset < self.size).then_some(offset)
+    }
+
+    /// The first of `objects` frame `name` points into, and its file offset.
+    pub fn locate(objects: &[ObjectFile], name: &str) -> Option<(usize, u64)> {
+        objects
+            .iter()
+            .enumerate()
+            .find_map(|(at, o)| Some((at, o.offset_of(name)?)))
     }
 }
 

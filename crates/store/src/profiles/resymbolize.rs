@@ -6,6 +6,7 @@
 //! through, except that a search for the spans of a frame (`span_hits`)
 //! asks for the stored names that now carry the name searched for.
 
+use super::combine::MergeBuilder;
 use super::{
     MergedStacks, ObjectFile, ProfileQuery, ProfileStore, ProfileWrite, SpanHit, TickMerge,
     TotalSeries,
@@ -13,7 +14,6 @@ use super::{
 use crate::series::Matcher;
 use crate::{StoreError, WriteAck};
 use model::metrics::Labels;
-use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 /// Names file offsets of object files.
@@ -35,45 +35,47 @@ impl Resymbolizing {
         Self { inner, namer }
     }
 
-    /// `stacks` with the frames of `objects` named where `namer` can.
-    fn rename(&self, stacks: MergedStacks, objects: &[ObjectFile]) -> MergedStacks {
-        if objects.is_empty() {
-            return stacks;
-        }
+    /// What `namer` calls each of `names` (aligned with them; `None`
+    /// where the name is not a frame of `objects` or stays unknown).
+    fn new_names(&self, names: &[String], objects: &[ObjectFile]) -> Vec<Option<String>> {
+        let mut out = vec![None; names.len()];
         // Per object file: (name id, offset) of its frames.
         let mut wanted: Vec<Vec<(usize, u64)>> = vec![Vec::new(); objects.len()];
-        for (id, name) in stacks.names.iter().enumerate() {
-            if let Some((at, offset)) = objects
-                .iter()
-                .enumerate()
-                .find_map(|(at, o)| Some((at, o.offset_of(name)?)))
-            {
+        for (id, name) in names.iter().enumerate() {
+            if let Some((at, offset)) = ObjectFile::locate(objects, name) {
                 wanted[at].push((id, offset));
             }
         }
-        let mut names = stacks.names.clone();
-        let mut renamed = false;
         for (object, frames) in objects.iter().zip(&wanted) {
             if frames.is_empty() {
                 continue;
             }
             let offsets: Vec<u64> = frames.iter().map(|&(_, o)| o).collect();
             for (&(id, _), name) in frames.iter().zip(self.namer.names(object, &offsets)) {
-                if let Some(name) = name {
-                    names[id] = name;
-                    renamed = true;
-                }
+                out[id] = name;
             }
         }
-        if renamed {
-            remerge(&stacks, names)
-        } else {
-            stacks
-        }
+        out
     }
-}
 
-impl Resymbolizing {
+    /// `stacks` with the frames of `objects` named where `namer` can.
+    fn rename(&self, stacks: MergedStacks, objects: &[ObjectFile]) -> MergedStacks {
+        if objects.is_empty() {
+            return stacks;
+        }
+        let new_names = self.new_names(&stacks.names, objects);
+        if new_names.iter().all(Option::is_none) {
+            return stacks;
+        }
+        let names = stacks
+            .names
+            .into_iter()
+            .zip(new_names)
+            .map(|(old, new)| new.unwrap_or(old))
+            .collect();
+        MergeBuilder::dedup(MergedStacks { names, ..stacks })
+    }
+
     /// The stored names of the query's frames that [`Self::rename`] calls
     /// `frame` (empty when none is renamed to it).
     fn stored_names_of(
@@ -86,64 +88,15 @@ impl Resymbolizing {
             return Ok(Vec::new());
         }
         let stacks = self.inner.merge(query)?;
-        let mut out = Vec::new();
-        for (at, object) in objects.iter().enumerate() {
-            let frames: Vec<(&String, u64)> = stacks
-                .names
-                .iter()
-                .filter_map(|name| {
-                    let first = objects.iter().position(|o| o.offset_of(name).is_some())?;
-                    (first == at).then_some((name, object.offset_of(name)?))
-                })
-                .collect();
-            if frames.is_empty() {
-                continue;
-            }
-            let offsets: Vec<u64> = frames.iter().map(|&(_, o)| o).collect();
-            for ((name, _), renamed) in frames.iter().zip(self.namer.names(object, &offsets)) {
-                if renamed.as_deref() == Some(frame) {
-                    out.push((*name).clone());
-                }
-            }
-        }
-        Ok(out)
+        let new_names = self.new_names(&stacks.names, &objects);
+        Ok(stacks
+            .names
+            .into_iter()
+            .zip(new_names)
+            .filter(|(_, new)| new.as_deref() == Some(frame))
+            .map(|(old, _)| old)
+            .collect())
     }
-}
-
-/// `stacks` with names `names` (by the same ids), equal names interned
-/// once and sibling nodes of equal name merged.
-fn remerge(stacks: &MergedStacks, names: Vec<String>) -> MergedStacks {
-    let mut out = MergedStacks::default();
-    let mut name_ids: FxHashMap<String, u32> = FxHashMap::default();
-    let name_map: Vec<u32> = names
-        .into_iter()
-        .map(|name| {
-            let next = out.names.len() as u32;
-            *name_ids.entry(name).or_insert_with_key(|name| {
-                out.names.push(name.clone());
-                next
-            })
-        })
-        .collect();
-    let mut node_ids: FxHashMap<(u32, u32), u32> = FxHashMap::default();
-    let mut node_map: Vec<u32> = Vec::with_capacity(stacks.nodes.len());
-    for (i, &(parent, name)) in stacks.nodes.iter().enumerate() {
-        // A parent always comes first; anything else is treated as a root.
-        let parent = match (parent as usize).checked_sub(1) {
-            Some(p) if p < i => node_map[p] + 1,
-            _ => 0,
-        };
-        let name = name_map.get(name as usize).copied().unwrap_or(0);
-        let next = out.nodes.len() as u32;
-        let id = *node_ids.entry((parent, name)).or_insert_with(|| {
-            out.nodes.push((parent, name));
-            out.self_values.push(0);
-            next
-        });
-        out.self_values[id as usize] += stacks.self_values.get(i).copied().unwrap_or(0);
-        node_map.push(id);
-    }
-    out
 }
 
 impl ProfileStore for Resymbolizing {
