@@ -359,13 +359,21 @@ impl Assembler {
     pub fn cut(&mut self, start_time_ns: i64, duration_ns: i64) -> Profile {
         let profile = self.assemble(start_time_ns, duration_ns, false);
         self.stacks = StackTable::default();
-        self.elf_cache.release_pages();
+        self.release_pages();
         for pid in std::mem::take(&mut self.exited) {
             self.processes.forget(pid);
             self.unwinders.remove(&pid);
             self.seeded.remove(&pid);
         }
         profile
+    }
+
+    /// Drops the resident pages of the binaries unwound through so far (they
+    /// stay in the page cache): a continuous profiler calls this every
+    /// second or so, so unwinding a compiler's megabytes of `.eh_frame`
+    /// does not pile up in its resident memory between cuts.
+    pub fn release_pages(&self) {
+        self.elf_cache.release_pages();
     }
 
     fn assemble(&mut self, start_time_ns: i64, duration_ns: i64, process_roots: bool) -> Profile {

@@ -214,6 +214,44 @@ impl ElfImage {
         Some(s.vaddr + (file_offset - s.file_offset))
     }
 
+    /// Runs `read` on this very file opened for `pread`: our open handle,
+    /// else the file at `original` if it still is the same one. Reading so
+    /// instead of through the mapping keeps the pages read out of our
+    /// resident memory. `None` for an in-memory image or a file gone.
+    pub fn with_file<T>(&self, original: &Path, read: impl FnOnce(&File) -> T) -> Option<T> {
+        if let Some(file) = &self.file {
+            return Some(read(file));
+        }
+        let file = File::open(self.symbolization_path(original)?).ok()?;
+        let same = file
+            .metadata()
+            .ok()
+            .is_some_and(|m| Some((m.dev(), m.ino())) == self.identity);
+        same.then(|| read(&file))
+    }
+
+    /// Copies the file bytes at `offset` into `buf` (with `pread` when the
+    /// file is open, see [`Self::with_file`]); false past the end.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> bool {
+        use std::os::unix::fs::FileExt;
+        if let Some(file) = &self.file {
+            return file.read_exact_at(buf, offset).is_ok();
+        }
+        let Ok(start) = usize::try_from(offset) else {
+            return false;
+        };
+        match start
+            .checked_add(buf.len())
+            .and_then(|end| self.bytes().get(start..end))
+        {
+            Some(bytes) => {
+                buf.copy_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A path through which a symbolizer can open exactly this file: `original`
     /// when it still names the same inode, else `/proc/self/fd/N` of our open
     /// handle (a deleted or replaced binary), else `None`.

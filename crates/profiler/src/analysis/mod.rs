@@ -17,6 +17,7 @@ pub(crate) mod process;
 pub(crate) mod resolve;
 pub(crate) mod stacks;
 pub(crate) mod symbolize;
+pub(crate) mod symscan;
 pub(crate) mod symtab;
 pub(crate) mod tailcall;
 pub(crate) mod unwind;

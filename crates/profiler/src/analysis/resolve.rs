@@ -10,6 +10,7 @@ use super::mappings::{MappingIndex, MappingInfo, MappingKind, MappingRegistry};
 use super::perfmap::PerfMap;
 use super::stacks::RawFrame;
 use super::symbolize::{ElfSymbolizer, SymbolFrame};
+use super::symscan::{demangle, functions_containing};
 use super::symtab::SymbolTable;
 use model::{FrameKind, Function, Line, Location, LocationId, Mapping, MappingId, ProfileBuilder};
 use rustc_hash::FxHashMap;
@@ -44,6 +45,8 @@ pub(crate) struct SymbolCache {
     /// Symbol tables only ([`ElfSymbolizer::new`]).
     names_only: bool,
     lines: FxHashMap<(Arc<str>, u64), Option<Vec<SymbolFrame>>>,
+    /// Estimated heap bytes of `lines`.
+    lines_bytes: usize,
     kernel: Option<(KernelSymbols, std::time::Instant)>,
 }
 
@@ -61,6 +64,7 @@ impl SymbolCache {
             symbolizer_born: std::time::Instant::now(),
             names_only,
             lines: FxHashMap::default(),
+            lines_bytes: 0,
             kernel: None,
         }
     }
@@ -93,8 +97,45 @@ fn symbolize_with(
     })
 }
 
-/// Cached lookups past which the cache starts over (bounds its memory).
-const MAX_CACHED_LOOKUPS: usize = 1 << 20;
+/// Names file offsets of `image` from its symbol tables alone, read in one
+/// pass without mapping them (`symscan`): the continuous profiler's way,
+/// which keeps neither the tables nor an index of them between cuts.
+fn names_from_symbol_tables(
+    image: &ElfImage,
+    path: &Path,
+    offsets: &[u64],
+) -> Vec<Option<Vec<SymbolFrame>>> {
+    let vaddrs: Vec<Option<u64>> = offsets
+        .iter()
+        .map(|&o| image.vaddr_of_file_offset(o))
+        .collect();
+    let mut sorted: Vec<u64> = vaddrs.iter().flatten().copied().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let found = image
+        .with_file(path, |file| functions_containing(file, &sorted, true))
+        .unwrap_or_default();
+    vaddrs
+        .iter()
+        .map(|vaddr| {
+            let i = sorted.binary_search(&(*vaddr)?).ok()?;
+            let function = found.get(i)?.as_ref()?;
+            Some(vec![SymbolFrame {
+                name: demangle(&function.name),
+                file: String::new(),
+                line: 0,
+                start_line: 0,
+            }])
+        })
+        .collect()
+}
+
+/// Estimated bytes of cached lookups past which the cache starts over
+/// (bounds a continuous profiler's memory: a compiler's processes reach
+/// new offsets all the time).
+const MAX_CACHED_BYTES: usize = 8 << 20;
+/// Estimated bytes of one cached lookup besides its strings.
+const CACHED_LOOKUP_BYTES: usize = 96;
 /// The symbolizer (with every file it opened and parsed) is replaced after
 /// this long: the files of processes long gone, or reached once, stop
 /// counting in a continuous profiler's memory, while the names it found stay
@@ -190,7 +231,7 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
             }
         }
         let cache = &mut *self.sources.cache;
-        if cache.lines.len() > MAX_CACHED_LOOKUPS {
+        if cache.lines_bytes > MAX_CACHED_BYTES {
             *cache = SymbolCache::new(cache.names_only);
         }
         if cache.symbolizer_born.elapsed() > SYMBOLIZER_TTL {
@@ -209,11 +250,23 @@ impl<'s, 'a, 'b> Namer<'s, 'a, 'b> {
                 .collect();
             if !missing.is_empty() {
                 let image = self.sources.elf_cache.get(&path, 0, 0, 0);
-                let results = match image.and_then(|i| i.symbolization_path(Path::new(&*path))) {
-                    Some(file) => symbolize_with(cache, &file, &missing),
+                let results = match image {
+                    Some(image) if cache.names_only => {
+                        names_from_symbol_tables(&image, Path::new(&*path), &missing)
+                    }
+                    Some(image) => match image.symbolization_path(Path::new(&*path)) {
+                        Some(file) => symbolize_with(cache, &file, &missing),
+                        None => vec![None; missing.len()],
+                    },
                     None => vec![None; missing.len()],
                 };
                 for (offset, result) in missing.into_iter().zip(results) {
+                    cache.lines_bytes += CACHED_LOOKUP_BYTES
+                        + result
+                            .iter()
+                            .flatten()
+                            .map(|f| 64 + f.name.len() + f.file.len())
+                            .sum::<usize>();
                     cache.lines.insert((Arc::clone(&path), offset), result);
                 }
             }

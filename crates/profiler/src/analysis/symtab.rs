@@ -1,6 +1,7 @@
-//! Function symbols of an ELF image (`.symtab` and `.dynsym`) with their
-//! address ranges: names for the vDSO, and function bounds for tail-call
-//! recovery. Not a symbolizer for ordinary frames (see `symbolize`).
+//! Function symbols of an in-memory ELF image (`.symtab` and `.dynsym`)
+//! with their address ranges: names for the vDSO. Not for files on disk
+//! (`symscan` looks up batches in those without loading their tables) and
+//! not a symbolizer for ordinary frames (see `symbolize`).
 
 use super::elf::ElfImage;
 use object::{Object, ObjectSymbol, SymbolKind};
@@ -10,23 +11,13 @@ use object::{Object, ObjectSymbol, SymbolKind};
 pub(crate) struct SymbolTable {
     /// `(address, size)`, stated addresses.
     symbols: Vec<(u64, u64)>,
-    /// Their names, aligned with `symbols`; empty when only bounds were read.
+    /// Their names, aligned with `symbols`.
     names: Vec<String>,
 }
 
 impl SymbolTable {
     /// The function symbols (static and dynamic) of `image`, with names.
     pub fn of(image: &ElfImage) -> Self {
-        Self::read(image, true)
-    }
-
-    /// Only the functions' bounds (for tail-call recovery, which needs no
-    /// names: a large binary's names would be megabytes a cut).
-    pub fn bounds_of(image: &ElfImage) -> Self {
-        Self::read(image, false)
-    }
-
-    fn read(image: &ElfImage, with_names: bool) -> Self {
         let Ok(elf) = object::read::elf::ElfFile64::<object::Endianness>::parse(image.bytes())
         else {
             return Self::default();
@@ -35,31 +26,20 @@ impl SymbolTable {
             .symbols()
             .chain(elf.dynamic_symbols())
             .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
-            .map(|s| {
-                let name = if with_names {
-                    s.name().unwrap_or("")
-                } else {
-                    ""
-                };
-                (s.address(), s.size(), name)
-            })
+            .map(|s| (s.address(), s.size(), s.name().unwrap_or("")))
             .collect();
         // Sorted by address, the sized symbol first among aliases.
         symbols.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         symbols.dedup_by_key(|s| s.0);
         Self {
-            names: if with_names {
-                symbols.iter().map(|s| s.2.to_string()).collect()
-            } else {
-                Vec::new()
-            },
+            names: symbols.iter().map(|s| s.2.to_string()).collect(),
             symbols: symbols.into_iter().map(|(a, size, _)| (a, size)).collect(),
         }
     }
 
     /// The function containing the stated address `vaddr`: `(start, size,
-    /// name)` (the name is empty for a bounds-only table). A symbol without
-    /// a size is taken to contain only addresses up to the next one.
+    /// name)`. A symbol without a size is taken to contain only addresses
+    /// up to the next one.
     pub fn containing(&self, vaddr: u64) -> Option<(u64, u64, &str)> {
         let i = self
             .symbols
@@ -73,11 +53,6 @@ impl SymbolTable {
     /// The name of the function containing `vaddr`.
     pub fn lookup(&self, vaddr: u64) -> Option<&str> {
         self.containing(vaddr).map(|s| s.2)
-    }
-
-    /// Whether a function starts exactly at `vaddr`.
-    pub fn starts_at(&self, vaddr: u64) -> bool {
-        self.symbols.binary_search_by_key(&vaddr, |s| s.0).is_ok()
     }
 
     /// All names (for tests and debugging).
@@ -102,17 +77,9 @@ mod tests {
             .position(|n| *n == "main")
             .expect("a C main symbol");
         let (start, size) = table.symbols[main];
-        assert!(table.starts_at(start));
         assert_eq!(table.lookup(start), Some("main"));
         if size > 1 {
             assert_eq!(table.containing(start + 1).map(|s| s.0), Some(start));
-            assert!(!table.starts_at(start + 1));
         }
-        let bounds = SymbolTable::bounds_of(&image);
-        assert!(bounds.starts_at(start));
-        assert_eq!(
-            bounds.containing(start).map(|s| (s.0, s.2)),
-            Some((start, ""))
-        );
     }
 }

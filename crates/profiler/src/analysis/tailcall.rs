@@ -13,8 +13,9 @@
 use super::elf::{ElfCache, ElfImage};
 use super::mappings::{MappingInfo, MappingKind, MappingRegistry};
 use super::stacks::{FrameId, RawFrame, StackTable};
-use super::symtab::SymbolTable;
+use super::symscan::functions_containing;
 use rustc_hash::FxHashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 /// Opcode of `call rel32`.
@@ -22,68 +23,143 @@ const CALL_REL32: u8 = 0xe8;
 /// Length of `call rel32`.
 const CALL_REL32_LEN: usize = 5;
 
+/// A direct call found before a return address.
+#[derive(Debug, Clone)]
+struct Call {
+    /// The file the call is in.
+    path: Arc<str>,
+    /// The called runtime address and its stated address in the file.
+    target: u64,
+    target_vaddr: u64,
+}
+
+/// What the frame below a call must be for nothing to be missing.
+#[derive(Debug, Clone, Copy)]
+enum Callee {
+    /// In another file (or not a user frame): the call's target is missing.
+    Elsewhere,
+    /// At this stated address of the same file: missing unless its function
+    /// is the call's target.
+    At(u64),
+}
+
+/// One place where a frame may be missing: between `stack[at - 1]` and `stack[at]`.
+struct Gap {
+    stack: usize,
+    at: usize,
+    caller: FrameId,
+    call: Call,
+    callee: Callee,
+}
+
 /// Inserts the frames of tail-calling functions into `stacks` (leaf first),
-/// interning new frames in `table`.
+/// interning new frames in `table`. The function bounds come from one pass
+/// over each file's symbol tables for all the addresses in question
+/// (`symscan`), so nothing of those tables stays in memory.
 pub(crate) fn recover_tail_calls(
     stacks: &mut [Vec<FrameId>],
     table: &mut StackTable,
     registry: &MappingRegistry,
     elf_cache: &mut ElfCache,
 ) {
-    let mut finder = TargetFinder {
+    let mut finder = CallFinder {
         registry,
         elf_cache,
-        symbols: FxHashMap::default(),
-        targets: FxHashMap::default(),
+        images: FxHashMap::default(),
+        calls: FxHashMap::default(),
     };
-    for stack in stacks.iter_mut() {
-        let mut j = 1;
-        while j < stack.len() {
-            let (Some(&caller), Some(&callee)) = (stack.get(j), stack.get(j - 1)) else {
-                break;
-            };
-            let frames = table.frames();
+    let frames = table.frames();
+    let mut gaps = Vec::new();
+    let mut asked: FxHashMap<Arc<str>, Vec<u64>> = FxHashMap::default();
+    for (s, stack) in stacks.iter().enumerate() {
+        for (at, pair) in stack.windows(2).enumerate() {
+            let [callee, caller] = *pair else { continue };
             let (Some(&caller_frame), Some(&callee_frame)) =
                 (frames.get(caller as usize), frames.get(callee as usize))
             else {
-                break;
+                continue;
             };
-            if let Some(inserted) = finder.missing_frame(caller, caller_frame, callee_frame) {
-                let id = table.frame(inserted);
-                stack.insert(j, id);
-                j += 1;
+            let Some(call) = finder.call(caller, caller_frame) else {
+                continue;
+            };
+            let Some(callee) = finder.callee(&call.path, callee_frame) else {
+                continue;
+            };
+            let vaddrs = asked.entry(Arc::clone(&call.path)).or_default();
+            vaddrs.push(call.target_vaddr);
+            if let Callee::At(vaddr) = callee {
+                vaddrs.push(vaddr);
             }
-            j += 1;
+            gaps.push(Gap {
+                stack: s,
+                at: at + 1,
+                caller,
+                call,
+                callee,
+            });
+        }
+    }
+    let starts = finder.function_starts(asked);
+    let start_of = |path: &Arc<str>, vaddr: u64| starts.get(path).and_then(|f| f(vaddr));
+    for gap in gaps.into_iter().rev() {
+        let target_starts_a_function =
+            start_of(&gap.call.path, gap.call.target_vaddr) == Some(gap.call.target_vaddr);
+        let missing = target_starts_a_function
+            && match gap.callee {
+                Callee::Elsewhere => true,
+                // An unknown callee function: assume nothing is missing.
+                Callee::At(vaddr) => start_of(&gap.call.path, vaddr)
+                    .is_some_and(|start| start != gap.call.target_vaddr),
+            };
+        let Some(RawFrame::User { mapping, pid, .. }) =
+            table.frames().get(gap.caller as usize).copied()
+        else {
+            continue;
+        };
+        if missing {
+            let id = table.frame(RawFrame::User {
+                mapping,
+                address: gap.call.target,
+                is_return: false,
+                pid,
+            });
+            if let Some(stack) = stacks.get_mut(gap.stack) {
+                stack.insert(gap.at, id);
+            }
         }
     }
 }
 
-/// An ELF image with its function symbols.
-type ImageSymbols = (Arc<ElfImage>, Arc<SymbolTable>);
+/// Function start of a stated address, by file.
+type Starts = FxHashMap<Arc<str>, Box<dyn Fn(u64) -> Option<u64>>>;
 
 /// Finds and caches direct-call targets of return addresses.
-struct TargetFinder<'r, 'c> {
+struct CallFinder<'r, 'c> {
     registry: &'r MappingRegistry,
     elf_cache: &'c mut ElfCache,
-    symbols: FxHashMap<Arc<str>, Option<ImageSymbols>>,
-    /// Per caller frame: the called function's start address, if known.
-    targets: FxHashMap<FrameId, Option<u64>>,
+    images: FxHashMap<Arc<str>, Option<Arc<ElfImage>>>,
+    /// Per caller frame: its direct call, if it is one.
+    calls: FxHashMap<FrameId, Option<Call>>,
 }
 
-impl TargetFinder<'_, '_> {
-    /// The frame missing between `caller` (a return address) and `callee`
-    /// (the frame it called into), if the caller's call went elsewhere.
-    fn missing_frame(
-        &mut self,
-        caller_id: FrameId,
-        caller: RawFrame,
-        callee: RawFrame,
-    ) -> Option<RawFrame> {
+impl CallFinder<'_, '_> {
+    /// The direct call before a return-address frame, when it targets a
+    /// function start candidate in `.text` of the same mapping.
+    fn call(&mut self, id: FrameId, caller: RawFrame) -> Option<Call> {
+        if let Some(known) = self.calls.get(&id) {
+            return known.clone();
+        }
+        let found = self.find_call(caller);
+        self.calls.insert(id, found.clone());
+        found
+    }
+
+    fn find_call(&mut self, caller: RawFrame) -> Option<Call> {
         let RawFrame::User {
             mapping,
             address,
             is_return: true,
-            pid,
+            ..
         } = caller
         else {
             return None;
@@ -92,72 +168,88 @@ impl TargetFinder<'_, '_> {
         if info.kind != MappingKind::File {
             return None;
         }
-        let (image, symbols) = self.image(&info)?;
-        let target = match self.targets.get(&caller_id) {
-            Some(&known) => known,
-            None => {
-                let found = direct_call_target(&info, &image, &symbols, address);
-                self.targets.insert(caller_id, found);
-                found
-            }
-        }?;
-        if let RawFrame::User {
-            mapping: callee_mapping,
-            address: callee_address,
-            is_return: callee_is_return,
-            ..
-        } = callee
-        {
-            let callee_info = self.registry.get(callee_mapping)?;
-            if callee_info.path == info.path {
-                let lookup = callee_address.wrapping_sub(u64::from(callee_is_return));
-                let callee_vaddr =
-                    image.vaddr_of_file_offset(callee_info.file_offset_of(lookup))?;
-                let target_vaddr = image.vaddr_of_file_offset(info.file_offset_of(target))?;
-                // An unknown callee function: assume nothing is missing.
-                let (callee_start, _, _) = symbols.containing(callee_vaddr)?;
-                if callee_start == target_vaddr {
-                    return None;
-                }
-            }
-        }
-        Some(RawFrame::User {
-            mapping,
-            address: target,
-            is_return: false,
-            pid,
+        let image = self.image(&info)?;
+        let (target, target_vaddr) = direct_call_target(&info, &image, address)?;
+        Some(Call {
+            path: Arc::clone(&info.path),
+            target,
+            target_vaddr,
         })
     }
 
-    fn image(&mut self, info: &MappingInfo) -> Option<ImageSymbols> {
-        if let Some(known) = self.symbols.get(&info.path) {
+    /// What the frame below a call in `path` is; `None` when it cannot be told.
+    fn callee(&mut self, path: &Arc<str>, callee: RawFrame) -> Option<Callee> {
+        let RawFrame::User {
+            mapping,
+            address,
+            is_return,
+            ..
+        } = callee
+        else {
+            return Some(Callee::Elsewhere);
+        };
+        let info = self.registry.get(mapping)?;
+        if info.path != *path {
+            return Some(Callee::Elsewhere);
+        }
+        let info = info.clone();
+        let image = self.image(&info)?;
+        let lookup = address.wrapping_sub(u64::from(is_return));
+        image
+            .vaddr_of_file_offset(info.file_offset_of(lookup))
+            .map(Callee::At)
+    }
+
+    fn image(&mut self, info: &MappingInfo) -> Option<Arc<ElfImage>> {
+        if let Some(known) = self.images.get(&info.path) {
             return known.clone();
         }
-        let loaded = self
-            .elf_cache
-            .get(&info.path, 0, info.start, info.end)
-            .map(|image| {
-                let table = Arc::new(SymbolTable::bounds_of(&image));
-                (image, table)
-            });
-        self.symbols.insert(Arc::clone(&info.path), loaded.clone());
-        loaded
+        let image = self.elf_cache.get(&info.path, 0, info.start, info.end);
+        self.images.insert(Arc::clone(&info.path), image.clone());
+        image
+    }
+
+    /// Looks up every asked address of each file in one pass over its
+    /// symbol tables.
+    fn function_starts(&mut self, asked: FxHashMap<Arc<str>, Vec<u64>>) -> Starts {
+        let mut starts: Starts = FxHashMap::default();
+        for (path, mut vaddrs) in asked {
+            let Some(Some(image)) = self.images.get(&path) else {
+                continue;
+            };
+            vaddrs.sort_unstable();
+            vaddrs.dedup();
+            let found = image
+                .with_file(Path::new(&*path), |file| {
+                    functions_containing(file, &vaddrs, false)
+                })
+                .unwrap_or_default();
+            let by_vaddr: FxHashMap<u64, u64> = vaddrs
+                .iter()
+                .zip(found)
+                .filter_map(|(&vaddr, f)| Some((vaddr, f?.start)))
+                .collect();
+            starts.insert(path, Box::new(move |vaddr| by_vaddr.get(&vaddr).copied()));
+        }
+        starts
     }
 }
 
 /// The runtime address called by the `call rel32` just before
-/// `return_address`, when it is the start of a function in `.text` of the
-/// same mapping.
+/// `return_address`, and its stated address, when it lies in `.text` of the
+/// same mapping (whether a function starts there is asked separately).
 fn direct_call_target(
     info: &MappingInfo,
     image: &ElfImage,
-    symbols: &SymbolTable,
     return_address: u64,
-) -> Option<u64> {
-    let offset = usize::try_from(info.file_offset_of(return_address)).ok()?;
-    let call = image
-        .bytes()
-        .get(offset.checked_sub(CALL_REL32_LEN)?..offset)?;
+) -> Option<(u64, u64)> {
+    let offset = info
+        .file_offset_of(return_address)
+        .checked_sub(CALL_REL32_LEN as u64)?;
+    let mut call = [0u8; CALL_REL32_LEN];
+    if !image.read_at(offset, &mut call) {
+        return None;
+    }
     let (&opcode, displacement) = call.split_first()?;
     if opcode != CALL_REL32 {
         return None;
@@ -172,7 +264,7 @@ fn direct_call_target(
         .text
         .as_ref()
         .is_some_and(|text| text.svma.contains(&vaddr));
-    (in_text && symbols.starts_at(vaddr)).then_some(target)
+    in_text.then_some((target, vaddr))
 }
 
 #[cfg(all(test, target_os = "linux", target_arch = "x86_64"))]
@@ -215,13 +307,19 @@ mod tests {
             kind: MappingKind::File,
         };
         let image = cache.get(&path, 0, info.start, info.end).unwrap();
-        let symbols = SymbolTable::of(&image);
         let callee = callee_marker as *const () as usize as u64;
         // Scan the caller's code for a return address whose call targets the callee.
         let caller = direct_caller as *const () as usize as u64;
-        let found = (caller + 5..caller + 64)
-            .find(|&ra| direct_call_target(&info, &image, &symbols, ra) == Some(callee));
-        assert!(found.is_some(), "no direct call to the callee found");
-        assert_eq!(direct_call_target(&info, &image, &symbols, caller), None);
+        let found = (caller + 5..caller + 64).find_map(|ra| {
+            direct_call_target(&info, &image, ra).filter(|(target, _)| *target == callee)
+        });
+        let (_, vaddr) = found.expect("no direct call to the callee found");
+        let exe_file = std::fs::File::open(&*exe).unwrap();
+        let function = functions_containing(&exe_file, &[vaddr], false);
+        assert_eq!(
+            function[0].as_ref().map(|f| f.start),
+            Some(vaddr),
+            "the callee starts there"
+        );
     }
 }

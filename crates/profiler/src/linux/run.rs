@@ -16,6 +16,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 /// Poll timeout: bounds how late we notice Ctrl-C or the target's exit.
 const POLL_MS: i32 = 50;
+/// How often continuous profiling drops the resident pages of the binaries
+/// it unwinds through (see [`Assembler::release_pages`]).
+const RELEASE_PAGES_EVERY: Duration = Duration::from_secs(1);
 
 /// Records according to `options` (see [`crate::record`]).
 pub fn record(
@@ -266,9 +269,14 @@ pub fn continuous(
     let started = Instant::now();
     let mut cut_at = Instant::now();
     let mut cut_wall = wall_now_ns();
+    let mut released_at = Instant::now();
     loop {
         loop_state.session.wait(POLL_MS);
         loop_state.pump(&mut assembler);
+        if released_at.elapsed() >= RELEASE_PAGES_EVERY {
+            assembler.release_pages();
+            released_at = Instant::now();
+        }
         let stopping = stop.load(Ordering::Relaxed);
         if cut_at.elapsed() >= every || stopping {
             if stopping {
