@@ -121,9 +121,10 @@ pub(crate) fn http_status(error: &IngestError) -> StatusCode {
         IngestError::Store(StoreError::Overloaded { .. }) | IngestError::InFlightBudget { .. } => {
             StatusCode::TOO_MANY_REQUESTS
         }
-        IngestError::Store(StoreError::Closed | StoreError::Io { .. }) | IngestError::AckLost => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        IngestError::Store(
+            StoreError::Closed | StoreError::Io { .. } | StoreError::Unavailable(_),
+        )
+        | IngestError::AckLost => StatusCode::SERVICE_UNAVAILABLE,
         IngestError::Store(StoreError::Corrupt { .. } | StoreError::TooManySamples { .. }) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

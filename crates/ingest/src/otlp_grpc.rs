@@ -227,7 +227,9 @@ pub fn status_for(error: &IngestError) -> Status {
         | IngestError::UnsupportedContentType { .. }
         | IngestError::UnsupportedEncoding(_)
         | IngestError::Unsupported(_) => Status::invalid_argument(message),
-        IngestError::Store(StoreError::Closed | StoreError::Io { .. })
+        IngestError::Store(
+            StoreError::Closed | StoreError::Io { .. } | StoreError::Unavailable(_),
+        )
         | IngestError::AckLost
         | IngestError::Read(_) => Status::unavailable(message),
         IngestError::Store(StoreError::Corrupt { .. } | StoreError::TooManySamples { .. }) => {

@@ -18,6 +18,10 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("store is shutting down")]
     Closed,
+    /// The database behind the store (ClickHouse) failed or cannot be
+    /// reached; the message names the server and says what it answered.
+    #[error("{0}")]
+    Unavailable(String),
     /// An I/O failure, with what was being done.
     #[error("{context}: {source}")]
     Io {

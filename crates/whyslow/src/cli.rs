@@ -154,6 +154,15 @@ pub struct ServeArgs {
     /// Where the write-ahead log and blocks live (created when missing).
     #[arg(long, default_value = "./whyslow-data", value_name = "DIR")]
     pub data_dir: PathBuf,
+    /// Keep traces in ClickHouse instead of the data directory, so any number of `serve` instances
+    /// share them: clickhouse://[USER[:PASSWORD]@]HOST:8123[,HOST:PORT…]/DATABASE (HTTP interface;
+    /// the password may come from WHYSLOW_CLICKHOUSE_PASSWORD). Tables are created at start.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// The remote_servers cluster whose shards --store lists (one HTTP address per shard): tables are
+    /// created on every shard, with Distributed tables over them.
+    #[arg(long, value_name = "NAME", requires = "store")]
+    pub clickhouse_cluster: Option<String>,
     /// Address every listener binds to (use 0.0.0.0 to accept remote senders).
     #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
     pub bind: std::net::IpAddr,

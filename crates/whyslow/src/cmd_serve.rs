@@ -41,9 +41,39 @@ pub fn run(args: ServeArgs) -> Result<()> {
     // One --max-disk for the whole data directory: the oldest block of
     // either store goes first.
     let disk_quota = store::DiskQuota::new(args.max_disk);
+    let (store, spans) = match &args.store {
+        Some(url) => (open_clickhouse_spans(&args, url, &budget)?, Weak::new()),
+        None => open_embedded_spans(&args, &budget, &disk_quota)?,
+    };
+    let series = open_series_store(&args, &budget, Arc::clone(&disk_quota))?;
+    let profiles = open_profile_store(&args, disk_quota)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("serve")
+        .build()
+        .context("starting the tokio runtime")?;
+    let stores = Stores {
+        spans: store,
+        series,
+        profiles,
+        span_engine: spans,
+    };
+    let result = runtime.block_on(serve(&args, stores, budget, scrape_targets, rule_groups));
+    // Servers have stopped and dropped their store handles: the store closes here.
+    drop(runtime);
+    result
+}
+
+/// The embedded span store in `--data-dir` (and a handle for serve's own metrics).
+fn open_embedded_spans(
+    args: &ServeArgs,
+    budget: &MemoryBudget,
+    disk_quota: &Arc<store::DiskQuota>,
+) -> Result<(Arc<dyn SpanStore>, Weak<EmbeddedStore>)> {
     let mut config = EmbeddedConfig::new(&args.data_dir);
     config.retention = args.retention;
-    config.disk_quota = Arc::clone(&disk_quota);
+    config.disk_quota = Arc::clone(disk_quota);
     config.memory_budget_bytes = budget.span_store_bytes;
     config.head_flush_bytes = budget.span_store_bytes / 4;
     let store = EmbeddedStore::open(config).with_context(|| {
@@ -79,25 +109,49 @@ pub fn run(args: ServeArgs) -> Result<()> {
     );
     let store = Arc::new(store);
     let spans = Arc::downgrade(&store);
-    let store: Arc<dyn SpanStore> = store;
-    let series = open_series_store(&args, &budget, Arc::clone(&disk_quota))?;
-    let profiles = open_profile_store(&args, disk_quota)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("serve")
-        .build()
-        .context("starting the tokio runtime")?;
-    let stores = Stores {
-        spans: store,
-        series,
-        profiles,
-        span_engine: spans,
-    };
-    let result = runtime.block_on(serve(&args, stores, budget, scrape_targets, rule_groups));
-    // Servers have stopped and dropped their store handles: the store closes here.
-    drop(runtime);
-    result
+    Ok((store, spans))
+}
+
+/// Spans in ClickHouse (`--store clickhouse://…`): the schema is created or
+/// migrated here, before any listener opens.
+fn open_clickhouse_spans(
+    args: &ServeArgs,
+    url: &str,
+    budget: &MemoryBudget,
+) -> Result<Arc<dyn SpanStore>> {
+    let mut url = chstore::ClickHouseUrl::parse(url)?;
+    if url.password.is_none() {
+        url.password = std::env::var("WHYSLOW_CLICKHOUSE_PASSWORD").ok();
+    }
+    let endpoints = url
+        .endpoints
+        .iter()
+        .map(|e| e.0.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let database = url.database.clone();
+    let client = Arc::new(chstore::Client::new(url)?);
+    let handle = client.handle();
+    let cluster = args.clickhouse_cluster.clone();
+    let tier = client
+        .wait(async move { chstore::schema::migrate(&handle, cluster.as_deref()).await })
+        .with_context(|| format!("preparing the ClickHouse database {database} at {endpoints}"))?;
+    eprintln!(
+        "whyslow: traces in ClickHouse {} at {endpoints}, database {database}{} (schema v{}, {} tables); \
+         metrics and profiles stay in {}",
+        tier.version,
+        args.clickhouse_cluster
+            .as_deref()
+            .map(|c| format!(", cluster {c}"))
+            .unwrap_or_default(),
+        chstore::schema::SCHEMA_VERSION,
+        if tier.modern { "modern" } else { "base" },
+        args.data_dir.display()
+    );
+    Ok(Arc::new(chstore::ClickHouseSpanStore::new(
+        client,
+        budget.span_store_bytes,
+    )))
 }
 
 /// The three signal stores `serve` runs over.

@@ -90,7 +90,10 @@ fn classify(error: &ProfileError) -> (&'static str, StatusCode, StatusCode) {
             S::TOO_MANY_REQUESTS,
             S::TOO_MANY_REQUESTS,
         ),
-        IngestError::Store(StoreError::Closed | StoreError::Io { .. }) | IngestError::AckLost => (
+        IngestError::Store(
+            StoreError::Closed | StoreError::Io { .. } | StoreError::Unavailable(_),
+        )
+        | IngestError::AckLost => (
             "unavailable",
             S::SERVICE_UNAVAILABLE,
             S::SERVICE_UNAVAILABLE,

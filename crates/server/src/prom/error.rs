@@ -127,7 +127,9 @@ impl From<StoreError> for PromApiError {
     fn from(err: StoreError) -> Self {
         let error_type = match err {
             StoreError::TooManySamples { .. } => ErrorType::Execution,
-            StoreError::Overloaded { .. } | StoreError::Closed => ErrorType::Unavailable,
+            StoreError::Overloaded { .. } | StoreError::Closed | StoreError::Unavailable(_) => {
+                ErrorType::Unavailable
+            }
             _ => ErrorType::Internal,
         };
         Self::new(error_type, err.to_string())

@@ -143,7 +143,7 @@ impl From<StoreError> for ConnectError {
             StoreError::Overloaded { .. } | StoreError::TooManySamples { .. } => {
                 Code::ResourceExhausted
             }
-            StoreError::Closed => Code::Unavailable,
+            StoreError::Closed | StoreError::Unavailable(_) => Code::Unavailable,
             _ => Code::Internal,
         };
         Self::new(code, e.to_string())

@@ -6,7 +6,7 @@
 //! the head being flushed, and the blocks, under one consistent snapshot.
 
 mod block;
-mod codec;
+pub mod codec;
 mod config;
 mod filter;
 mod flusher;

@@ -2,6 +2,8 @@
 //! workload (with and without frame pointers), temp dirs and folded-stack parsing.
 #![allow(dead_code)]
 
+pub mod clickhouse;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

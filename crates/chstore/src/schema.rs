@@ -1,0 +1,339 @@
+//! The tables whyslow keeps in ClickHouse, created and migrated at start.
+//!
+//! One logical schema, two renderings chosen from `SELECT version()`: the
+//! base one runs on ClickHouse 18.16 (Debian's, what dev/test runs: plain
+//! types, no codecs, no `LowCardinality` without a setting), the modern one
+//! (20.1 and later, what users run) adds per-column codecs and
+//! `LowCardinality`. Rows are the same on both (RowBinary does not tell
+//! `LowCardinality(String)` from `String`), so writers and queries are too.
+//!
+//! With a cluster (`--clickhouse-cluster NAME`), each table is a local
+//! `*_local` table on every shard plus a `Distributed` table of the plain
+//! name on every shard, sharded by trace id so a trace lives on one shard.
+//! Tables are created on each shard's HTTP address from `--store` (18.16
+//! has no `ON CLUSTER` without ZooKeeper). `IF NOT EXISTS` everywhere, so
+//! instances starting together race harmlessly.
+//!
+//! `whyslow_schema` records the version applied; a whyslow older than the
+//! database's schema refuses to start instead of writing rows it does not
+//! know the shape of.
+
+use crate::client::{quote, ClientHandle, Endpoint};
+use crate::rowbinary::RowReader;
+use crate::ClickHouseError;
+
+/// The schema version this whyslow writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What the server can do, from its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    /// `SELECT version()`.
+    pub version: String,
+    /// Codecs, `LowCardinality`, `DateTime64`, skip indexes (20.1 and later).
+    pub modern: bool,
+}
+
+impl Tier {
+    /// The tier of a server version string (`18.16.1`, `24.8.4.13`).
+    pub fn of(version: &str) -> Self {
+        let major: u32 = version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        Self {
+            version: version.to_string(),
+            modern: major >= 20,
+        }
+    }
+}
+
+/// One column: its base type and, for modern servers, the type with codec.
+struct Column {
+    name: &'static str,
+    base: &'static str,
+    modern: &'static str,
+}
+
+const fn col(name: &'static str, base: &'static str, modern: &'static str) -> Column {
+    Column { name, base, modern }
+}
+
+/// One table of the schema.
+struct Table {
+    name: &'static str,
+    columns: &'static [Column],
+    engine: &'static str,
+    partition_by: &'static str,
+    order_by: &'static str,
+    granularity: u32,
+    /// The `Distributed` sharding expression.
+    shard_by: &'static str,
+}
+
+/// Spans by trace: a trace is a primary-key seek per daily partition. The
+/// whole span is `data` (the embedded store's span encoding).
+const SPANS: Table = Table {
+    name: "spans",
+    columns: &[
+        col("day", "Date", "Date"),
+        col("trace_id", "FixedString(16)", "FixedString(16)"),
+        col("span_id", "FixedString(8)", "FixedString(8)"),
+        col("start_ns", "UInt64", "UInt64 CODEC(T64, ZSTD(1))"),
+        col("data", "String", "String CODEC(ZSTD(1))"),
+    ],
+    // A retried insert writes the same rows again: merges collapse them.
+    engine: "ReplacingMergeTree",
+    partition_by: "day",
+    order_by: "(trace_id, span_id)",
+    granularity: 1024,
+    shard_by: "cityHash64(trace_id)",
+};
+
+/// Spans for search: by service, operation and time, with tags as
+/// `key\0value` strings (span and resource attributes and Jaeger's virtual
+/// tags) so one tag is one `has()`.
+const SPAN_INDEX: Table = Table {
+    name: "span_index",
+    columns: &[
+        col("day", "Date", "Date"),
+        col("service", "String", "LowCardinality(String)"),
+        col("name", "String", "LowCardinality(String)"),
+        col("kind", "UInt8", "UInt8"),
+        col("start_ns", "UInt64", "UInt64 CODEC(Delta, ZSTD(1))"),
+        col("duration_ns", "UInt64", "UInt64 CODEC(T64, ZSTD(1))"),
+        col("trace_id", "FixedString(16)", "FixedString(16)"),
+        col("span_id", "FixedString(8)", "FixedString(8)"),
+        col("parent_id", "FixedString(8)", "FixedString(8)"),
+        col("tags", "Array(String)", "Array(String) CODEC(ZSTD(1))"),
+    ],
+    engine: "ReplacingMergeTree",
+    partition_by: "day",
+    order_by: "(service, name, start_ns, trace_id, span_id)",
+    granularity: 8192,
+    shard_by: "cityHash64(trace_id)",
+};
+
+/// Services and operations seen per day (the UI's drop-downs).
+const SPAN_OPS: Table = Table {
+    name: "span_ops",
+    columns: &[
+        col("day", "Date", "Date"),
+        col("service", "String", "LowCardinality(String)"),
+        col("name", "String", "LowCardinality(String)"),
+        col("kind", "UInt8", "UInt8"),
+    ],
+    engine: "ReplacingMergeTree",
+    partition_by: "day",
+    order_by: "(service, name, kind)",
+    granularity: 8192,
+    shard_by: "rand()",
+};
+
+const TABLES: [&Table; 3] = [&SPANS, &SPAN_INDEX, &SPAN_OPS];
+
+/// The columns of a table, comma-separated in row order (for inserts).
+pub fn columns_of(table: &str) -> String {
+    TABLES
+        .iter()
+        .find(|t| t.name == table)
+        .map(|t| {
+            t.columns
+                .iter()
+                .map(|c| c.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// Names of the tables the schema has (as queries name them).
+pub fn table_names() -> Vec<&'static str> {
+    TABLES.iter().map(|t| t.name).collect()
+}
+
+/// `CREATE TABLE` of one table: `name` (`*_local` with a cluster).
+fn create_table(database: &str, table: &Table, tier: &Tier, name: &str) -> String {
+    let columns = table
+        .columns
+        .iter()
+        .map(|c| format!("{} {}", c.name, if tier.modern { c.modern } else { c.base }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "CREATE TABLE IF NOT EXISTS {database}.{name} ({columns}) ENGINE = {} PARTITION BY {} ORDER BY {} SETTINGS index_granularity = {}",
+        table.engine, table.partition_by, table.order_by, table.granularity
+    )
+}
+
+/// `CREATE TABLE` of the `Distributed` table over a cluster's local tables.
+fn create_distributed(database: &str, table: &Table, cluster: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {database}.{name} AS {database}.{name}_local ENGINE = Distributed({cluster}, {database}, {name}_local, {shard})",
+        name = table.name,
+        shard = table.shard_by,
+    )
+}
+
+/// Creates or migrates the schema on every server of `client`; returns the
+/// tier of the first. With `cluster`, checks that every shard of that
+/// `remote_servers` cluster was given.
+pub async fn migrate(
+    client: &ClientHandle,
+    cluster: Option<&str>,
+) -> Result<Tier, ClickHouseError> {
+    let database = client.database().to_string();
+    let first = client
+        .endpoints()
+        .first()
+        .cloned()
+        .ok_or_else(|| ClickHouseError::Config("no ClickHouse address given".into()))?;
+    let version = client
+        .query_without_database(&first, "SELECT version() FORMAT RowBinary".into())
+        .await?;
+    let tier = Tier::of(&RowReader::new(&version).string()?);
+    if let Some(cluster) = cluster {
+        check_cluster(client, &first, cluster).await?;
+    } else if client.endpoints().len() > 1 {
+        return Err(ClickHouseError::Config(
+            "several ClickHouse addresses need --clickhouse-cluster NAME: the remote_servers cluster they are the shards of".into(),
+        ));
+    }
+    for endpoint in client.endpoints() {
+        migrate_server(client, endpoint, &database, &tier, cluster).await?;
+    }
+    Ok(tier)
+}
+
+async fn check_cluster(
+    client: &ClientHandle,
+    first: &Endpoint,
+    cluster: &str,
+) -> Result<(), ClickHouseError> {
+    let answer = client
+        .query_without_database(
+            first,
+            format!(
+                "SELECT toUInt64(uniqExact(shard_num)) FROM system.clusters WHERE cluster = {} FORMAT RowBinary",
+                quote(cluster)
+            ),
+        )
+        .await?;
+    let shards = RowReader::new(&answer).u64()?;
+    let given = client.endpoints().len() as u64;
+    if shards == 0 {
+        return Err(ClickHouseError::Config(format!(
+            "ClickHouse at {} has no cluster {cluster:?} in its remote_servers",
+            first.0
+        )));
+    }
+    if shards != given {
+        return Err(ClickHouseError::Config(format!(
+            "cluster {cluster:?} has {shards} shards but --store gives {given} address(es): give every shard's HTTP address \
+             (clickhouse://HOST1:8123,HOST2:8123/DATABASE) so whyslow can create its tables on each"
+        )));
+    }
+    Ok(())
+}
+
+async fn migrate_server(
+    client: &ClientHandle,
+    endpoint: &Endpoint,
+    database: &str,
+    tier: &Tier,
+    cluster: Option<&str>,
+) -> Result<(), ClickHouseError> {
+    client
+        .query_without_database(
+            endpoint,
+            format!("CREATE DATABASE IF NOT EXISTS {database}"),
+        )
+        .await?;
+    client
+        .query_on(
+            endpoint,
+            format!(
+                "CREATE TABLE IF NOT EXISTS {database}.whyslow_schema (version UInt32, applied DateTime) ENGINE = MergeTree ORDER BY version"
+            ),
+        )
+        .await?;
+    let answer = client
+        .query_on(
+            endpoint,
+            format!(
+                "SELECT toUInt64(max(version)) FROM {database}.whyslow_schema FORMAT RowBinary"
+            ),
+        )
+        .await?;
+    let applied = RowReader::new(&answer).u64()?;
+    if applied > u64::from(SCHEMA_VERSION) {
+        return Err(ClickHouseError::Schema(format!(
+            "ClickHouse database {database} at {} has whyslow schema version {applied}, newer than this whyslow's \
+             ({SCHEMA_VERSION}): upgrade whyslow to use it",
+            endpoint.0
+        )));
+    }
+    for table in TABLES {
+        match cluster {
+            Some(cluster) => {
+                let local = format!("{}_local", table.name);
+                client
+                    .query_on(endpoint, create_table(database, table, tier, &local))
+                    .await?;
+                client
+                    .query_on(endpoint, create_distributed(database, table, cluster))
+                    .await?;
+            }
+            None => {
+                client
+                    .query_on(endpoint, create_table(database, table, tier, table.name))
+                    .await?;
+            }
+        }
+    }
+    if applied < u64::from(SCHEMA_VERSION) {
+        client
+            .query_on(
+                endpoint,
+                format!("INSERT INTO {database}.whyslow_schema VALUES ({SCHEMA_VERSION}, now())"),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_follow_the_major_version() {
+        assert!(!Tier::of("18.16.1").modern);
+        assert!(Tier::of("24.8.4.13").modern);
+        assert!(Tier::of("26.9.2.1").modern);
+        assert!(!Tier::of("garbage").modern);
+    }
+
+    #[test]
+    fn base_ddl_has_no_modern_clauses_and_modern_ddl_has_them() {
+        let base = create_table("db", &SPAN_INDEX, &Tier::of("18.16.1"), "span_index");
+        assert!(
+            !base.contains("CODEC") && !base.contains("LowCardinality"),
+            "{base}"
+        );
+        assert!(
+            base.contains("PARTITION BY day ORDER BY (service, name, start_ns, trace_id, span_id)")
+        );
+        let modern = create_table("db", &SPAN_INDEX, &Tier::of("24.8"), "span_index");
+        assert!(
+            modern.contains("LowCardinality(String)") && modern.contains("CODEC(Delta, ZSTD(1))")
+        );
+        let dist = create_distributed("db", &SPANS, "two_shards");
+        assert_eq!(
+            dist,
+            "CREATE TABLE IF NOT EXISTS db.spans AS db.spans_local ENGINE = Distributed(two_shards, db, spans_local, cityHash64(trace_id))"
+        );
+        assert_eq!(columns_of("span_ops"), "day, service, name, kind");
+    }
+}
