@@ -249,8 +249,11 @@ impl ClientHandle {
     }
 
     /// Inserts a RowBinary body into `table` (`columns` in row order) on
-    /// the first server that answers (a `Distributed` table routes the rows
-    /// to their shards, spooling them for a shard that is down).
+    /// the first server that answers. Into a `Distributed` table the insert
+    /// returns only once every shard has its rows (`insert_distributed_sync`):
+    /// what is acknowledged is readable from any instance at once, and a
+    /// shard that is down fails the insert instead of leaving rows in a
+    /// spool the other shards' readers cannot see.
     pub async fn insert(
         &self,
         table: &str,
@@ -265,7 +268,10 @@ impl ClientHandle {
         let mut last = None;
         for endpoint in &self.url.endpoints {
             let request = self
-                .request(endpoint, &[("query", &sql)])
+                .request(
+                    endpoint,
+                    &[("query", &sql), ("insert_distributed_sync", "1")],
+                )
                 .body(body.clone());
             match send(endpoint, request, &sql).await {
                 Err(e @ ClickHouseError::Unreachable { .. }) => last = Some(e),

@@ -8,11 +8,13 @@
 //! - [`schema`]: versioned tables, created and migrated at start; the
 //!   clauses current servers offer (codecs, `LowCardinality`) are added from
 //!   `SELECT version()`, the base schema runs on 18.16.
-//! - [`spans`]: [`ClickHouseSpanStore`], the [`store::SpanStore`] over it.
+//! - [`spans`]: [`ClickHouseSpanStore`], the [`store::SpanStore`] over it;
+//!   [`span_sql`] the SQL of its reads.
 //!
 //! Durability: a write is acknowledged only after ClickHouse answered its
-//! insert (into a `Distributed` table that is once the receiving server
-//! has the rows on disk, spooled for a shard that is down). Nothing is
+//! inserts (into `Distributed` tables synchronously: once every shard has
+//! its rows, so an acknowledged span is readable from every instance at
+//! once; a shard that is down makes writes fail with 503). Nothing is
 //! acknowledged from memory, so a `serve` killed with -9 loses only writes
 //! its senders were never told succeeded, and they retry those. No local
 //! WAL: a second copy of the data on the instance would make it stateful.
@@ -20,6 +22,7 @@
 pub mod client;
 pub mod rowbinary;
 pub mod schema;
+pub mod span_sql;
 pub mod spans;
 
 pub use client::{ClickHouseUrl, Client};

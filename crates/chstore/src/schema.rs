@@ -176,6 +176,23 @@ fn create_distributed(database: &str, table: &Table, cluster: &str) -> String {
     )
 }
 
+/// The `CREATE TABLE` statements of every table for one server, in order:
+/// with a cluster each local table and then its `Distributed` table.
+pub fn create_statements(database: &str, tier: &Tier, cluster: Option<&str>) -> Vec<String> {
+    let mut statements = Vec::new();
+    for table in TABLES {
+        match cluster {
+            Some(cluster) => {
+                let local = format!("{}_local", table.name);
+                statements.push(create_table(database, table, tier, &local));
+                statements.push(create_distributed(database, table, cluster));
+            }
+            None => statements.push(create_table(database, table, tier, table.name)),
+        }
+    }
+    statements
+}
+
 /// Creates or migrates the schema on every server of `client`; returns the
 /// tier of the first. With `cluster`, checks that every shard of that
 /// `remote_servers` cluster was given.
@@ -274,23 +291,8 @@ async fn migrate_server(
             endpoint.0
         )));
     }
-    for table in TABLES {
-        match cluster {
-            Some(cluster) => {
-                let local = format!("{}_local", table.name);
-                client
-                    .query_on(endpoint, create_table(database, table, tier, &local))
-                    .await?;
-                client
-                    .query_on(endpoint, create_distributed(database, table, cluster))
-                    .await?;
-            }
-            None => {
-                client
-                    .query_on(endpoint, create_table(database, table, tier, table.name))
-                    .await?;
-            }
-        }
+    for statement in create_statements(database, tier, cluster) {
+        client.query_on(endpoint, statement).await?;
     }
     if applied < u64::from(SCHEMA_VERSION) {
         client

@@ -11,9 +11,10 @@
 //! after a partial success is harmless) while new writes are refused once
 //! the queue is full. Reads ask ClickHouse directly.
 
-use crate::client::{fixed_literal, quote, Client, ClientHandle};
+use crate::client::{Client, ClientHandle};
 use crate::rowbinary::{day_of_ns, RowReader, RowWriter};
 use crate::schema::columns_of;
+use crate::span_sql;
 use crate::ClickHouseError;
 use model::{Span, SpanKind, StatusCode, TraceId};
 use std::collections::BTreeSet;
@@ -30,8 +31,9 @@ pub const BATCH_ROWS: usize = 20_000;
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// How long closing waits for the last batch.
 const CLOSE_GRACE: Duration = Duration::from_secs(15);
-/// Traces a search returns when the query says 0.
-const DEFAULT_LIMIT: usize = 20;
+/// How long a batch's insert is retried before its writes are answered
+/// with an error (senders see 503 and send again later).
+const RETRY_FOR: Duration = Duration::from_secs(10);
 
 /// A batch being filled.
 #[derive(Default)]
@@ -103,14 +105,8 @@ impl ClickHouseSpanStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = ids
-            .iter()
-            .map(|id| fixed_literal(&id.0))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let answer = self.query(format!(
-            "SELECT trace_id, data FROM spans WHERE trace_id IN ({list}) FORMAT RowBinary"
-        ))?;
+        let list: Vec<[u8; 16]> = ids.iter().map(|id| id.0).collect();
+        let answer = self.query(format!("{} FORMAT RowBinary", span_sql::spans_of(&list)))?;
         let mut by_trace: Vec<(TraceId, Vec<Span>)> =
             ids.iter().map(|&id| (id, Vec::new())).collect();
         let mut seen = BTreeSet::new();
@@ -191,9 +187,7 @@ impl SpanStore for ClickHouseSpanStore {
     }
 
     fn services(&self) -> Result<Vec<String>, StoreError> {
-        let answer = self.query(
-            "SELECT DISTINCT service FROM span_ops ORDER BY service FORMAT RowBinary".into(),
-        )?;
+        let answer = self.query(format!("{} FORMAT RowBinary", span_sql::services()))?;
         let mut rows = RowReader::new(&answer);
         let mut services = Vec::new();
         while !rows.is_done() {
@@ -207,12 +201,9 @@ impl SpanStore for ClickHouseSpanStore {
         service: &str,
         kind: Option<SpanKind>,
     ) -> Result<Vec<Operation>, StoreError> {
-        let kind_filter = kind
-            .map(|k| format!(" AND kind = {}", kind_code(k)))
-            .unwrap_or_default();
         let answer = self.query(format!(
-            "SELECT DISTINCT name, kind FROM span_ops WHERE service = {}{kind_filter} ORDER BY name, kind FORMAT RowBinary",
-            quote(service)
+            "{} FORMAT RowBinary",
+            span_sql::operations(service, kind.map(kind_code))
         ))?;
         let mut rows = RowReader::new(&answer);
         let mut operations = Vec::new();
@@ -225,41 +216,7 @@ impl SpanStore for ClickHouseSpanStore {
     }
 
     fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Vec<Span>>, StoreError> {
-        let start_min = query.start_min.unwrap_or(0);
-        let start_max = query.start_max.unwrap_or(i64::MAX as u64);
-        let mut conditions = vec![
-            format!("start_ns >= {start_min} AND start_ns <= {start_max}"),
-            format!(
-                "day >= {} AND day <= {}",
-                date_literal(day_of_ns(start_min)),
-                date_literal(day_of_ns(start_max))
-            ),
-        ];
-        if let Some(service) = query.service.as_deref().filter(|s| !s.is_empty()) {
-            conditions.push(format!("service = {}", quote(service)));
-        }
-        if let Some(operation) = query.operation.as_deref().filter(|s| !s.is_empty()) {
-            conditions.push(format!("name = {}", quote(operation)));
-        }
-        if let Some(min) = query.duration_min {
-            conditions.push(format!("duration_ns >= {min}"));
-        }
-        if let Some(max) = query.duration_max {
-            conditions.push(format!("duration_ns <= {max}"));
-        }
-        for (key, value) in &query.tags {
-            conditions.push(format!("has(tags, {})", quote(&tag(key, value))));
-        }
-        let limit = if query.limit == 0 {
-            DEFAULT_LIMIT
-        } else {
-            query.limit
-        };
-        let answer = self.query(format!(
-            "SELECT trace_id, max(start_ns) AS newest FROM span_index WHERE {} GROUP BY trace_id \
-             ORDER BY newest DESC, trace_id LIMIT {limit} FORMAT RowBinary",
-            conditions.join(" AND ")
-        ))?;
+        let answer = self.query(format!("{} FORMAT RowBinary", span_sql::search(query)))?;
         let mut rows = RowReader::new(&answer);
         let mut ids = Vec::new();
         while !rows.is_done() {
@@ -288,22 +245,9 @@ impl SpanStore for ClickHouseSpanStore {
         end_unix_nano: u64,
         lookback_nanos: u64,
     ) -> Result<Vec<DependencyLink>, StoreError> {
-        let from = end_unix_nano.saturating_sub(lookback_nanos);
-        let end = end_unix_nano.min(i64::MAX as u64);
-        let window = format!(
-            "start_ns >= {from} AND start_ns <= {end} AND day >= {} AND day <= {}",
-            date_literal(day_of_ns(from)),
-            date_literal(day_of_ns(end))
-        );
-        let no_parent = fixed_literal(&[0; 8]);
         let answer = self.query(format!(
-            "SELECT parent_service, service, count() AS calls FROM \
-             (SELECT DISTINCT trace_id, span_id, parent_id, service FROM span_index WHERE {window} AND parent_id != {no_parent}) \
-             ANY INNER JOIN \
-             (SELECT DISTINCT trace_id, span_id AS parent_id, service AS parent_service FROM span_index WHERE {window}) \
-             USING (trace_id, parent_id) \
-             WHERE parent_service != service GROUP BY parent_service, service \
-             ORDER BY parent_service, service FORMAT RowBinary"
+            "{} FORMAT RowBinary",
+            span_sql::dependencies(end_unix_nano, lookback_nanos)
         ))?;
         let mut rows = RowReader::new(&answer);
         let mut links = Vec::new();
@@ -359,7 +303,7 @@ impl Rows {
 }
 
 /// A tag as the index stores it: `key\0value`.
-fn tag(key: &str, value: &str) -> String {
+pub(crate) fn tag(key: &str, value: &str) -> String {
     format!("{key}\0{value}")
 }
 
@@ -388,7 +332,7 @@ fn tags_of(span: &Span) -> Vec<String> {
 }
 
 /// OTLP's number of a span kind.
-fn kind_code(kind: SpanKind) -> u8 {
+pub(crate) fn kind_code(kind: SpanKind) -> u8 {
     match kind {
         SpanKind::Unspecified => 0,
         SpanKind::Internal => 1,
@@ -408,21 +352,6 @@ fn kind_of(code: u8) -> SpanKind {
         5 => SpanKind::Consumer,
         _ => SpanKind::Unspecified,
     }
-}
-
-/// A `Date` literal (`'2026-12-05'`) of days since 1970.
-fn date_literal(day: u16) -> String {
-    // Days to civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
-    let z = i64::from(day) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("'{y:04}-{m:02}-{d:02}'")
 }
 
 /// Inserts batches until closed; see the module doc.
@@ -492,7 +421,7 @@ async fn insert_batch(client: &ClientHandle, shared: &Shared, batch: Pending, fa
     ];
     // A retry sends the same bytes again.
     let mut backoff = Duration::from_millis(200);
-    let deadline_when_closed = Instant::now() + CLOSE_GRACE;
+    let give_up_at = Instant::now() + RETRY_FOR;
     let result = loop {
         let mut failure: Option<ClickHouseError> = None;
         while let Some((table, body)) = tables.first() {
@@ -508,10 +437,13 @@ async fn insert_batch(client: &ClientHandle, shared: &Shared, batch: Pending, fa
         }
         let Some(error) = failure else { break Ok(()) };
         if !*failing {
-            eprintln!("whyslow: ClickHouse insert failed, retrying (new spans are refused while the queue is full): {error}");
+            eprintln!(
+                "whyslow: ClickHouse insert failed; retrying each batch for {} s, then its senders get 503: {error}",
+                RETRY_FOR.as_secs()
+            );
             *failing = true;
         }
-        if shared.closed.load(Ordering::SeqCst) && Instant::now() >= deadline_when_closed {
+        if Instant::now() >= give_up_at {
             break Err(error);
         }
         tokio::time::sleep(backoff).await;
@@ -533,17 +465,6 @@ async fn insert_batch(client: &ClientHandle, shared: &Shared, batch: Pending, fa
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn date_literals_are_civil_dates() {
-        assert_eq!(date_literal(0), "'1970-01-01'");
-        assert_eq!(date_literal(20_428), "'2025-12-06'");
-        assert_eq!(date_literal(11_016), "'2000-02-29'");
-        assert_eq!(
-            date_literal(day_of_ns(1_764_979_200_000_000_000)),
-            "'2025-12-06'"
-        );
-    }
 
     #[test]
     fn kinds_round_trip() {
