@@ -8,6 +8,7 @@
 //! - [`schema`]: versioned tables, created and migrated at start; the
 //!   clauses current servers offer (codecs, `LowCardinality`) are added from
 //!   `SELECT version()`, the base schema runs on 18.16.
+//! - [`retention`]: daily partitions older than `--retention` dropped hourly.
 //! - [`spans`]: [`ClickHouseSpanStore`], the [`store::SpanStore`] over it;
 //!   [`span_sql`] the SQL of its reads.
 //!
@@ -20,6 +21,7 @@
 //! WAL: a second copy of the data on the instance would make it stateful.
 
 pub mod client;
+pub mod retention;
 pub mod rowbinary;
 pub mod schema;
 pub mod span_sql;

@@ -101,7 +101,7 @@ fn days(from_ns: u64, to_ns: u64) -> String {
 }
 
 /// A `Date` literal (`'2026-12-05'`) of days since 1970.
-fn date_literal(day: u16) -> String {
+pub fn date_literal(day: u16) -> String {
     // Days to civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
     let z = i64::from(day) + 719_468;
     let era = z.div_euclid(146_097);

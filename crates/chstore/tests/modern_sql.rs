@@ -190,6 +190,8 @@ fn modern_schema_and_every_query_run_on_a_current_clickhouse() {
         span_sql::search(&search),
         span_sql::spans_of(&[[7; 16]]),
         span_sql::dependencies(now + 1_000_000, 3_600_000_000_000),
+        // Retention: every partition (all are before 2149).
+        chstore::retention::old_partitions("default", &["spans".to_string()], u16::MAX),
     ];
     let first_query = statements.len();
     statements.extend(queries.iter().map(|q| (q.clone(), "RowBinary")));
@@ -246,4 +248,11 @@ fn modern_schema_and_every_query_run_on_a_current_clickhouse() {
         ("web".into(), "db".into(), 1)
     );
     assert!(r.is_done());
+
+    let partitions = answer(5);
+    let mut r = RowReader::new(&partitions);
+    assert_eq!(r.string().unwrap(), "spans");
+    let partition = r.string().unwrap();
+    assert!(partition.contains("2026-12-04"), "{partition}");
+    assert!(r.is_done(), "one daily partition");
 }

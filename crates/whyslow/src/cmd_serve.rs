@@ -148,6 +148,11 @@ fn open_clickhouse_spans(
         if tier.modern { "modern" } else { "base" },
         args.data_dir.display()
     );
+    client.spawn(chstore::retention::run(
+        client.handle(),
+        args.clickhouse_cluster.is_some(),
+        args.retention,
+    ));
     Ok(Arc::new(chstore::ClickHouseSpanStore::new(
         client,
         budget.span_store_bytes,

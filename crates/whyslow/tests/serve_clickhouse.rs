@@ -32,13 +32,18 @@ struct Serve {
 
 impl Serve {
     fn start(name: &str, store: &str) -> Self {
+        Self::start_with(name, store, &["--clickhouse-cluster", CLUSTER])
+    }
+
+    fn start_with(name: &str, store: &str, extra: &[&str]) -> Self {
         let data_dir =
             std::env::temp_dir().join(format!("whyslow-chserve-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
         let mut child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
             .args(["serve", "--data-dir"])
             .arg(&data_dir)
-            .args(["--store", store, "--clickhouse-cluster", CLUSTER])
+            .args(["--store", store])
+            .args(extra)
             .args([
                 "--otlp-grpc-port",
                 "0",
@@ -393,4 +398,66 @@ fn kill_9_of_an_instance_and_a_shard_restart_lose_nothing_acknowledged() {
             std::thread::sleep(Duration::from_millis(500));
         }
     }
+}
+
+#[test]
+fn one_server_without_a_cluster_and_retention_by_day() {
+    if !available("one_server_without_a_cluster_and_retention_by_day") {
+        return;
+    }
+    let cluster = Cluster::start("single", 1);
+    let url = format!("clickhouse://{}/single", cluster.servers[0].http);
+    let serve = Serve::start_with("single", &url, &["--retention", "7d"]);
+    let now = now_ns();
+    let day = 86_400_000_000_000u64;
+    let old = format!("{:032x}", 0x01d);
+    let new = format!("{:032x}", 0x2ee);
+    for (trace, at) in [(&old, now - 10 * day), (&new, now)] {
+        let (status, body) = request(
+            &serve.otlp_http,
+            "POST",
+            "/v1/traces",
+            trace_json(trace, at).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(trace_spans(&serve.ui, &old), Some(3));
+    assert_eq!(trace_spans(&serve.ui, &new), Some(3));
+    drop(serve);
+    // Retention runs at start (then hourly): the day 10 days ago is dropped.
+    let serve = Serve::start_with("single2", &url, &["--retention", "7d"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while trace_spans(&serve.ui, &old).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the 10-day-old trace was not dropped"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(trace_spans(&serve.ui, &new), Some(3));
+    // A newer schema in the database: this whyslow refuses it, saying why.
+    cluster.servers[0]
+        .query("INSERT INTO single.whyslow_schema VALUES (999, now())")
+        .unwrap();
+    drop(serve);
+    let output = Command::new(env!("CARGO_BIN_EXE_whyslow"))
+        .args(["serve", "--store", &url, "--data-dir"])
+        .arg(std::env::temp_dir().join(format!("whyslow-chserve-newer-{}", std::process::id())))
+        .args([
+            "--otlp-grpc-port",
+            "0",
+            "--otlp-http-port",
+            "0",
+            "--http-port",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("schema version 999, newer than this whyslow"),
+        "{stderr}"
+    );
 }
