@@ -23,12 +23,25 @@ function run(cmd, args) {
   });
 }
 
+let databases = 0;
+/**
+ * `--store clickhouse://ADDR/DB` (a fresh database each call) when dev/test
+ * runs the trace browser tests again against the ClickHouse store
+ * (WHYSLOW_UI_CLICKHOUSE=127.0.0.1:PORT), else nothing: the embedded store.
+ */
+export function storeArgs() {
+  const addr = process.env.WHYSLOW_UI_CLICKHOUSE;
+  if (!addr) return [];
+  databases += 1;
+  return ['--store', `clickhouse://${addr}/ui_${process.pid}_${databases}`];
+}
+
 /** Starts `whyslow serve` (plus `extraArgs`); resolves to `{ui, otlpHttp, stop()}` once it listens (at most 60 s). */
 export async function startServe(extraArgs = []) {
   const bin = path.join(repo, 'target', 'release', 'whyslow');
   if (!fs.existsSync(bin)) await run('cargo', ['build', '--release', '--quiet', '-p', 'whyslow']);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'whyslow-ui-metrics-'));
-  const server = spawn(bin, ['serve', '--data-dir', dataDir, '--otlp-grpc-port', '0', '--otlp-http-port', '0', '--http-port', '0', ...extraArgs], {
+  const server = spawn(bin, ['serve', '--data-dir', dataDir, '--otlp-grpc-port', '0', '--otlp-http-port', '0', '--http-port', '0', ...storeArgs(), ...extraArgs], {
     cwd: repo, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = await new Promise((resolve, reject) => {

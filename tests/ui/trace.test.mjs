@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { storeArgs } from './serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -49,7 +50,7 @@ async function startRealServer() {
   if (!fs.existsSync(bin)) await run('cargo', ['build', '--release', '--quiet', '-p', 'whyslow']);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'whyslow-ui-data-'));
   const lines = await new Promise((resolve, reject) => {
-    server = spawn(bin, ['serve', '--data-dir', dataDir, '--otlp-grpc-port', '0', '--otlp-http-port', '0', '--http-port', '0'], {
+    server = spawn(bin, ['serve', '--data-dir', dataDir, '--otlp-grpc-port', '0', '--otlp-http-port', '0', '--http-port', '0', ...storeArgs()], {
       cwd: repo, stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
