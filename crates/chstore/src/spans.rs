@@ -203,13 +203,13 @@ impl SpanStore for ClickHouseSpanStore {
     ) -> Result<Vec<Operation>, StoreError> {
         let answer = self.query(format!(
             "{} FORMAT RowBinary",
-            span_sql::operations(service, kind.map(kind_code))
+            span_sql::operations(service, kind.map(SpanKind::otlp_number))
         ))?;
         let mut rows = RowReader::new(&answer);
         let mut operations = Vec::new();
         while !rows.is_done() {
             let name = rows.string().map_err(StoreError::from)?;
-            let kind = kind_of(rows.u8().map_err(StoreError::from)?);
+            let kind = SpanKind::from_otlp_number(rows.u8().map_err(StoreError::from)?);
             operations.push(Operation { name, kind });
         }
         Ok(operations)
@@ -282,7 +282,7 @@ impl Rows {
         s.bytes(&data);
         s.end_row();
 
-        let kind = kind_code(span.kind);
+        let kind = span.kind.otlp_number();
         let i = &mut self.index;
         i.u16(day);
         i.str(span.service());
@@ -329,29 +329,6 @@ fn tags_of(span: &Span) -> Vec<String> {
     tags.sort_unstable();
     tags.dedup();
     tags
-}
-
-/// OTLP's number of a span kind.
-pub(crate) fn kind_code(kind: SpanKind) -> u8 {
-    match kind {
-        SpanKind::Unspecified => 0,
-        SpanKind::Internal => 1,
-        SpanKind::Server => 2,
-        SpanKind::Client => 3,
-        SpanKind::Producer => 4,
-        SpanKind::Consumer => 5,
-    }
-}
-
-fn kind_of(code: u8) -> SpanKind {
-    match code {
-        1 => SpanKind::Internal,
-        2 => SpanKind::Server,
-        3 => SpanKind::Client,
-        4 => SpanKind::Producer,
-        5 => SpanKind::Consumer,
-        _ => SpanKind::Unspecified,
-    }
 }
 
 /// Inserts batches until closed; see the module doc.
@@ -459,24 +436,5 @@ async fn insert_batch(client: &ClientHandle, shared: &Shared, batch: Pending, fa
             Ok(()) => Ok(()),
             Err(e) => Err(StoreError::Unavailable(e.to_string())),
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kinds_round_trip() {
-        for kind in [
-            SpanKind::Unspecified,
-            SpanKind::Internal,
-            SpanKind::Server,
-            SpanKind::Client,
-            SpanKind::Producer,
-            SpanKind::Consumer,
-        ] {
-            assert_eq!(kind_of(kind_code(kind)), kind);
-        }
     }
 }

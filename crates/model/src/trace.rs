@@ -178,6 +178,30 @@ pub enum SpanKind {
 }
 
 impl SpanKind {
+    /// OTLP's number of the kind (`SPAN_KIND_SERVER` = 2, …).
+    pub fn otlp_number(self) -> u8 {
+        match self {
+            Self::Unspecified => 0,
+            Self::Internal => 1,
+            Self::Server => 2,
+            Self::Client => 3,
+            Self::Producer => 4,
+            Self::Consumer => 5,
+        }
+    }
+
+    /// The kind of an OTLP number; unknown numbers are `Unspecified`.
+    pub fn from_otlp_number(number: u8) -> Self {
+        match number {
+            1 => Self::Internal,
+            2 => Self::Server,
+            3 => Self::Client,
+            4 => Self::Producer,
+            5 => Self::Consumer,
+            _ => Self::Unspecified,
+        }
+    }
+
     /// Lower-case name as Jaeger shows it (`server`, `client`, …; empty when unspecified).
     pub fn as_jaeger(&self) -> &'static str {
         match self {
@@ -337,6 +361,14 @@ impl Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_otlp_numbers() {
+        for n in 0..6 {
+            assert_eq!(SpanKind::from_otlp_number(n).otlp_number(), n);
+        }
+        assert_eq!(SpanKind::from_otlp_number(9), SpanKind::Unspecified);
+    }
 
     #[test]
     fn ids_round_trip_and_pad() {

@@ -6,7 +6,7 @@
 //! omitted. Spans are grouped by resource, then by instrumentation scope.
 
 use base64::Engine;
-use model::{AttrValue, KeyValue, Resource, Scope, Span, SpanKind, StatusCode};
+use model::{AttrValue, KeyValue, Resource, Scope, Span, StatusCode};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -117,7 +117,7 @@ fn span_json(span: &Span) -> Value {
         m.insert("flags".into(), json!(span.flags));
     }
     m.insert("name".into(), json!(span.name));
-    m.insert("kind".into(), json!(kind_number(span.kind)));
+    m.insert("kind".into(), json!(span.kind.otlp_number()));
     m.insert(
         "startTimeUnixNano".into(),
         json!(span.start_unix_nano.to_string()),
@@ -202,18 +202,6 @@ fn span_json(span: &Span) -> Value {
 fn put_count(m: &mut Map<String, Value>, key: &str, count: u32) {
     if count > 0 {
         m.insert(key.into(), json!(count));
-    }
-}
-
-/// The OTLP `SpanKind` number.
-fn kind_number(kind: SpanKind) -> u8 {
-    match kind {
-        SpanKind::Unspecified => 0,
-        SpanKind::Internal => 1,
-        SpanKind::Server => 2,
-        SpanKind::Client => 3,
-        SpanKind::Producer => 4,
-        SpanKind::Consumer => 5,
     }
 }
 

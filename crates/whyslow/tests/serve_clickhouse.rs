@@ -12,85 +12,44 @@
 mod common;
 
 use common::clickhouse::{available, Cluster, CLUSTER};
-use std::io::{BufRead, BufReader, Read, Write};
+use common::serve::Serve;
+use common::TempDir;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A running `whyslow serve --store clickhouse://…` on ephemeral ports.
-struct Serve {
-    child: Child,
-    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
-    grpc: String,
-    otlp_http: String,
-    ui: String,
-    data_dir: PathBuf,
+/// `whyslow serve --store STORE` with its own data directory (for the
+/// metrics and profiles that stay local), removed after it stops.
+struct Instance {
+    serve: Serve,
+    _data: TempDir,
 }
 
-impl Serve {
+impl std::ops::Deref for Instance {
+    type Target = Serve;
+    fn deref(&self) -> &Serve {
+        &self.serve
+    }
+}
+
+impl Instance {
     fn start(name: &str, store: &str) -> Self {
         Self::start_with(name, store, &["--clickhouse-cluster", CLUSTER])
     }
 
     fn start_with(name: &str, store: &str, extra: &[&str]) -> Self {
-        let data_dir =
-            std::env::temp_dir().join(format!("whyslow-chserve-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data_dir);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
-            .args(["serve", "--data-dir"])
-            .arg(&data_dir)
-            .args(["--store", store])
-            .args(extra)
-            .args([
-                "--otlp-grpc-port",
-                "0",
-                "--otlp-http-port",
-                "0",
-                "--http-port",
-                "0",
-            ])
-            .args(["--self-scrape-interval", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut next = || lines.next().unwrap().unwrap();
-        let (grpc_line, http_line, ui_line) = (next(), next(), next());
+        let data = TempDir::new(name);
+        let mut args = vec!["--store", store, "--self-scrape-interval", "0"];
+        args.extend_from_slice(extra);
         Self {
-            grpc: grpc_line.rsplit(' ').next().unwrap().to_string(),
-            otlp_http: address_in(&http_line),
-            ui: address_in(&ui_line),
-            child,
-            _stdout: lines,
-            data_dir,
+            serve: Serve::start_with(&data.0, &args),
+            _data: data,
         }
     }
-
-    fn kill_9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
-        // SAFETY: kill(2) on the pid of a child we spawned.
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data_dir);
-    }
-}
-
-fn address_in(line: &str) -> String {
-    let rest = line.split("http://").nth(1).unwrap();
-    rest.split('/').next().unwrap().to_string()
 }
 
 fn workspace_root() -> PathBuf {
@@ -174,8 +133,8 @@ fn python_sdk_traces_sent_to_one_instance_are_read_from_another() {
         return;
     }
     let cluster = Cluster::start("sdk", 2);
-    let a = Serve::start("sdk-a", &cluster.url("sdk", 0));
-    let b = Serve::start("sdk-b", &cluster.url("sdk", 1));
+    let a = Instance::start("sdk-a", &cluster.url("sdk", 0));
+    let b = Instance::start("sdk-b", &cluster.url("sdk", 1));
     let output = Command::new(python)
         .arg(workspace_root().join("tests/otlp/send_and_verify.py"))
         .args(["--grpc", &a.grpc])
@@ -203,8 +162,8 @@ fn traces_spread_over_shards_and_both_instances_answer_every_query() {
         return;
     }
     let cluster = Cluster::start("spread", 2);
-    let a = Serve::start("spread-a", &cluster.url("spread", 0));
-    let b = Serve::start("spread-b", &cluster.url("spread", 1));
+    let a = Instance::start("spread-a", &cluster.url("spread", 0));
+    let b = Instance::start("spread-b", &cluster.url("spread", 1));
     let now = now_ns();
     let traces: Vec<String> = (1..=120u64)
         .map(|n| format!("{:016x}{n:016x}", 0xabc))
@@ -289,8 +248,8 @@ fn kill_9_of_an_instance_and_a_shard_restart_lose_nothing_acknowledged() {
         return;
     }
     let mut cluster = Cluster::start("faults", 2);
-    let mut a = Serve::start("faults-a", &cluster.url("faults", 0));
-    let b = Serve::start("faults-b", &cluster.url("faults", 1));
+    let mut a = Instance::start("faults-a", &cluster.url("faults", 0));
+    let b = Instance::start("faults-b", &cluster.url("faults", 1));
     let now = now_ns();
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -330,7 +289,7 @@ fn kill_9_of_an_instance_and_a_shard_restart_lose_nothing_acknowledged() {
         Arc::clone(&stop),
     );
     std::thread::sleep(Duration::from_millis(2500));
-    a.kill_9();
+    a.serve.kill_9();
     for s in senders {
         s.join().unwrap();
     }
@@ -407,7 +366,7 @@ fn one_server_without_a_cluster_and_retention_by_day() {
     }
     let cluster = Cluster::start("single", 1);
     let url = format!("clickhouse://{}/single", cluster.servers[0].http);
-    let serve = Serve::start_with("single", &url, &["--retention", "7d"]);
+    let serve = Instance::start_with("single", &url, &["--retention", "7d"]);
     let now = now_ns();
     let day = 86_400_000_000_000u64;
     let old = format!("{:032x}", 0x01d);
@@ -426,7 +385,7 @@ fn one_server_without_a_cluster_and_retention_by_day() {
     assert_eq!(trace_spans(&serve.ui, &new), Some(3));
     drop(serve);
     // Retention runs at start (then hourly): the day 10 days ago is dropped.
-    let serve = Serve::start_with("single2", &url, &["--retention", "7d"]);
+    let serve = Instance::start_with("single2", &url, &["--retention", "7d"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while trace_spans(&serve.ui, &old).is_some() {
         assert!(

@@ -4,106 +4,15 @@
 //! restart; the ingest port answers unknown paths and methods precisely.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A running `whyslow serve` on ephemeral ports; SIGTERMed on drop.
-struct Serve {
-    child: Child,
-    /// Kept open so later output from the server never meets a closed pipe.
-    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
-    grpc: String,
-    otlp_http: String,
-    ui: String,
-}
-
-impl Serve {
-    fn start(data_dir: &Path) -> Self {
-        Self::start_with(data_dir, &[])
-    }
-
-    fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
-        Self::start_with_env(data_dir, extra, &[])
-    }
-
-    fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
-            .envs(env.iter().copied())
-            .args(["serve", "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .args([
-                "--otlp-grpc-port",
-                "0",
-                "--otlp-http-port",
-                "0",
-                "--http-port",
-                "0",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut next = || lines.next().unwrap().unwrap();
-        let (grpc_line, http_line, ui_line) = (next(), next(), next());
-        // "OTLP/gRPC   listening on 127.0.0.1:PORT"
-        let grpc = grpc_line.rsplit(' ').next().unwrap().to_string();
-        // "OTLP/HTTP   listening on http://127.0.0.1:PORT/v1/traces (…)"
-        let otlp_http = address_in(&http_line);
-        // "UI and API  listening on http://127.0.0.1:PORT/"
-        let ui = address_in(&ui_line);
-        Self {
-            child,
-            _stdout: lines,
-            grpc,
-            otlp_http,
-            ui,
-        }
-    }
-
-    /// SIGTERM, then the exit status must be success (graceful shutdown).
-    fn stop(mut self) {
-        terminate(&self.child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "serve exited with {status}");
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not stop within 20 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        std::mem::forget(self);
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        terminate(&self.child);
-        let _ = self.child.wait();
-    }
-}
-
-fn terminate(child: &Child) {
-    let pid = libc::pid_t::try_from(child.id()).unwrap();
-    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
-    unsafe {
-        libc::kill(pid, libc::SIGTERM);
-    }
-}
-
-/// `host:port` out of a line containing `http://host:port/…`.
-fn address_in(line: &str) -> String {
-    let rest = line.split("http://").nth(1).unwrap();
-    rest.split('/').next().unwrap().to_string()
-}
+use common::serve::Serve;
 
 /// One HTTP/1.1 request with `Connection: close`; returns status and body.
 fn http(addr: &str, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {

@@ -1,0 +1,112 @@
+//! A running `whyslow serve` for the end-to-end tests: the real binary on
+//! ephemeral ports (it prints its three listening addresses first),
+//! SIGTERMed on drop.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `whyslow serve` on ephemeral ports; SIGTERMed on drop.
+pub struct Serve {
+    pub child: Child,
+    /// Kept open so later output from the server never meets a closed pipe.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    pub grpc: String,
+    pub otlp_http: String,
+    pub ui: String,
+}
+
+impl Serve {
+    pub fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    pub fn start_with(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_with_env(data_dir, extra, &[])
+    }
+
+    pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
+            .envs(env.iter().copied())
+            .args(["serve", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .args([
+                "--otlp-grpc-port",
+                "0",
+                "--otlp-http-port",
+                "0",
+                "--http-port",
+                "0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = || lines.next().unwrap().unwrap();
+        let (grpc_line, http_line, ui_line) = (next(), next(), next());
+        // "OTLP/gRPC   listening on 127.0.0.1:PORT"
+        let grpc = grpc_line.rsplit(' ').next().unwrap().to_string();
+        // "OTLP/HTTP   listening on http://127.0.0.1:PORT/v1/traces (…)"
+        let otlp_http = address_in(&http_line);
+        // "UI and API  listening on http://127.0.0.1:PORT/"
+        let ui = address_in(&ui_line);
+        Self {
+            child,
+            _stdout: lines,
+            grpc,
+            otlp_http,
+            ui,
+        }
+    }
+
+    /// SIGTERM, then the exit status must be success (graceful shutdown).
+    pub fn stop(mut self) {
+        terminate(&self.child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "serve exited with {status}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::mem::forget(self);
+    }
+}
+
+impl Serve {
+    /// SIGKILL, as a crash would.
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        terminate(&self.child);
+        let _ = self.child.wait();
+    }
+}
+
+pub fn terminate(child: &Child) {
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}
+
+/// `host:port` out of a line containing `http://host:port/…`.
+pub fn address_in(line: &str) -> String {
+    let rest = line.split("http://").nth(1).unwrap();
+    rest.split('/').next().unwrap().to_string()
+}
