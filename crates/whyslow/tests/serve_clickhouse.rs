@@ -12,11 +12,10 @@
 mod common;
 
 use common::clickhouse::{available, Cluster, CLUSTER};
-use common::serve::Serve;
+use common::serve::{python_sdk_round_trip, Serve};
 use common::TempDir;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,10 +49,6 @@ impl Instance {
             _data: data,
         }
     }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// One HTTP/1.1 request; `None` when the connection fails or drops.
@@ -123,36 +118,13 @@ fn python_sdk_traces_sent_to_one_instance_are_read_from_another() {
     if !available("python_sdk_traces_sent_to_one_instance_are_read_from_another") {
         return;
     }
-    let python = workspace_root().join("target/otlp-venv/bin/python");
-    if !python.exists() {
-        assert!(
-            std::env::var_os("WHYSLOW_REQUIRE_OTLP_VENV").is_none(),
-            "target/otlp-venv is missing but WHYSLOW_REQUIRE_OTLP_VENV is set"
-        );
-        eprintln!("SKIPPED: no target/otlp-venv (dev/test installs it)");
-        return;
-    }
     let cluster = Cluster::start("sdk", 2);
     let a = Instance::start("sdk-a", &cluster.url("sdk", 0));
     let b = Instance::start("sdk-b", &cluster.url("sdk", 1));
-    let output = Command::new(python)
-        .arg(workspace_root().join("tests/otlp/send_and_verify.py"))
-        .args(["--grpc", &a.grpc])
-        .arg("--http")
-        .arg(format!("http://{}", a.otlp_http))
-        .arg("--query")
-        .arg(format!("http://{}", b.ui))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "send_and_verify.py failed:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("read back 10 spans: every field matches"),
-        "{stdout}"
+    python_sdk_round_trip(
+        "python_sdk_traces_sent_to_one_instance_are_read_from_another",
+        &a,
+        &b,
     );
 }
 

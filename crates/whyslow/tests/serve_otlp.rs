@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::serve::Serve;
+use common::serve::{python_sdk_round_trip, Serve};
 
 /// One HTTP/1.1 request with `Connection: close`; returns status and body.
 fn http(addr: &str, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
@@ -150,50 +150,18 @@ fn ingest_refusals_are_precise_and_the_server_keeps_serving() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
-/// The venv dev/test installs from tests/otlp/requirements.txt.
-fn otlp_python() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("WHYSLOW_OTLP_PYTHON") {
-        return Some(PathBuf::from(path));
-    }
-    let python = workspace_root().join("target/otlp-venv/bin/python");
-    python.exists().then_some(python)
-}
-
 #[test]
 fn python_sdk_traces_round_trip_over_grpc_and_http() {
-    let Some(python) = otlp_python() else {
-        assert!(
-            std::env::var_os("WHYSLOW_REQUIRE_OTLP_VENV").is_none(),
-            "target/otlp-venv is missing but WHYSLOW_REQUIRE_OTLP_VENV is set"
-        );
-        eprintln!(
-            "SKIPPED python_sdk_traces_round_trip_over_grpc_and_http: no target/otlp-venv; \
-             dev/test installs it from tests/otlp/requirements.txt"
-        );
-        return;
-    };
     let data_dir = temp_dir("serve-python");
     let serve = Serve::start(&data_dir);
-    let output = Command::new(python)
-        .arg(workspace_root().join("tests/otlp/send_and_verify.py"))
-        .args(["--grpc", &serve.grpc])
-        .arg("--http")
-        .arg(format!("http://{}", serve.otlp_http))
-        .arg("--query")
-        .arg(format!("http://{}", serve.ui))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "send_and_verify.py failed:\n{stdout}\n{stderr}"
+    let ran = python_sdk_round_trip(
+        "python_sdk_traces_round_trip_over_grpc_and_http",
+        &serve,
+        &serve,
     );
-    assert!(
-        stdout.contains("read back 10 spans: every field matches"),
-        "{stdout}"
-    );
-    serve.stop();
+    if ran {
+        serve.stop();
+    }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 

@@ -110,3 +110,50 @@ pub fn address_in(line: &str) -> String {
     let rest = line.split("http://").nth(1).unwrap();
     rest.split('/').next().unwrap().to_string()
 }
+
+/// The venv dev/test installs from tests/otlp/requirements.txt.
+pub fn otlp_python() -> Option<std::path::PathBuf> {
+    if let Ok(path) = std::env::var("WHYSLOW_OTLP_PYTHON") {
+        return Some(std::path::PathBuf::from(path));
+    }
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/otlp-venv/bin/python");
+    python.exists().then_some(python)
+}
+
+/// tests/otlp/send_and_verify.py: the official OpenTelemetry Python SDK
+/// sends over OTLP/gRPC and OTLP/HTTP to `to`, and every field is read back
+/// from `query`'s API (the same server or another over the same store).
+/// False when the venv is missing and WHYSLOW_REQUIRE_OTLP_VENV is not set
+/// (the caller skips).
+pub fn python_sdk_round_trip(test: &str, to: &Serve, query: &Serve) -> bool {
+    let Some(python) = otlp_python() else {
+        assert!(
+            std::env::var_os("WHYSLOW_REQUIRE_OTLP_VENV").is_none(),
+            "target/otlp-venv is missing but WHYSLOW_REQUIRE_OTLP_VENV is set"
+        );
+        eprintln!(
+            "SKIPPED {test}: no target/otlp-venv; dev/test installs it from tests/otlp/requirements.txt"
+        );
+        return false;
+    };
+    let output = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/otlp/send_and_verify.py"))
+        .args(["--grpc", &to.grpc])
+        .arg("--http")
+        .arg(format!("http://{}", to.otlp_http))
+        .arg("--query")
+        .arg(format!("http://{}", query.ui))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "send_and_verify.py failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("read back 10 spans: every field matches"),
+        "{stdout}"
+    );
+    true
+}
