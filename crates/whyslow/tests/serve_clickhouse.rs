@@ -16,7 +16,6 @@ use common::serve::{python_sdk_round_trip, Serve};
 use common::TempDir;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -372,17 +371,8 @@ fn one_server_without_a_cluster_and_retention_by_day() {
         .query("INSERT INTO single.whyslow_schema VALUES (999, now())")
         .unwrap();
     drop(serve);
-    let output = Command::new(env!("CARGO_BIN_EXE_whyslow"))
-        .args(["serve", "--store", &url, "--data-dir"])
-        .arg(std::env::temp_dir().join(format!("whyslow-chserve-newer-{}", std::process::id())))
-        .args([
-            "--otlp-grpc-port",
-            "0",
-            "--otlp-http-port",
-            "0",
-            "--http-port",
-            "0",
-        ])
+    let data = TempDir::new("newer");
+    let output = common::serve::command(&data.0, &["--store", &url])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -28,19 +28,8 @@ impl Serve {
     }
 
     pub fn start_with_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
+        let mut child = command(data_dir, extra)
             .envs(env.iter().copied())
-            .args(["serve", "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .args([
-                "--otlp-grpc-port",
-                "0",
-                "--otlp-http-port",
-                "0",
-                "--http-port",
-                "0",
-            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -109,6 +98,24 @@ pub fn terminate(child: &Child) {
 pub fn address_in(line: &str) -> String {
     let rest = line.split("http://").nth(1).unwrap();
     rest.split('/').next().unwrap().to_string()
+}
+
+/// `whyslow serve --data-dir DATA_DIR EXTRA…` on ephemeral ports, not started.
+pub fn command(data_dir: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_whyslow"));
+    command
+        .args(["serve", "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .args([
+            "--otlp-grpc-port",
+            "0",
+            "--otlp-http-port",
+            "0",
+            "--http-port",
+            "0",
+        ]);
+    command
 }
 
 /// The venv dev/test installs from tests/otlp/requirements.txt.
