@@ -3,8 +3,9 @@
 //! `serve` instances over it. The official OpenTelemetry Python SDK sends
 //! to one instance and every field is read back from the other; traces
 //! spread over both shards; `kill -9` of an instance while senders post
-//! loses nothing acknowledged; a shard killed while spans arrive makes
-//! writes fail with 503 (nothing is acknowledged that not every shard has)
+//! (raw OTLP/JSON, and the Python SDK's exporter) loses nothing
+//! acknowledged; a shard killed while spans arrive makes writes fail with
+//! 503 (nothing is acknowledged that not every shard has)
 //! and queries fail naming it (never a silently partial answer), and after
 //! its restart every acknowledged trace is there and writes succeed again.
 #![allow(clippy::unwrap_used)]
@@ -16,6 +17,7 @@ use common::serve::{python_sdk_round_trip, Serve};
 use common::TempDir;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -381,4 +383,52 @@ fn one_server_without_a_cluster_and_retention_by_day() {
         stderr.contains("schema version 999, newer than this whyslow"),
         "{stderr}"
     );
+}
+
+#[test]
+fn kill_9_while_the_python_sdk_exports_loses_nothing_it_was_told_succeeded() {
+    if !available("kill_9_while_the_python_sdk_exports_loses_nothing_it_was_told_succeeded") {
+        return;
+    }
+    let Some(python) = common::serve::otlp_python() else {
+        assert!(
+            std::env::var_os("WHYSLOW_REQUIRE_OTLP_VENV").is_none(),
+            "target/otlp-venv is missing but WHYSLOW_REQUIRE_OTLP_VENV is set"
+        );
+        eprintln!("SKIPPED: no target/otlp-venv (dev/test installs it)");
+        return;
+    };
+    let cluster = Cluster::start("sdkkill", 2);
+    let mut a = Instance::start("sdkkill-a", &cluster.url("sdkkill", 0));
+    let b = Instance::start("sdkkill-b", &cluster.url("sdkkill", 1));
+    let sender = std::process::Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/otlp/send_until_killed.py"))
+        .arg("--http")
+        .arg(format!("http://{}", a.otlp_http))
+        .args(["--seconds", "20", "--threads", "8"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3500));
+    a.serve.kill_9();
+    let output = sender.wait_with_output().unwrap();
+    let acknowledged: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        !acknowledged.is_empty(),
+        "the SDK was told nothing succeeded before the kill"
+    );
+    eprintln!(
+        "{} traces acknowledged to the SDK before kill -9",
+        acknowledged.len()
+    );
+    for trace in &acknowledged {
+        assert_eq!(
+            trace_spans(&b.ui, trace),
+            Some(3),
+            "trace {trace} the SDK was told succeeded is not whole on instance B"
+        );
+    }
 }
