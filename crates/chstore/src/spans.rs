@@ -29,6 +29,8 @@ use tokio::sync::{oneshot, Notify};
 pub const BATCH_ROWS: usize = 20_000;
 /// Longest a span waits for its batch.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Trace ids per `IN (…)` list when fetching traces (about 45 bytes each).
+const IDS_PER_QUERY: usize = 2000;
 /// How long closing waits for the last batch.
 const CLOSE_GRACE: Duration = Duration::from_secs(15);
 /// How long a batch's insert is retried before its writes are answered
@@ -102,25 +104,27 @@ impl ClickHouseSpanStore {
 
     /// Spans of the given traces, grouped by trace.
     fn spans_of(&self, ids: &[TraceId]) -> Result<Vec<(TraceId, Vec<Span>)>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let list: Vec<[u8; 16]> = ids.iter().map(|id| id.0).collect();
-        let answer = self.query(format!("{} FORMAT RowBinary", span_sql::spans_of(&list)))?;
         let mut by_trace: Vec<(TraceId, Vec<Span>)> =
             ids.iter().map(|&id| (id, Vec::new())).collect();
+        let position: std::collections::HashMap<TraceId, usize> =
+            ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
         let mut seen = BTreeSet::new();
-        let mut rows = RowReader::new(&answer);
-        while !rows.is_done() {
-            let trace = TraceId(rows.fixed::<16>().map_err(StoreError::from)?);
-            let data = rows.bytes().map_err(StoreError::from)?;
-            for span in decode_spans(data)? {
-                // A retried insert may have stored a span twice.
-                if !seen.insert((span.trace_id, span.span_id)) {
+        // Chunks keep each statement far below ClickHouse's max_query_size (256 KiB).
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let list: Vec<[u8; 16]> = chunk.iter().map(|id| id.0).collect();
+            let answer = self.query(format!("{} FORMAT RowBinary", span_sql::spans_of(&list)))?;
+            let mut rows = RowReader::new(&answer);
+            while !rows.is_done() {
+                let trace = TraceId(rows.fixed::<16>().map_err(StoreError::from)?);
+                let data = rows.bytes().map_err(StoreError::from)?;
+                let Some(&at) = position.get(&trace) else {
                     continue;
-                }
-                if let Some((_, spans)) = by_trace.iter_mut().find(|(id, _)| *id == trace) {
-                    spans.push(span);
+                };
+                for span in decode_spans(data)? {
+                    // A retried insert may have stored a span twice.
+                    if seen.insert((span.trace_id, span.span_id)) {
+                        by_trace[at].1.push(span);
+                    }
                 }
             }
         }

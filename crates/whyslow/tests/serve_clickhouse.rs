@@ -356,6 +356,26 @@ fn one_server_without_a_cluster_and_retention_by_day() {
     }
     assert_eq!(trace_spans(&serve.ui, &old), Some(3));
     assert_eq!(trace_spans(&serve.ui, &new), Some(3));
+    // A search returning more traces than one statement can list.
+    let spans: Vec<String> = (0..2100u64)
+        .map(|n| {
+            format!(
+                r#"{{"traceId":"{:016x}{n:016x}","spanId":"{:016x}","name":"bulk","kind":2,"startTimeUnixNano":"{s}","endTimeUnixNano":"{s}"}}"#,
+                0xb0,
+                n + 1,
+                s = now + n
+            )
+        })
+        .collect();
+    let bulk = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"bulk"}}}}]}},"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    );
+    let (status, body) = request(&serve.otlp_http, "POST", "/v1/traces", bulk.as_bytes()).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (status, found) = get_json(&serve.ui, "/api/traces?service=bulk&limit=5000&lookback=1h");
+    assert_eq!(status, 200);
+    assert_eq!(found["data"].as_array().map(Vec::len), Some(2100));
     drop(serve);
     // Retention runs at start (then hourly): the day 10 days ago is dropped.
     let serve = Instance::start_with("single2", &url, &["--retention", "7d"]);
