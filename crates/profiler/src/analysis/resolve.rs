@@ -10,7 +10,7 @@ use super::mappings::{MappingIndex, MappingInfo, MappingKind, MappingRegistry};
 use super::perfmap::PerfMap;
 use super::stacks::RawFrame;
 use super::symbolize::{ElfSymbolizer, SymbolFrame};
-use super::symscan::{demangle, functions_containing};
+use super::symscan::{demangle, functions_of};
 use super::symtab::SymbolTable;
 use model::{FrameKind, Function, Line, Location, LocationId, Mapping, MappingId, ProfileBuilder};
 use rustc_hash::FxHashMap;
@@ -109,17 +109,11 @@ fn names_from_symbol_tables(
         .iter()
         .map(|&o| image.vaddr_of_file_offset(o))
         .collect();
-    let mut sorted: Vec<u64> = vaddrs.iter().flatten().copied().collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let found = image
-        .with_file(path, |file| functions_containing(file, &sorted, true))
-        .unwrap_or_default();
+    let found = functions_of(image, path, vaddrs.iter().flatten().copied(), true);
     vaddrs
         .iter()
         .map(|vaddr| {
-            let i = sorted.binary_search(&(*vaddr)?).ok()?;
-            let function = found.get(i)?.as_ref()?;
+            let function = found.get(&(*vaddr)?)?;
             Some(vec![SymbolFrame {
                 name: demangle(&function.name),
                 file: String::new(),

@@ -10,8 +10,11 @@
 //! and no crate answers a sorted batch of lookups by streaming it. Only
 //! little-endian 64-bit ELF (x86-64, AArch64); anything else finds nothing.
 
+use super::elf::ElfImage;
+use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 /// Bytes of one `Elf64_Sym`.
 const SYM_SIZE: usize = 24;
@@ -63,6 +66,41 @@ struct Section {
     offset: u64,
     size: u64,
     link: u32,
+}
+
+impl Section {
+    /// The fields of one `Elf64_Shdr` (little-endian).
+    fn parse(sh: &[u8]) -> Self {
+        Self {
+            kind: u32_at(sh, 4),
+            offset: u64_at(sh, 24),
+            size: u64_at(sh, 32),
+            link: u32_at(sh, 40),
+        }
+    }
+}
+
+/// The functions containing `vaddrs` (stated addresses, any order) in the
+/// file of `image`, by address; addresses in no function are left out.
+/// The file is read with `pread` (see [`functions_containing`]): `path` is
+/// where `image` was found, opened again when its handle was not kept.
+pub(crate) fn functions_of(
+    image: &ElfImage,
+    path: &Path,
+    vaddrs: impl IntoIterator<Item = u64>,
+    names: bool,
+) -> FxHashMap<u64, FoundFunction> {
+    let mut sorted: Vec<u64> = vaddrs.into_iter().collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let found = image
+        .with_file(path, |file| functions_containing(file, &sorted, names))
+        .unwrap_or_default();
+    sorted
+        .into_iter()
+        .zip(found)
+        .filter_map(|(vaddr, function)| Some((vaddr, function?)))
+        .collect()
 }
 
 /// For each of `vaddrs` (stated addresses, sorted ascending), the function
@@ -188,12 +226,7 @@ fn section_headers(file: &File) -> Option<Vec<Section>> {
         let mut sh = [0u8; 64];
         file.read_exact_at(&mut sh, shoff.checked_add((index * entsize) as u64)?)
             .ok()?;
-        Some(Section {
-            kind: u32_at(&sh, 4),
-            offset: u64_at(&sh, 24),
-            size: u64_at(&sh, 32),
-            link: u32_at(&sh, 40),
-        })
+        Some(Section::parse(&sh))
     };
     if count == 0 {
         // More sections than e_shnum holds: the count is section 0's size.
@@ -201,17 +234,7 @@ fn section_headers(file: &File) -> Option<Vec<Section>> {
     }
     let mut table = vec![0u8; count.min(MAX_SECTIONS) * entsize];
     file.read_exact_at(&mut table, shoff).ok()?;
-    Some(
-        table
-            .chunks_exact(entsize)
-            .map(|sh| Section {
-                kind: u32_at(sh, 4),
-                offset: u64_at(sh, 24),
-                size: u64_at(sh, 32),
-                link: u32_at(sh, 40),
-            })
-            .collect(),
-    )
+    Some(table.chunks_exact(entsize).map(Section::parse).collect())
 }
 
 /// The NUL-terminated name at file offset `at`, ending by `end`.
@@ -274,7 +297,6 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::elf::ElfImage;
     use crate::analysis::symtab::SymbolTable;
 
     /// Functions of our own binary are found as the mapped table finds

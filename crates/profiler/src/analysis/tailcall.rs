@@ -13,7 +13,7 @@
 use super::elf::{ElfCache, ElfImage};
 use super::mappings::{MappingInfo, MappingKind, MappingRegistry};
 use super::stacks::{FrameId, RawFrame, StackTable};
-use super::symscan::functions_containing;
+use super::symscan::{functions_of, FoundFunction};
 use rustc_hash::FxHashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -99,8 +99,8 @@ pub(crate) fn recover_tail_calls(
             });
         }
     }
-    let starts = finder.function_starts(asked);
-    let start_of = |path: &Arc<str>, vaddr: u64| starts.get(path).and_then(|f| f(vaddr));
+    let functions = finder.functions(asked);
+    let start_of = |path: &Arc<str>, vaddr: u64| Some(functions.get(path)?.get(&vaddr)?.start);
     for gap in gaps.into_iter().rev() {
         let target_starts_a_function =
             start_of(&gap.call.path, gap.call.target_vaddr) == Some(gap.call.target_vaddr);
@@ -111,27 +111,28 @@ pub(crate) fn recover_tail_calls(
                 Callee::At(vaddr) => start_of(&gap.call.path, vaddr)
                     .is_some_and(|start| start != gap.call.target_vaddr),
             };
+        if !missing {
+            continue;
+        }
         let Some(RawFrame::User { mapping, pid, .. }) =
             table.frames().get(gap.caller as usize).copied()
         else {
             continue;
         };
-        if missing {
-            let id = table.frame(RawFrame::User {
-                mapping,
-                address: gap.call.target,
-                is_return: false,
-                pid,
-            });
-            if let Some(stack) = stacks.get_mut(gap.stack) {
-                stack.insert(gap.at, id);
-            }
+        let id = table.frame(RawFrame::User {
+            mapping,
+            address: gap.call.target,
+            is_return: false,
+            pid,
+        });
+        if let Some(stack) = stacks.get_mut(gap.stack) {
+            stack.insert(gap.at, id);
         }
     }
 }
 
-/// Function start of a stated address, by file.
-type Starts = FxHashMap<Arc<str>, Box<dyn Fn(u64) -> Option<u64>>>;
+/// The functions around the asked stated addresses, by file and address.
+type Functions = FxHashMap<Arc<str>, FxHashMap<u64, FoundFunction>>;
 
 /// Finds and caches direct-call targets of return addresses.
 struct CallFinder<'r, 'c> {
@@ -211,27 +212,15 @@ impl CallFinder<'_, '_> {
 
     /// Looks up every asked address of each file in one pass over its
     /// symbol tables.
-    fn function_starts(&mut self, asked: FxHashMap<Arc<str>, Vec<u64>>) -> Starts {
-        let mut starts: Starts = FxHashMap::default();
-        for (path, mut vaddrs) in asked {
-            let Some(Some(image)) = self.images.get(&path) else {
-                continue;
-            };
-            vaddrs.sort_unstable();
-            vaddrs.dedup();
-            let found = image
-                .with_file(Path::new(&*path), |file| {
-                    functions_containing(file, &vaddrs, false)
-                })
-                .unwrap_or_default();
-            let by_vaddr: FxHashMap<u64, u64> = vaddrs
-                .iter()
-                .zip(found)
-                .filter_map(|(&vaddr, f)| Some((vaddr, f?.start)))
-                .collect();
-            starts.insert(path, Box::new(move |vaddr| by_vaddr.get(&vaddr).copied()));
-        }
-        starts
+    fn functions(&self, asked: FxHashMap<Arc<str>, Vec<u64>>) -> Functions {
+        asked
+            .into_iter()
+            .filter_map(|(path, vaddrs)| {
+                let image = self.images.get(&path)?.as_ref()?;
+                let found = functions_of(image, Path::new(&*path), vaddrs, false);
+                Some((path, found))
+            })
+            .collect()
     }
 }
 
@@ -314,10 +303,9 @@ mod tests {
             direct_call_target(&info, &image, ra).filter(|(target, _)| *target == callee)
         });
         let (_, vaddr) = found.expect("no direct call to the callee found");
-        let exe_file = std::fs::File::open(&*exe).unwrap();
-        let function = functions_containing(&exe_file, &[vaddr], false);
+        let function = functions_of(&image, Path::new(&*exe), [vaddr], false);
         assert_eq!(
-            function[0].as_ref().map(|f| f.start),
+            function.get(&vaddr).map(|f| f.start),
             Some(vaddr),
             "the callee starts there"
         );
