@@ -88,16 +88,15 @@ impl ClickHouseUrl {
 
 /// An HTTP client for one ClickHouse database on one or more servers.
 pub struct Client {
-    http: reqwest::Client,
-    url: ClickHouseUrl,
+    handle: ClientHandle,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("endpoints", &self.url.endpoints)
-            .field("database", &self.url.database)
+            .field("endpoints", &self.handle.url.endpoints)
+            .field("database", &self.handle.url.database)
             .finish_non_exhaustive()
     }
 }
@@ -128,20 +127,9 @@ impl Client {
             .build()
             .map_err(|e| ClickHouseError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
-            http,
-            url,
+            handle: ClientHandle { http, url },
             runtime: Some(runtime),
         })
-    }
-
-    /// The database.
-    pub fn database(&self) -> &str {
-        &self.url.database
-    }
-
-    /// The servers.
-    pub fn endpoints(&self) -> &[Endpoint] {
-        &self.url.endpoints
     }
 
     /// Runs `future` on the client's runtime.
@@ -175,10 +163,7 @@ impl Client {
 
     /// A cheap handle for futures that outlive this borrow.
     pub fn handle(&self) -> ClientHandle {
-        ClientHandle {
-            http: self.http.clone(),
-            url: self.url.clone(),
-        }
+        self.handle.clone()
     }
 }
 
@@ -215,9 +200,25 @@ impl ClientHandle {
     /// and returns its answer: any server of a cluster can answer through
     /// its `Distributed` tables.
     pub async fn query(&self, sql: String) -> Result<bytes::Bytes, ClickHouseError> {
+        let database = self.url.database.clone();
+        self.on_first_answering(&sql, |endpoint| {
+            self.request(endpoint, &[("database", &database)])
+                .body(sql.clone())
+        })
+        .await
+    }
+
+    /// Sends the request `build` makes for each server in `--store` order
+    /// until one answers (an unreachable server is skipped; any answer,
+    /// also a refusal, is final).
+    async fn on_first_answering(
+        &self,
+        sql: &str,
+        build: impl Fn(&Endpoint) -> reqwest::RequestBuilder,
+    ) -> Result<bytes::Bytes, ClickHouseError> {
         let mut last = None;
         for endpoint in &self.url.endpoints {
-            match self.query_on(endpoint, sql.clone()).await {
+            match send(endpoint, build(endpoint), sql).await {
                 Err(e @ ClickHouseError::Unreachable { .. }) => last = Some(e),
                 answer => return answer,
             }
@@ -265,20 +266,15 @@ impl ClientHandle {
             self.url.database
         );
         let body = bytes::Bytes::from(body);
-        let mut last = None;
-        for endpoint in &self.url.endpoints {
-            let request = self
-                .request(
-                    endpoint,
-                    &[("query", &sql), ("insert_distributed_sync", "1")],
-                )
-                .body(body.clone());
-            match send(endpoint, request, &sql).await {
-                Err(e @ ClickHouseError::Unreachable { .. }) => last = Some(e),
-                answer => return answer.map(|_| ()),
-            }
-        }
-        Err(last.unwrap_or_else(|| ClickHouseError::Config("no ClickHouse address given".into())))
+        self.on_first_answering(&sql, |endpoint| {
+            self.request(
+                endpoint,
+                &[("query", &sql), ("insert_distributed_sync", "1")],
+            )
+            .body(body.clone())
+        })
+        .await
+        .map(|_| ())
     }
 }
 
