@@ -20,11 +20,13 @@
 //! its senders were never told succeeded, and they retry those. No local
 //! WAL: a second copy of the data on the instance would make it stateful.
 
+pub mod batch;
 pub mod client;
 pub mod retention;
 pub mod rowbinary;
 pub mod schema;
 pub mod span_sql;
+mod span_tables;
 pub mod spans;
 
 pub use client::{ClickHouseUrl, Client};

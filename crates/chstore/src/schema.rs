@@ -50,93 +50,38 @@ impl Tier {
 }
 
 /// One column: its base type and, for modern servers, the type with codec.
-struct Column {
+pub(crate) struct Column {
     name: &'static str,
     base: &'static str,
     modern: &'static str,
 }
 
-const fn col(name: &'static str, base: &'static str, modern: &'static str) -> Column {
+pub(crate) const fn col(name: &'static str, base: &'static str, modern: &'static str) -> Column {
     Column { name, base, modern }
 }
 
 /// One table of the schema.
-struct Table {
-    name: &'static str,
-    columns: &'static [Column],
-    engine: &'static str,
-    partition_by: &'static str,
-    order_by: &'static str,
-    granularity: u32,
+pub(crate) struct Table {
+    pub name: &'static str,
+    pub columns: &'static [Column],
+    pub engine: &'static str,
+    pub partition_by: &'static str,
+    pub order_by: &'static str,
+    pub granularity: u32,
     /// The `Distributed` sharding expression.
-    shard_by: &'static str,
+    pub shard_by: &'static str,
 }
 
-/// Spans by trace: a trace is a primary-key seek per daily partition. The
-/// whole span is `data` (the embedded store's span encoding).
-const SPANS: Table = Table {
-    name: "spans",
-    columns: &[
-        col("day", "Date", "Date"),
-        col("trace_id", "FixedString(16)", "FixedString(16)"),
-        col("span_id", "FixedString(8)", "FixedString(8)"),
-        col("start_ns", "UInt64", "UInt64 CODEC(T64, ZSTD(1))"),
-        col("data", "String", "String CODEC(ZSTD(1))"),
-    ],
-    // A retried insert writes the same rows again: merges collapse them.
-    engine: "ReplacingMergeTree",
-    partition_by: "day",
-    order_by: "(trace_id, span_id)",
-    granularity: 1024,
-    shard_by: "cityHash64(trace_id)",
-};
+/// Every table, signal by signal.
+const TABLES: &[&[&Table]] = &[crate::span_tables::TABLES];
 
-/// Spans for search: by service, operation and time, with tags as
-/// `key\0value` strings (span and resource attributes and Jaeger's virtual
-/// tags) so one tag is one `has()`.
-const SPAN_INDEX: Table = Table {
-    name: "span_index",
-    columns: &[
-        col("day", "Date", "Date"),
-        col("service", "String", "LowCardinality(String)"),
-        col("name", "String", "LowCardinality(String)"),
-        col("kind", "UInt8", "UInt8"),
-        col("start_ns", "UInt64", "UInt64 CODEC(Delta, ZSTD(1))"),
-        col("duration_ns", "UInt64", "UInt64 CODEC(T64, ZSTD(1))"),
-        col("trace_id", "FixedString(16)", "FixedString(16)"),
-        col("span_id", "FixedString(8)", "FixedString(8)"),
-        col("parent_id", "FixedString(8)", "FixedString(8)"),
-        col("tags", "Array(String)", "Array(String) CODEC(ZSTD(1))"),
-    ],
-    engine: "ReplacingMergeTree",
-    partition_by: "day",
-    order_by: "(service, name, start_ns, trace_id, span_id)",
-    granularity: 8192,
-    shard_by: "cityHash64(trace_id)",
-};
-
-/// Services and operations seen per day (the UI's drop-downs).
-const SPAN_OPS: Table = Table {
-    name: "span_ops",
-    columns: &[
-        col("day", "Date", "Date"),
-        col("service", "String", "LowCardinality(String)"),
-        col("name", "String", "LowCardinality(String)"),
-        col("kind", "UInt8", "UInt8"),
-    ],
-    engine: "ReplacingMergeTree",
-    partition_by: "day",
-    order_by: "(service, name, kind)",
-    granularity: 8192,
-    shard_by: "rand()",
-};
-
-const TABLES: [&Table; 3] = [&SPANS, &SPAN_INDEX, &SPAN_OPS];
+fn tables() -> impl Iterator<Item = &'static Table> {
+    TABLES.iter().flat_map(|t| t.iter().copied())
+}
 
 /// The columns of a table, comma-separated in row order (for inserts).
 pub fn columns_of(table: &str) -> String {
-    TABLES
-        .iter()
+    tables()
         .find(|t| t.name == table)
         .map(|t| {
             t.columns
@@ -150,7 +95,7 @@ pub fn columns_of(table: &str) -> String {
 
 /// Names of the tables the schema has (as queries name them).
 pub fn table_names() -> Vec<&'static str> {
-    TABLES.iter().map(|t| t.name).collect()
+    tables().map(|t| t.name).collect()
 }
 
 /// `CREATE TABLE` of one table: `name` (`*_local` with a cluster).
@@ -180,7 +125,7 @@ fn create_distributed(database: &str, table: &Table, cluster: &str) -> String {
 /// with a cluster each local table and then its `Distributed` table.
 pub fn create_statements(database: &str, tier: &Tier, cluster: Option<&str>) -> Vec<String> {
     let mut statements = Vec::new();
-    for table in TABLES {
+    for table in tables() {
         match cluster {
             Some(cluster) => {
                 let local = format!("{}_local", table.name);
@@ -319,7 +264,12 @@ mod tests {
 
     #[test]
     fn base_ddl_has_no_modern_clauses_and_modern_ddl_has_them() {
-        let base = create_table("db", &SPAN_INDEX, &Tier::of("18.16.1"), "span_index");
+        let base = create_table(
+            "db",
+            &crate::span_tables::SPAN_INDEX,
+            &Tier::of("18.16.1"),
+            "span_index",
+        );
         assert!(
             !base.contains("CODEC") && !base.contains("LowCardinality"),
             "{base}"
@@ -327,11 +277,16 @@ mod tests {
         assert!(
             base.contains("PARTITION BY day ORDER BY (service, name, start_ns, trace_id, span_id)")
         );
-        let modern = create_table("db", &SPAN_INDEX, &Tier::of("24.8"), "span_index");
+        let modern = create_table(
+            "db",
+            &crate::span_tables::SPAN_INDEX,
+            &Tier::of("24.8"),
+            "span_index",
+        );
         assert!(
             modern.contains("LowCardinality(String)") && modern.contains("CODEC(Delta, ZSTD(1))")
         );
-        let dist = create_distributed("db", &SPANS, "two_shards");
+        let dist = create_distributed("db", &crate::span_tables::SPANS, "two_shards");
         assert_eq!(
             dist,
             "CREATE TABLE IF NOT EXISTS db.spans AS db.spans_local ENGINE = Distributed(two_shards, db, spans_local, cityHash64(trace_id))"

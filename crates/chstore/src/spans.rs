@@ -1,68 +1,27 @@
 //! [`ClickHouseSpanStore`]: the [`SpanStore`] over the `spans`, `span_index`
 //! and `span_ops` tables of [`crate::schema`].
 //!
-//! Writes are batched per instance: spans wait in memory (bounded by the
-//! store's budget; past it writes are refused with `Overloaded`, which
-//! senders see as 429 / RESOURCE_EXHAUSTED) until [`BATCH_ROWS`] are queued
-//! or [`FLUSH_EVERY`] has passed, then go in as one RowBinary insert per
-//! table, about one a second as ClickHouse asks. A write is acknowledged
-//! once all its inserts succeeded; a failed insert is retried (the tables
-//! are `ReplacingMergeTree`, and reads drop duplicate spans, so a retry
-//! after a partial success is harmless) while new writes are refused once
-//! the queue is full. Reads ask ClickHouse directly.
+//! Writes go through [`crate::batch`] (acknowledged once inserted); reads
+//! ask ClickHouse directly and drop the duplicates a retried insert may
+//! have left before merges collapse them.
 
-use crate::client::{Client, ClientHandle};
+use crate::batch::{self, Batcher};
+use crate::client::Client;
 use crate::rowbinary::{day_of_ns, RowReader, RowWriter};
-use crate::schema::columns_of;
 use crate::span_sql;
-use crate::ClickHouseError;
 use model::{Span, SpanKind, StatusCode, TraceId};
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 use store::embedded::codec::{decode_spans, encode_spans};
 use store::{DependencyLink, Operation, SpanStore, StoreError, TraceQuery, WriteAck};
-use tokio::sync::{oneshot, Notify};
 
-/// Rows that make a batch go out before [`FLUSH_EVERY`].
-pub const BATCH_ROWS: usize = 20_000;
-/// Longest a span waits for its batch.
-pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Trace ids per `IN (…)` list when fetching traces (about 45 bytes each).
 const IDS_PER_QUERY: usize = 2000;
-/// How long closing waits for the last batch.
-const CLOSE_GRACE: Duration = Duration::from_secs(15);
-/// How long a batch's insert is retried before its writes are answered
-/// with an error (senders see 503 and send again later).
-const RETRY_FOR: Duration = Duration::from_secs(10);
-
-/// A batch being filled.
-#[derive(Default)]
-struct Pending {
-    spans: RowWriter,
-    index: RowWriter,
-    ops: BTreeSet<(u16, String, String, u8)>,
-    acks: Vec<oneshot::Sender<Result<(), StoreError>>>,
-    bytes: u64,
-    since: Option<Instant>,
-}
-
-/// What the store and its flusher share.
-struct Shared {
-    pending: Mutex<Pending>,
-    wake: Notify,
-    closed: AtomicBool,
-    /// Bytes queued or being inserted.
-    queued: AtomicU64,
-    budget: u64,
-}
 
 /// Spans in ClickHouse.
 pub struct ClickHouseSpanStore {
     client: Arc<Client>,
-    shared: Arc<Shared>,
-    finished: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    writer: Batcher<Rows>,
 }
 
 impl std::fmt::Debug for ClickHouseSpanStore {
@@ -77,24 +36,8 @@ impl ClickHouseSpanStore {
     /// A store over `client` (whose schema is migrated) holding at most
     /// `budget_bytes` of spans not yet inserted.
     pub fn new(client: Arc<Client>, budget_bytes: u64) -> Self {
-        let shared = Arc::new(Shared {
-            pending: Mutex::new(Pending::default()),
-            wake: Notify::new(),
-            closed: AtomicBool::new(false),
-            queued: AtomicU64::new(0),
-            budget: budget_bytes.max(1 << 20),
-        });
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        let flusher = flush_loop(client.handle(), Arc::clone(&shared));
-        client.spawn(async move {
-            flusher.await;
-            let _ = done_tx.send(());
-        });
-        Self {
-            client,
-            shared,
-            finished: Mutex::new(Some(done_rx)),
-        }
+        let writer = Batcher::new(&client, budget_bytes, None);
+        Self { client, writer }
     }
 
     fn query(&self, sql: String) -> Result<bytes::Bytes, StoreError> {
@@ -135,59 +78,13 @@ impl ClickHouseSpanStore {
     }
 }
 
-impl Drop for ClickHouseSpanStore {
-    fn drop(&mut self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
-        self.shared.wake.notify_one();
-        let finished = self
-            .finished
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(finished) = finished {
-            let _ = finished.recv_timeout(CLOSE_GRACE);
-        }
-    }
-}
-
 impl SpanStore for ClickHouseSpanStore {
     fn write(&self, spans: Vec<Span>) -> Result<WriteAck, StoreError> {
-        if self.shared.closed.load(Ordering::SeqCst) {
-            return Err(StoreError::Closed);
-        }
         let mut rows = Rows::default();
         for span in &spans {
             rows.add(span)?;
         }
-        let bytes = (rows.spans.len() + rows.index.len()) as u64;
-        let used = self.shared.queued.load(Ordering::SeqCst);
-        if used + bytes > self.shared.budget && used > 0 {
-            return Err(StoreError::Overloaded {
-                used_bytes: used,
-                budget_bytes: self.shared.budget,
-                retry_after_ms: 1000,
-            });
-        }
-        self.shared.queued.fetch_add(bytes, Ordering::SeqCst);
-        let (tx, rx) = oneshot::channel();
-        let full = {
-            let mut pending = self
-                .shared
-                .pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            pending.spans.extend_rows(rows.spans);
-            pending.index.extend_rows(rows.index);
-            pending.ops.extend(rows.ops);
-            pending.acks.push(tx);
-            pending.bytes += bytes;
-            pending.since.get_or_insert_with(Instant::now);
-            pending.spans.rows() >= BATCH_ROWS
-        };
-        if full {
-            self.shared.wake.notify_one();
-        }
-        Ok(rx)
+        self.writer.push(rows)
     }
 
     fn services(&self) -> Result<Vec<String>, StoreError> {
@@ -266,7 +163,7 @@ impl SpanStore for ClickHouseSpanStore {
     }
 }
 
-/// The rows of one write.
+/// The rows of one write or batch.
 #[derive(Default)]
 struct Rows {
     spans: RowWriter,
@@ -306,6 +203,38 @@ impl Rows {
     }
 }
 
+impl batch::Rows for Rows {
+    fn rows(&self) -> usize {
+        self.spans.rows()
+    }
+
+    fn bytes(&self) -> u64 {
+        (self.spans.len() + self.index.len()) as u64
+    }
+
+    fn append(&mut self, other: Self) {
+        self.spans.extend_rows(other.spans);
+        self.index.extend_rows(other.index);
+        self.ops.extend(other.ops);
+    }
+
+    fn into_inserts(self) -> Vec<(&'static str, Vec<u8>)> {
+        let mut ops = RowWriter::new();
+        for (day, service, name, kind) in &self.ops {
+            ops.u16(*day);
+            ops.str(service);
+            ops.str(name);
+            ops.u8(*kind);
+            ops.end_row();
+        }
+        vec![
+            ("spans", self.spans.into_bytes()),
+            ("span_index", self.index.into_bytes()),
+            ("span_ops", ops.into_bytes()),
+        ]
+    }
+}
+
 /// A tag as the index stores it: `key\0value`.
 pub(crate) fn tag(key: &str, value: &str) -> String {
     format!("{key}\0{value}")
@@ -333,112 +262,4 @@ fn tags_of(span: &Span) -> Vec<String> {
     tags.sort_unstable();
     tags.dedup();
     tags
-}
-
-/// Inserts batches until closed; see the module doc.
-async fn flush_loop(client: ClientHandle, shared: Arc<Shared>) {
-    let mut failing = false;
-    loop {
-        let closed = shared.closed.load(Ordering::SeqCst);
-        let due = {
-            let pending = shared
-                .pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            pending.spans.rows() >= BATCH_ROWS
-                || closed
-                || pending.since.is_some_and(|t| t.elapsed() >= FLUSH_EVERY)
-        };
-        if due {
-            let batch = std::mem::take(
-                &mut *shared
-                    .pending
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner),
-            );
-            if !batch.acks.is_empty() {
-                insert_batch(&client, &shared, batch, &mut failing).await;
-            }
-        }
-        if closed
-            && shared
-                .pending
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .acks
-                .is_empty()
-        {
-            return;
-        }
-        tokio::select! {
-            _ = shared.wake.notified() => {}
-            _ = tokio::time::sleep(FLUSH_EVERY / 4) => {}
-        }
-    }
-}
-
-/// Inserts one batch into the three tables, retrying failures; acks its writes.
-async fn insert_batch(client: &ClientHandle, shared: &Shared, batch: Pending, failing: &mut bool) {
-    let Pending {
-        spans,
-        index,
-        ops,
-        acks,
-        bytes,
-        ..
-    } = batch;
-    let mut op_rows = RowWriter::new();
-    for (day, service, name, kind) in &ops {
-        op_rows.u16(*day);
-        op_rows.str(service);
-        op_rows.str(name);
-        op_rows.u8(*kind);
-        op_rows.end_row();
-    }
-    let mut tables = vec![
-        ("spans", spans.into_bytes()),
-        ("span_index", index.into_bytes()),
-        ("span_ops", op_rows.into_bytes()),
-    ];
-    // A retry sends the same bytes again.
-    let mut backoff = Duration::from_millis(200);
-    let give_up_at = Instant::now() + RETRY_FOR;
-    let result = loop {
-        let mut failure: Option<ClickHouseError> = None;
-        while let Some((table, body)) = tables.first() {
-            match client.insert(table, &columns_of(table), body.clone()).await {
-                Ok(()) => {
-                    tables.remove(0);
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        let Some(error) = failure else { break Ok(()) };
-        if !*failing {
-            eprintln!(
-                "whyslow: ClickHouse insert failed; retrying each batch for {} s, then its senders get 503: {error}",
-                RETRY_FOR.as_secs()
-            );
-            *failing = true;
-        }
-        if Instant::now() >= give_up_at {
-            break Err(error);
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
-    };
-    if result.is_ok() && *failing {
-        eprintln!("whyslow: ClickHouse inserts succeed again");
-        *failing = false;
-    }
-    shared.queued.fetch_sub(bytes, Ordering::SeqCst);
-    for ack in acks {
-        let _ = ack.send(match &result {
-            Ok(()) => Ok(()),
-            Err(e) => Err(StoreError::Unavailable(e.to_string())),
-        });
-    }
 }
