@@ -22,14 +22,20 @@
 
 pub mod batch;
 pub mod client;
+mod profile_tables;
+pub mod profiles;
 pub mod retention;
 pub mod rowbinary;
 pub mod schema;
+pub mod series;
+mod series_tables;
 pub mod span_sql;
 mod span_tables;
 pub mod spans;
 
 pub use client::{ClickHouseUrl, Client};
+pub use profiles::ClickHouseProfileStore;
+pub use series::ClickHouseSeriesStore;
 pub use spans::ClickHouseSpanStore;
 
 /// What went wrong talking to ClickHouse.

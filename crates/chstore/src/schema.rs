@@ -73,7 +73,11 @@ pub(crate) struct Table {
 }
 
 /// Every table, signal by signal.
-const TABLES: &[&[&Table]] = &[crate::span_tables::TABLES];
+const TABLES: &[&[&Table]] = &[
+    crate::span_tables::TABLES,
+    crate::series_tables::TABLES,
+    crate::profile_tables::TABLES,
+];
 
 fn tables() -> impl Iterator<Item = &'static Table> {
     TABLES.iter().flat_map(|t| t.iter().copied())

@@ -41,12 +41,24 @@ pub fn run(args: ServeArgs) -> Result<()> {
     // One --max-disk for the whole data directory: the oldest block of
     // either store goes first.
     let disk_quota = store::DiskQuota::new(args.max_disk);
-    let (store, spans) = match &args.store {
-        Some(url) => (open_clickhouse_spans(&args, url, &budget)?, Weak::new()),
-        None => open_embedded_spans(&args, &budget, &disk_quota)?,
+    let (store, spans, series, profiles) = match &args.store {
+        Some(url) => {
+            let clickhouse = crate::serve_clickhouse::ClickHouse::open(&args, url)?;
+            (
+                clickhouse.spans(budget.span_store_bytes),
+                Weak::new(),
+                clickhouse.series(budget.metrics_bytes),
+                clickhouse.profiles(budget.span_store_bytes / 4),
+            )
+        }
+        None => {
+            let (store, spans) = open_embedded_spans(&args, &budget, &disk_quota)?;
+            let series = open_series_store(&args, &budget, Arc::clone(&disk_quota))?;
+            let profiles = open_profile_store(&args, disk_quota)?;
+            (store, spans, series, profiles)
+        }
     };
-    let series = open_series_store(&args, &budget, Arc::clone(&disk_quota))?;
-    let profiles = open_profile_store(&args, disk_quota)?;
+    let profiles = resymbolizing(&args, profiles);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -110,53 +122,6 @@ fn open_embedded_spans(
     let store = Arc::new(store);
     let spans = Arc::downgrade(&store);
     Ok((store, spans))
-}
-
-/// Spans in ClickHouse (`--store clickhouse://…`): the schema is created or
-/// migrated here, before any listener opens.
-fn open_clickhouse_spans(
-    args: &ServeArgs,
-    url: &str,
-    budget: &MemoryBudget,
-) -> Result<Arc<dyn SpanStore>> {
-    let mut url = chstore::ClickHouseUrl::parse(url)?;
-    if url.password.is_none() {
-        url.password = std::env::var("WHYSLOW_CLICKHOUSE_PASSWORD").ok();
-    }
-    let endpoints = url
-        .endpoints
-        .iter()
-        .map(|e| e.0.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let database = url.database.clone();
-    let client = Arc::new(chstore::Client::new(url)?);
-    let handle = client.handle();
-    let cluster = args.clickhouse_cluster.clone();
-    let tier = client
-        .wait(async move { chstore::schema::migrate(&handle, cluster.as_deref()).await })
-        .with_context(|| format!("preparing the ClickHouse database {database} at {endpoints}"))?;
-    eprintln!(
-        "whyslow: traces in ClickHouse {} at {endpoints}, database {database}{} (schema v{}, {} tables); \
-         metrics and profiles stay in {}",
-        tier.version,
-        args.clickhouse_cluster
-            .as_deref()
-            .map(|c| format!(", cluster {c}"))
-            .unwrap_or_default(),
-        chstore::schema::SCHEMA_VERSION,
-        if tier.modern { "modern" } else { "base" },
-        args.data_dir.display()
-    );
-    client.spawn(chstore::retention::run(
-        client.handle(),
-        args.clickhouse_cluster.is_some(),
-        args.retention,
-    ));
-    Ok(Arc::new(chstore::ClickHouseSpanStore::new(
-        client,
-        budget.span_store_bytes,
-    )))
 }
 
 /// The three signal stores `serve` runs over.
@@ -394,15 +359,19 @@ fn open_profile_store(
             String::new()
         }
     );
-    let profiles: Arc<dyn ProfileStore> = Arc::new(profiles);
+    Ok(Arc::new(profiles))
+}
+
+/// Profiles named through `--debuginfo-dir` when it is given.
+fn resymbolizing(args: &ServeArgs, profiles: Arc<dyn ProfileStore>) -> Arc<dyn ProfileStore> {
     if args.debuginfo_dir.is_empty() {
-        return Ok(profiles);
+        return profiles;
     }
     let namer = crate::serve_debuginfo::Namer::new(args.debuginfo_dir.clone());
-    Ok(Arc::new(store::profiles::Resymbolizing::new(
+    Arc::new(store::profiles::Resymbolizing::new(
         profiles,
         Arc::new(namer),
-    )))
+    ))
 }
 
 /// The part of `--memory-budget` that admits requests in flight (the rest is the stores').

@@ -19,6 +19,7 @@ mod cmd_use;
 mod http_post;
 mod interrupt;
 mod output;
+mod serve_clickhouse;
 mod serve_debuginfo;
 mod serve_metrics;
 mod serve_rules;

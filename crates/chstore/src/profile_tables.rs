@@ -1,0 +1,5 @@
+//! The profile tables (not yet defined).
+
+use crate::schema::Table;
+
+pub(crate) const TABLES: &[&Table] = &[];
