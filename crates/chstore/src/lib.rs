@@ -22,6 +22,8 @@
 
 pub mod batch;
 pub mod client;
+mod profile_rows;
+pub mod profile_sql;
 mod profile_tables;
 pub mod profiles;
 pub mod retention;
