@@ -22,7 +22,7 @@
 
 pub mod batch;
 pub mod client;
-mod profile_rows;
+pub mod profile_rows;
 pub mod profile_sql;
 mod profile_tables;
 pub mod profiles;
@@ -30,6 +30,7 @@ pub mod retention;
 pub mod rowbinary;
 pub mod schema;
 pub mod series;
+pub mod series_sql;
 mod series_tables;
 pub mod span_sql;
 mod span_tables;

@@ -132,6 +132,16 @@ pub fn day_of_ns(unix_ns: u64) -> u16 {
     u16::try_from(unix_ns / 86_400_000_000_000).unwrap_or(u16::MAX)
 }
 
+/// Days since 1970-01-01 of a Unix time in milliseconds (times before
+/// 1970 count as day 0).
+pub fn day_of_ms(unix_ms: i64) -> u16 {
+    day_of_ns(
+        u64::try_from(unix_ms)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000),
+    )
+}
+
 /// Reads the rows of a RowBinary answer.
 #[derive(Debug)]
 pub struct RowReader<'a> {
@@ -223,6 +233,19 @@ impl<'a> RowReader<'a> {
     pub fn fixed<const N: usize>(&mut self) -> Result<[u8; N], ClickHouseError> {
         self.array()
     }
+
+    /// `Array(String)`.
+    pub fn strings(&mut self) -> Result<Vec<String>, ClickHouseError> {
+        let n = self.len_prefix()?;
+        // Each item takes at least one byte: a bad count fails before allocating.
+        if n > self.buf.len() {
+            return Err(ClickHouseError::Decode(format!(
+                "RowBinary array of {n} strings in {} bytes",
+                self.buf.len()
+            )));
+        }
+        (0..n).map(|_| self.string()).collect()
+    }
 }
 
 #[cfg(test)]
@@ -239,6 +262,7 @@ mod tests {
         w.f64(1.5);
         w.str(&"x".repeat(300));
         w.fixed(&[1, 2, 3, 4]);
+        w.strings(&["a", "bc"]);
         w.end_row();
         assert_eq!(w.rows(), 1);
         let body = w.into_bytes();
@@ -250,6 +274,7 @@ mod tests {
         assert_eq!(r.f64().unwrap(), 1.5);
         assert_eq!(r.string().unwrap().len(), 300);
         assert_eq!(r.fixed::<4>().unwrap(), [1, 2, 3, 4]);
+        assert_eq!(r.strings().unwrap(), ["a", "bc"]);
         assert!(r.is_done());
         assert!(r.u8().is_err(), "reading past the end is an error");
     }

@@ -124,6 +124,15 @@ fn open_embedded_spans(
     Ok((store, spans))
 }
 
+/// This machine's host name (`localhost` when it cannot be read).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
 /// The three signal stores `serve` runs over.
 struct Stores {
     spans: Arc<dyn SpanStore>,
@@ -156,8 +165,17 @@ async fn serve(
     );
     println!("UI and API  listening on http://{}/", local(&ui)?);
     // serve scrapes its own /metrics too (job "whyslow").
+    // Instances sharing a ClickHouse store tell their own series apart by
+    // `instance` = host name and UI port (loopback addresses repeat across hosts).
+    let instance = args
+        .store
+        .is_some()
+        .then(|| format!("{}:{}", host_name(), local(&ui).map_or(0, |a| a.port())));
     if !args.self_scrape_interval.is_zero() {
         let mut own = ingest::scrape::Target::self_scrape(local(&ui)?);
+        if let Some(instance) = &instance {
+            own.labels.set("instance", instance);
+        }
         own.interval = args.self_scrape_interval;
         own.timeout = own.timeout.min(args.self_scrape_interval);
         scrape_targets.push(own);
@@ -174,7 +192,12 @@ async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     // RED and service-graph metrics from every span the store accepts; the
     // last flush runs once the receivers have drained.
-    let span_metrics = Arc::new(ingest::spanmetrics::SpanMetrics::new(Default::default()));
+    let span_metrics = Arc::new(ingest::spanmetrics::SpanMetrics::new(
+        ingest::spanmetrics::SpanMetricsOptions {
+            instance,
+            ..Default::default()
+        },
+    ));
     let store: Arc<dyn SpanStore> = Arc::new(ingest::spanmetrics::SpanMetricsTee::new(
         store,
         Arc::clone(&span_metrics),

@@ -8,6 +8,7 @@
 //! 503 (nothing is acknowledged that not every shard has)
 //! and queries fail naming it (never a silently partial answer), and after
 //! its restart every acknowledged trace is there and writes succeed again.
+//! RED metrics counted by two instances add up when read from a third.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -212,6 +213,84 @@ fn traces_spread_over_shards_and_both_instances_answer_every_query() {
             deps["data"],
             serde_json::json!([{"parent": "web", "child": "db", "callCount": 120}])
         );
+    }
+}
+
+/// The value of an instant PromQL query with one result, from `ui`.
+fn promql_value(ui: &str, query: &str) -> Option<f64> {
+    let path = format!(
+        "/api/v1/query?query={}",
+        query
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            })
+            .collect::<String>()
+    );
+    let (_, json) = get_json(ui, &path);
+    json["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+}
+
+#[test]
+fn red_metrics_of_two_instances_add_up_on_a_third() {
+    if !available("red_metrics_of_two_instances_add_up_on_a_third") {
+        return;
+    }
+    let cluster = Cluster::start("red", 2);
+    let a = Instance::start("red-a", &cluster.url("red", 0));
+    let b = Instance::start("red-b", &cluster.url("red", 1));
+    let now = now_ns();
+    for (n, to) in [(5u64, &a), (3, &b)] {
+        for i in 0..n {
+            let trace = format!("{:016x}{:016x}", n, i + 1);
+            let (status, body) = request(
+                &to.otlp_http,
+                "POST",
+                "/v1/traces",
+                trace_json(&trace, now).as_bytes(),
+            )
+            .unwrap();
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    // Stopping flushes each instance's RED counters into ClickHouse.
+    let (
+        Instance { serve, _data },
+        Instance {
+            serve: other,
+            _data: other_data,
+        },
+    ) = (a, b);
+    serve.stop();
+    other.stop();
+    drop((_data, other_data));
+    let c = Instance::start("red-c", &cluster.url("red", 0));
+    let calls = r#"traces_span_metrics_calls_total{service_name="web"}"#;
+    assert_eq!(promql_value(&c.ui, &format!("sum({calls})")), Some(8.0));
+    // One series per instance that counted: they never overwrite each other.
+    assert_eq!(promql_value(&c.ui, &format!("count({calls})")), Some(2.0));
+    assert_eq!(
+        promql_value(&c.ui, &format!("count(count by (instance) ({calls}))")),
+        Some(2.0)
+    );
+    let (_, names) = get_json(&c.ui, "/api/v1/label/__name__/values");
+    let names = names["data"].as_array().cloned().unwrap_or_default();
+    assert!(
+        names.contains(&serde_json::json!(
+            "traces_span_metrics_duration_milliseconds_bucket"
+        )),
+        "{names:?}"
+    );
+    // Both shards hold samples.
+    for (i, server) in cluster.servers.iter().enumerate() {
+        let rows: u64 = server
+            .query("SELECT count() FROM red.metric_samples_local")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(rows > 0, "shard {} holds no samples", i + 1);
     }
 }
 

@@ -52,6 +52,11 @@ pub struct SpanMetricsOptions {
     pub max_pending_edges: usize,
     /// How often [`flush_loop`] writes the values.
     pub flush_interval: Duration,
+    /// An `instance` label on every series written, naming the `serve`
+    /// that counted: several instances over one shared store each write
+    /// their own counters, which `sum`/`rate` then add up (`None`: no
+    /// label, what one `serve` with its own store needs).
+    pub instance: Option<String>,
 }
 
 impl Default for SpanMetricsOptions {
@@ -63,6 +68,7 @@ impl Default for SpanMetricsOptions {
             edge_wait: Duration::from_secs(10),
             max_pending_edges: 10_000,
             flush_interval: Duration::from_secs(15),
+            instance: None,
         }
     }
 }

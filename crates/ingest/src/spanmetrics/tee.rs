@@ -83,9 +83,14 @@ pub fn flush_once(
     metrics: &SpanMetrics,
     series: &dyn SeriesStore,
 ) -> Result<(u64, Option<WriteAck>), StoreError> {
-    let batch = metrics.collect(now_ms(), Instant::now());
+    let mut batch = metrics.collect(now_ms(), Instant::now());
     if batch.series.is_empty() {
         return Ok((0, None));
+    }
+    if let Some(instance) = &metrics.options().instance {
+        for series in &mut batch.series {
+            series.labels.set("instance", instance);
+        }
     }
     match series.append(batch) {
         Ok(appended) => {

@@ -32,12 +32,18 @@ impl Serve {
     }
 
     /// [`Self::start`] with more `serve` arguments (e.g. `--rules FILE`).
+    ///
+    /// With `WHYSLOW_TEST_CLICKHOUSE=HOST:PORT` (dev/test's second run of
+    /// these suites) serve keeps every signal in that ClickHouse server, in
+    /// a database named after `data_dir`, so a restart on the same
+    /// directory finds its data again.
     pub fn start_with(data_dir: &Path, http_port: u16, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
             .args(["serve", "--data-dir"])
             .arg(data_dir)
             .args(["--otlp-grpc-port", "0", "--otlp-http-port", "0"])
             .args(["--http-port", &http_port.to_string()])
+            .args(clickhouse_store(data_dir))
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -99,6 +105,22 @@ impl Drop for Serve {
 }
 
 /// `host:port` out of a line containing `http://host:port/…`.
+/// `--store clickhouse://…` for `data_dir` when `WHYSLOW_TEST_CLICKHOUSE` is set.
+pub fn clickhouse_store(data_dir: &Path) -> Vec<String> {
+    let Ok(addr) = std::env::var("WHYSLOW_TEST_CLICKHOUSE") else {
+        return Vec::new();
+    };
+    let name: String = data_dir
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    vec![
+        "--store".into(),
+        format!("clickhouse://{addr}/t{}", name.trim_start_matches('_')),
+    ]
+}
+
 fn address_in(line: &str) -> String {
     let rest = line.split("http://").nth(1).expect("an http:// address");
     rest.split('/').next().expect("host:port").to_string()
