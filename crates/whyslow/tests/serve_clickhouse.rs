@@ -9,6 +9,8 @@
 //! and queries fail naming it (never a silently partial answer), and after
 //! its restart every acknowledged trace is there and writes succeed again.
 //! RED metrics counted by two instances add up when read from a third.
+//! Profiles pushed to one instance (Pyroscope's `/ingest`) are rendered by
+//! the other, their series spread over both shards.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -528,6 +530,105 @@ fn kill_9_while_the_python_sdk_exports_loses_nothing_it_was_told_succeeded() {
             trace_spans(&b.ui, trace),
             Some(3),
             "trace {trace} the SDK was told succeeded is not whole on instance B"
+        );
+    }
+}
+
+/// Pyroscope's `/ingest` with folded stacks, to `http`: status and body.
+fn ingest_folded(http: &str, app: &str, from_s: u64, stacks: &str) -> (u16, String) {
+    let path = format!(
+        "/ingest?name={app}.cpu&from={from_s}&until={}&sampleRate=100",
+        from_s + 10
+    );
+    request(http, "POST", &path, stacks.as_bytes()).unwrap()
+}
+
+/// `(total ticks, ticks per frame name)` of `/pyroscope/render`'s flame graph.
+fn rendered(ui: &str, selector: &str) -> (i64, std::collections::BTreeMap<String, i64>) {
+    let query: String = format!("process_cpu:cpu:nanoseconds:cpu:nanoseconds{selector}")
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let (status, json) = get_json(
+        ui,
+        &format!("/pyroscope/render?query={query}&from=now-1h&until=now&format=json"),
+    );
+    assert_eq!(status, 200, "{json}");
+    let fb = &json["flamebearer"];
+    let names: Vec<&str> = fb["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let mut by_name = std::collections::BTreeMap::new();
+    for level in fb["levels"].as_array().unwrap() {
+        let level: Vec<i64> = level
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        for node in level.chunks(4) {
+            *by_name
+                .entry(names[node[3] as usize].to_string())
+                .or_default() += node[1];
+        }
+    }
+    (fb["numTicks"].as_i64().unwrap(), by_name)
+}
+
+#[test]
+fn profiles_pushed_to_one_instance_are_read_from_another_over_both_shards() {
+    if !available("profiles_pushed_to_one_instance_are_read_from_another_over_both_shards") {
+        return;
+    }
+    let cluster = Cluster::start("prof", 2);
+    let a = Instance::start("prof-a", &cluster.url("prof", 0));
+    let b = Instance::start("prof-b", &cluster.url("prof", 1));
+    let from_s = now_ns() / 1_000_000_000 - 60;
+    // Twelve services (series sharded by fingerprint), `app{n}` spending
+    // n samples in `work` and one in `idle` (10 ms each at 100 Hz).
+    for n in 1..=12u64 {
+        let stacks = format!("main;work {n}\nmain;idle 1\n");
+        let (status, body) = ingest_folded(&a.ui, &format!("app{n}"), from_s, &stacks);
+        assert_eq!(status, 200, "{body}");
+    }
+    // app3's profile sent again (a sender's retry): it counts once.
+    let (status, body) = ingest_folded(&a.ui, "app3", from_s, "main;work 3\nmain;idle 1\n");
+    assert_eq!(status, 200, "{body}");
+
+    for ui in [&b.ui, &a.ui] {
+        let (ticks, by_name) = rendered(ui, "{service_name=\"app3\"}");
+        assert_eq!(ticks, 40_000_000, "app3 from {ui}: {by_name:?}");
+        assert_eq!(by_name["work"], 30_000_000);
+        let (ticks, by_name) = rendered(ui, "{service_name=~\"app1.*\"}");
+        // app1, app10, app11, app12.
+        assert_eq!(ticks, (1 + 10 + 11 + 12 + 4) * 10_000_000, "{by_name:?}");
+        assert_eq!(by_name["idle"], 4 * 10_000_000);
+        let (_, values) = get_json(
+            ui,
+            "/pyroscope/label-values?label=service_name&from=now-1h&until=now",
+        );
+        assert_eq!(values.as_array().map(Vec::len), Some(12), "{values}");
+    }
+    // Both shards hold samples.
+    for (i, server) in cluster.servers.iter().enumerate() {
+        let rows: u64 = server
+            .query("SELECT count() FROM prof.profile_samples_local")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            rows > 0 && rows < 26,
+            "shard {} holds {rows} of the samples",
+            i + 1
         );
     }
 }
