@@ -1,8 +1,9 @@
 //! The batching writer every ClickHouse store shares: writes wait in memory
 //! (bounded by the store's budget; past it they are refused with
 //! `Overloaded`, which senders see as 429 / RESOURCE_EXHAUSTED) until
-//! [`BATCH_ROWS`] are queued or [`FLUSH_EVERY`] has passed, then go in as
-//! one RowBinary insert per table, about one a second as ClickHouse asks.
+//! [`BATCH_ROWS`] are queued or the oldest has waited the store's flush
+//! interval ([`FLUSH_EVERY`] unless the store says otherwise), then go in
+//! as one RowBinary insert per table, about one a second as ClickHouse asks.
 //!
 //! A write is acknowledged once every insert of its batch succeeded. A
 //! failed insert is retried for [`RETRY_FOR`] (the tables are
@@ -72,6 +73,7 @@ struct Shared<R> {
     /// Bytes queued or being inserted.
     queued: AtomicU64,
     budget: u64,
+    flush_after: Duration,
     on_inserted: Option<OnInserted>,
 }
 
@@ -91,12 +93,24 @@ impl<R: Rows> Batcher<R> {
     /// A writer over `client` holding at most `budget_bytes` not yet
     /// inserted; `on_inserted` hears how each batch went.
     pub fn new(client: &Client, budget_bytes: u64, on_inserted: Option<OnInserted>) -> Self {
+        Self::with_flush_after(client, budget_bytes, FLUSH_EVERY, on_inserted)
+    }
+
+    /// [`Self::new`] whose batches go out once their oldest write has
+    /// waited `flush_after` (or [`BATCH_ROWS`] are queued).
+    pub fn with_flush_after(
+        client: &Client,
+        budget_bytes: u64,
+        flush_after: Duration,
+        on_inserted: Option<OnInserted>,
+    ) -> Self {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
             queued: AtomicU64::new(0),
             budget: budget_bytes.max(1 << 20),
+            flush_after,
             on_inserted,
         });
         let (done_tx, done_rx) = std::sync::mpsc::channel();
@@ -173,7 +187,7 @@ async fn flush_loop<R: Rows>(client: ClientHandle, shared: Arc<Shared<R>>) {
             let pending = shared.pending();
             pending.rows.rows() >= BATCH_ROWS
                 || closed
-                || pending.since.is_some_and(|t| t.elapsed() >= FLUSH_EVERY)
+                || pending.since.is_some_and(|t| t.elapsed() >= shared.flush_after)
         };
         if due {
             let batch = std::mem::take(&mut *shared.pending());
@@ -186,7 +200,7 @@ async fn flush_loop<R: Rows>(client: ClientHandle, shared: Arc<Shared<R>>) {
         }
         tokio::select! {
             _ = shared.wake.notified() => {}
-            _ = tokio::time::sleep(FLUSH_EVERY / 4) => {}
+            _ = tokio::time::sleep(shared.flush_after / 4) => {}
         }
     }
 }
