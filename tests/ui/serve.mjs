@@ -27,13 +27,15 @@ let databases = 0;
 /**
  * `--store clickhouse://ADDR/DB` (a fresh database each call) when dev/test
  * runs the trace browser tests again against the ClickHouse store
- * (WHYSLOW_UI_CLICKHOUSE=127.0.0.1:PORT), else nothing: the embedded store.
+ * (WHYSLOW_UI_CLICKHOUSE=127.0.0.1:PORT, or the shards of dev/clickhouse-server's
+ * cluster `whyslow_test` comma-separated), else nothing: the embedded store.
  */
 export function storeArgs() {
   const addr = process.env.WHYSLOW_UI_CLICKHOUSE;
   if (!addr) return [];
   databases += 1;
-  return ['--store', `clickhouse://${addr}/ui_${process.pid}_${databases}`];
+  const store = ['--store', `clickhouse://${addr}/ui_${process.pid}_${databases}`];
+  return addr.includes(',') ? [...store, '--clickhouse-cluster', 'whyslow_test'] : store;
 }
 
 /** Starts `whyslow serve` (plus `extraArgs`); resolves to `{ui, otlpHttp, stop()}` once it listens (at most 60 s). */

@@ -33,8 +33,8 @@ impl Serve {
 
     /// [`Self::start`] with more `serve` arguments (e.g. `--rules FILE`).
     ///
-    /// With `WHYSLOW_TEST_CLICKHOUSE=HOST:PORT` (dev/test's second run of
-    /// these suites) serve keeps every signal in that ClickHouse server, in
+    /// With `WHYSLOW_TEST_CLICKHOUSE=HOST:PORT[,HOST:PORT]` (dev/test's
+    /// second run of these suites) serve keeps every signal in ClickHouse, in
     /// a database named after `data_dir`, so a restart on the same
     /// directory finds its data again.
     pub fn start_with(data_dir: &Path, http_port: u16, extra: &[&str]) -> Self {
@@ -105,7 +105,9 @@ impl Drop for Serve {
 }
 
 /// `host:port` out of a line containing `http://host:port/…`.
-/// `--store clickhouse://…` for `data_dir` when `WHYSLOW_TEST_CLICKHOUSE` is set.
+/// `--store clickhouse://…` for `data_dir` when `WHYSLOW_TEST_CLICKHOUSE`
+/// is set: one address, or the shards of dev/clickhouse-server's cluster
+/// `whyslow_test` comma-separated.
 pub fn clickhouse_store(data_dir: &Path) -> Vec<String> {
     let Ok(addr) = std::env::var("WHYSLOW_TEST_CLICKHOUSE") else {
         return Vec::new();
@@ -115,10 +117,14 @@ pub fn clickhouse_store(data_dir: &Path) -> Vec<String> {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    vec![
+    let mut args = vec![
         "--store".into(),
         format!("clickhouse://{addr}/t{}", name.trim_start_matches('_')),
-    ]
+    ];
+    if addr.contains(',') {
+        args.extend(["--clickhouse-cluster".into(), "whyslow_test".into()]);
+    }
+    args
 }
 
 fn address_in(line: &str) -> String {
