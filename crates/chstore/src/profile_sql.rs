@@ -230,13 +230,18 @@ fn overlap(start_ns: i64, end_ns: i64) -> String {
     )
 }
 
+/// The last date ClickHouse 18.16 reads from a literal (2105-12-31; later
+/// ones turn into 0000-00-00 and a range ending there selects nothing).
+pub const LAST_DAY: u16 = 49_672;
+
 /// The daily partitions of `[start_ns, end_ns)`, widened by `margin` days.
 pub fn days(start_ns: i64, end_ns: i64, margin: u16) -> String {
-    let day = |ns: i64| day_of_ns(u64::try_from(ns).unwrap_or(0));
+    let day = |ns: i64| day_of_ns(u64::try_from(ns).unwrap_or(0)).min(LAST_DAY);
     let first = day(start_ns).saturating_sub(margin);
     let last = day(end_ns.saturating_sub(1))
         .max(first)
-        .saturating_add(margin);
+        .saturating_add(margin)
+        .min(LAST_DAY);
     format!(
         "day >= {} AND day <= {}",
         date_literal(first),
