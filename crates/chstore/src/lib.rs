@@ -11,6 +11,9 @@
 //! - [`retention`]: daily partitions older than `--retention` dropped hourly.
 //! - [`spans`]: [`ClickHouseSpanStore`], the [`store::SpanStore`] over it;
 //!   [`span_sql`] the SQL of its reads.
+//! - [`profiles`]: [`ClickHouseProfileStore`], the [`store::ProfileStore`]
+//!   over it; [`profile_rows`] the rows and stable hashes of its writes,
+//!   [`profile_sql`] the SQL of its reads.
 //!
 //! Durability: a write is acknowledged only after ClickHouse answered its
 //! inserts (into `Distributed` tables synchronously: once every shard has

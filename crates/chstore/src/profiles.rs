@@ -13,7 +13,9 @@
 //! the content). Samples and ticks are read `FINAL`, so they count once;
 //! stacks, series and object files are read with `GROUP BY`/`DISTINCT`,
 //! so repeats do not matter. The price: two byte-identical profiles of one
-//! series at one time count once.
+//! series at one time count once, and `FINAL` reads merge sorted parts
+//! (on 18.16 single-threaded: a merge over 10 M samples of a day took
+//! 1.4 s against 0.1 s without `FINAL`; a few series' samples, 0.1 s).
 //!
 //! Reads: series label sets are fetched for the range's days, narrowed in
 //! SQL by `__profile_type__` and `service_name` equality, and matched in
