@@ -1,4 +1,4 @@
-//! The rows a profile write becomes (see [`crate::profile_tables`]), the
+//! The rows a profile write becomes (see `profile_tables`), the
 //! stable hashes that key them, and what an instance remembers having
 //! written so stacks, series and object files go in about once a day.
 //!

@@ -1,5 +1,5 @@
 //! [`ClickHouseProfileStore`]: the [`ProfileStore`] over the tables of
-//! [`crate::profile_tables`], so `serve --store clickhouse://…` answers the
+//! `profile_tables`, so `serve --store clickhouse://…` answers the
 //! Pyroscope-compatible APIs and the UI as the embedded store does.
 //!
 //! Writes become rows ([`crate::profile_rows`]) and go through
