@@ -187,7 +187,9 @@ async fn flush_loop<R: Rows>(client: ClientHandle, shared: Arc<Shared<R>>) {
             let pending = shared.pending();
             pending.rows.rows() >= BATCH_ROWS
                 || closed
-                || pending.since.is_some_and(|t| t.elapsed() >= shared.flush_after)
+                || pending
+                    .since
+                    .is_some_and(|t| t.elapsed() >= shared.flush_after)
         };
         if due {
             let batch = std::mem::take(&mut *shared.pending());

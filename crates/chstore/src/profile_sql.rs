@@ -13,7 +13,7 @@
 
 use crate::client::{fixed_literal, quote};
 use crate::rowbinary::day_of_ns;
-use crate::span_sql::date_literal;
+use crate::span_sql::{date_literal, LAST_DAY};
 
 /// What sample and tick reads select: one profile type, these series,
 /// times in `[start_ns, end_ns)`, and (samples only) the samples of these
@@ -229,10 +229,6 @@ fn overlap(start_ns: i64, end_ns: i64) -> String {
         int(start_ns)
     )
 }
-
-/// The last date ClickHouse 18.16 reads from a literal (2105-12-31; later
-/// ones turn into 0000-00-00 and a range ending there selects nothing).
-pub const LAST_DAY: u16 = 49_672;
 
 /// The daily partitions of `[start_ns, end_ns)`, widened by `margin` days.
 pub fn days(start_ns: i64, end_ns: i64, margin: u16) -> String {

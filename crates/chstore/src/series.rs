@@ -1,8 +1,8 @@
 //! [`ClickHouseSeriesStore`]: the [`SeriesStore`] over the tables of
-//! [`crate::series_tables`].
+//! `series_tables.rs`.
 //!
 //! Writes go through [`crate::batch`]: acknowledged once inserted (batches
-//! go every 200 ms, see [`FLUSH_AFTER`]), retried, bounded by the store's
+//! go every 200 ms, see `FLUSH_AFTER`), retried, bounded by the store's
 //! budget (429 past it). A series' labels are
 //! written once per day per instance (a small cache of what this instance
 //! wrote, forgotten when a batch fails so the rows go again).

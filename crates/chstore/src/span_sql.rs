@@ -100,8 +100,14 @@ fn days(from_ns: u64, to_ns: u64) -> String {
     )
 }
 
-/// A `Date` literal (`'2026-12-05'`) of days since 1970.
+/// The last date ClickHouse 18.16 reads from a literal (2105-12-31; later
+/// ones turn into 0000-00-00 and a range ending there selects nothing).
+pub const LAST_DAY: u16 = 49_672;
+
+/// A `Date` literal (`'2026-12-05'`) of days since 1970, at most
+/// [`LAST_DAY`] (an open-ended range ends there).
 pub fn date_literal(day: u16) -> String {
+    let day = day.min(LAST_DAY);
     // Days to civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
     let z = i64::from(day) + 719_468;
     let era = z.div_euclid(146_097);
@@ -122,6 +128,8 @@ mod tests {
     #[test]
     fn date_literals_are_civil_dates() {
         assert_eq!(date_literal(0), "'1970-01-01'");
+        assert_eq!(date_literal(LAST_DAY), "'2105-12-31'");
+        assert_eq!(date_literal(u16::MAX), "'2105-12-31'");
         assert_eq!(date_literal(20_428), "'2025-12-06'");
         assert_eq!(date_literal(11_016), "'2000-02-29'");
         assert_eq!(
