@@ -435,6 +435,9 @@ impl SeriesStore for ClickHouseSeriesStore {
 
     fn stats(&self) -> SeriesStats {
         SeriesStats {
+            // The series this instance took samples of (since start, or
+            // since its cache last started over).
+            active_series: self.caches().newest.len() as u64,
             samples_appended: self.appended.load(Ordering::Relaxed),
             samples_rejected: self.rejected.load(Ordering::Relaxed),
             memory_bytes: self.writer.queued_bytes(),

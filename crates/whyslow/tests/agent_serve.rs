@@ -6,6 +6,8 @@
 //! marked stale and leave instant queries.
 
 mod agent;
+#[path = "common/test_store.rs"]
+mod test_store;
 
 use agent::{free_port, get, wait_listening, Running};
 use std::process::{Command, Stdio};
@@ -46,6 +48,7 @@ fn agent_pushes_to_serve() {
         Command::new(env!("CARGO_BIN_EXE_whyslow"))
             .args(["serve", "--data-dir"])
             .arg(dir.join("data"))
+            .args(test_store::clickhouse_store(&dir.join("data")))
             .args([
                 "--otlp-grpc-port",
                 "0",

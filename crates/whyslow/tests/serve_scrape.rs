@@ -4,6 +4,9 @@
 //! config refused at start with the line named.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/test_store.rs"]
+mod test_store;
+
 use ingest::exposition::{parse, Exposition, Format};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -128,6 +131,7 @@ fn serve_scrapes_its_config_and_itself_and_exposes_its_metrics() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
         .args(["serve", "--data-dir"])
         .arg(dir.path().join("data"))
+        .args(test_store::clickhouse_store(&dir.path().join("data")))
         .arg("--scrape-config")
         .arg(&config)
         .args([

@@ -4,6 +4,7 @@
 
 pub mod clickhouse;
 pub mod serve;
+pub mod test_store;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

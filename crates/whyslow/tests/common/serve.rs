@@ -106,6 +106,7 @@ pub fn command(data_dir: &Path, extra: &[&str]) -> Command {
     command
         .args(["serve", "--data-dir"])
         .arg(data_dir)
+        .args(super::test_store::clickhouse_store(data_dir))
         .args(extra)
         .args([
             "--otlp-grpc-port",

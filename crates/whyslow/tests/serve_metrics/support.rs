@@ -4,6 +4,12 @@
 //! encoder, and instant queries through `/api/v1/query`.
 #![allow(dead_code)]
 
+// Tests that also have `mod common` load this file twice: it has no state.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/test_store.rs"]
+mod test_store;
+pub use test_store::clickhouse_store;
+
 use ingest::remote_write::proto::{Label, Sample, TimeSeries, WriteRequest};
 use prost::Message;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -105,28 +111,6 @@ impl Drop for Serve {
 }
 
 /// `host:port` out of a line containing `http://host:port/…`.
-/// `--store clickhouse://…` for `data_dir` when `WHYSLOW_TEST_CLICKHOUSE`
-/// is set: one address, or the shards of dev/clickhouse-server's cluster
-/// `whyslow_test` comma-separated.
-pub fn clickhouse_store(data_dir: &Path) -> Vec<String> {
-    let Ok(addr) = std::env::var("WHYSLOW_TEST_CLICKHOUSE") else {
-        return Vec::new();
-    };
-    let name: String = data_dir
-        .to_string_lossy()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let mut args = vec![
-        "--store".into(),
-        format!("clickhouse://{addr}/t{}", name.trim_start_matches('_')),
-    ];
-    if addr.contains(',') {
-        args.extend(["--clickhouse-cluster".into(), "whyslow_test".into()]);
-    }
-    args
-}
-
 fn address_in(line: &str) -> String {
     let rest = line.split("http://").nth(1).expect("an http:// address");
     rest.split('/').next().expect("host:port").to_string()
