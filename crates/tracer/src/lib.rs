@@ -1,0 +1,2 @@
+//! `whyslow trace`: a bpftrace-compatible language compiled to BPF by
+//! whyslow itself.
