@@ -1,2 +1,43 @@
-//! `whyslow trace`: a bpftrace-compatible language compiled to BPF by
-//! whyslow itself.
+//! The language front end of `whyslow trace` and bpftrace's output layout.
+//!
+//! Steps, each a module:
+//!
+//! 1. [`lex`]: text to tokens (probe headers lexed whole, C-like tokens in
+//!    blocks);
+//! 2. [`parse`]: tokens to the [`ast`], every node with its [`span::Span`];
+//! 3. [`check`]: types every expression and every map, reports semantic
+//!    errors; the result ([`Checked`]) is what the code generator takes;
+//! 4. [`format`]: after the run, maps and `printf` output printed exactly as
+//!    bpftrace 0.17 prints them, from plain values.
+//!
+//! Errors ([`Diagnostics`]) render in bpftrace's layout
+//! (`stdin:1:14-20: ERROR: …`, the source line, a `~~~` marker).
+//!
+//! ```
+//! let checked = tracer::compile_front(
+//!     "tracepoint:syscalls:sys_enter_write /comm == \"dd\"/ { @[pid] = count(); }",
+//!     &tracer::NoEnvironment,
+//! )
+//! .unwrap();
+//! assert_eq!(checked.maps["@"].value.to_string(), "count");
+//! ```
+//!
+//! Not here: BPF instructions, maps in the kernel, attaching (crate `bpf`).
+
+pub mod ast;
+pub mod check;
+pub mod diag;
+pub mod format;
+pub mod lex;
+pub mod parse;
+pub mod span;
+pub mod types;
+
+pub use check::{check, Checked, Environment, FieldLookup, MapInfo, NoEnvironment};
+pub use diag::{Diagnostic, Diagnostics};
+pub use parse::parse;
+
+/// Parses and checks a program: the whole front end in one call.
+pub fn compile_front(source: &str, env: &dyn Environment) -> Result<Checked, Diagnostics> {
+    check(parse(source)?, env)
+}
