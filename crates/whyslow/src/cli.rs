@@ -56,6 +56,12 @@ pub enum Command {
     /// Live view: USE summary per resource, per-CPU bars, process table (sort c/m/i/p, filter /, quit q).
     #[command(after_help = crate::top::AFTER_HELP)]
     Top(TopArgs),
+    /// Count events of a command, processes or the whole system, in perf stat's layout; the
+    /// reason where hardware counters are missing, and what is real instead.
+    #[command(
+        after_help = "Examples:\n  whyslow stat -- ./my-program --flag\n  whyslow stat -r 10 -- ./my-program\n  whyslow stat -e task-clock,cs,page-faults,sched:sched_switch -I 1000 -- ./server\n  whyslow stat -p 1234 --duration 10s\n  whyslow stat -a -x, -- sleep 1\n\nOutput goes to standard error, as perf stat's does (-o FILE writes a file). Exit code: the\ncommand's (127 when it does not exist). Without a hardware PMU (most VMs) hardware rows say\n<not supported> with the reason, then what is real: a wall-time breakdown (on-CPU, run-queue\nwait, blocked), rusage, steal and PSI over the run."
+    )]
+    Stat(StatArgs),
     /// The built-in workload `demo` profiles (internal).
     #[command(name = "__demo-workload", hide = true)]
     DemoWorkload {
@@ -402,6 +408,51 @@ pub struct RecordArgs {
     pub output: OutputArgs,
     /// The command to profile, after `--`.
     #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// `whyslow stat`.
+#[derive(Debug, Args)]
+pub struct StatArgs {
+    /// Events to count, comma-separated or repeated: perf's names (task-clock, cpu-clock,
+    /// context-switches/cs, cpu-migrations, page-faults/faults, minor-faults, major-faults,
+    /// cycles, instructions, branches, branch-misses, cache-references, cache-misses; `:u`/`:k`)
+    /// or a tracepoint CATEGORY:NAME. Default: perf stat's set.
+    #[arg(short = 'e', long = "event", value_name = "EVENT[,EVENT]")]
+    pub events: Vec<String>,
+    /// Run the command N times (1..=100) and print means with ± (relative standard error).
+    #[arg(short = 'r', long = "repeat", default_value_t = 1, value_name = "N")]
+    pub repeat: u32,
+    /// Print the counts of every interval of MS milliseconds (at least 10).
+    #[arg(short = 'I', long = "interval-print", value_name = "MS")]
+    pub interval_ms: Option<u64>,
+    /// One JSON object per event and line, like perf stat -j.
+    #[arg(short = 'j', long = "json", conflicts_with = "field_separator")]
+    pub json: bool,
+    /// Separated values with SEP between fields, like perf stat -x.
+    #[arg(short = 'x', long = "field-separator", value_name = "SEP")]
+    pub field_separator: Option<String>,
+    /// Count these running processes (comma-separated PIDs, all threads) until they exit,
+    /// Ctrl-C or --duration.
+    #[arg(
+        short = 'p',
+        long = "pid",
+        value_delimiter = ',',
+        value_name = "PID[,PID]",
+        conflicts_with = "all_cpus"
+    )]
+    pub pids: Vec<u32>,
+    /// Count system-wide, every CPU summed (while the command runs, else until Ctrl-C or --duration).
+    #[arg(short = 'a', long = "all-cpus")]
+    pub all_cpus: bool,
+    /// Stop counting after this long (e.g. 10s, 500ms; a bare number is seconds); a command gets SIGTERM.
+    #[arg(short = 'd', long, value_parser = parse_duration, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Write the output to FILE instead of standard error.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The command to count (its arguments follow; `--` before it is optional).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
 

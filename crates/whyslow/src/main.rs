@@ -15,6 +15,7 @@ mod cmd_record;
 mod cmd_report;
 mod cmd_serve;
 mod cmd_slo;
+mod cmd_stat;
 mod cmd_use;
 mod http_post;
 mod interrupt;
@@ -55,6 +56,10 @@ fn main() -> ExitCode {
             Err(error) => Err(error),
         },
         cli::Command::Use(args) => match cmd_use::run(args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
+        cli::Command::Stat(args) => match cmd_stat::run(args) {
             Ok(code) => return code,
             Err(error) => Err(error),
         },
