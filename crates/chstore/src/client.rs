@@ -161,6 +161,14 @@ impl Client {
             .map_err(|_| ClickHouseError::Config("the ClickHouse client stopped".into()))?
     }
 
+    /// Runs the query `sql` (without a `FORMAT`) and waits for its
+    /// RowBinary answer: what the stores' synchronous reads do.
+    pub fn rows(&self, sql: &str) -> Result<bytes::Bytes, ClickHouseError> {
+        let handle = self.handle();
+        let sql = format!("{sql} FORMAT RowBinary");
+        self.wait(async move { handle.query(sql).await })
+    }
+
     /// A cheap handle for futures that outlive this borrow.
     pub fn handle(&self) -> ClientHandle {
         self.handle.clone()

@@ -89,9 +89,7 @@ impl ClickHouseProfileStore {
     }
 
     fn query(&self, sql: String) -> Result<bytes::Bytes, StoreError> {
-        let handle = self.client.handle();
-        let sql = format!("{sql} FORMAT RowBinary");
-        Ok(self.client.wait(async move { handle.query(sql).await })?)
+        Ok(self.client.rows(&sql)?)
     }
 
     /// Series with data in the range (with a profile overlapping it when

@@ -120,9 +120,7 @@ impl ClickHouseSeriesStore {
     }
 
     fn query(&self, sql: String) -> Result<bytes::Bytes, StoreError> {
-        let handle = self.client.handle();
-        let sql = format!("{sql} FORMAT RowBinary");
-        Ok(self.client.wait(async move { handle.query(sql).await })?)
+        Ok(self.client.rows(&sql)?)
     }
 
     /// Series matching every matcher with a row in the range's days.

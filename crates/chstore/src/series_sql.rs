@@ -72,10 +72,8 @@ fn in_list(fingerprints: &[u64]) -> String {
     format!("fingerprint IN ({list})")
 }
 
-/// Samples of the series in `[start_ms, end_ms]`, by series and time (a
-/// retried insert's copies side by side): `fingerprint, ts_ms, value`.
-/// At most `limit` rows (0 = all).
-pub fn samples(fingerprints: &[u64], start_ms: i64, end_ms: i64, limit: u64) -> String {
+/// ` WHERE` rows of `fingerprints` in `[start_ms, end_ms]` (and its days).
+fn in_range(fingerprints: &[u64], start_ms: i64, end_ms: i64) -> String {
     let conditions: Vec<String> = days(start_ms, end_ms)
         .into_iter()
         .chain([
@@ -83,6 +81,13 @@ pub fn samples(fingerprints: &[u64], start_ms: i64, end_ms: i64, limit: u64) -> 
             format!("ts_ms >= {start_ms} AND ts_ms <= {end_ms}"),
         ])
         .collect();
+    where_clause(conditions)
+}
+
+/// Samples of the series in `[start_ms, end_ms]`, by series and time (a
+/// retried insert's copies side by side): `fingerprint, ts_ms, value`.
+/// At most `limit` rows (0 = all).
+pub fn samples(fingerprints: &[u64], start_ms: i64, end_ms: i64, limit: u64) -> String {
     let limit = if limit > 0 {
         format!(" LIMIT {limit}")
     } else {
@@ -90,7 +95,7 @@ pub fn samples(fingerprints: &[u64], start_ms: i64, end_ms: i64, limit: u64) -> 
     };
     format!(
         "SELECT fingerprint, ts_ms, value FROM metric_samples{} ORDER BY fingerprint, ts_ms{limit}",
-        where_clause(conditions)
+        in_range(fingerprints, start_ms, end_ms)
     )
 }
 
@@ -125,16 +130,9 @@ pub fn metadata() -> String {
 /// Exemplars of the series in `[start_ms, end_ms]`:
 /// `fingerprint, ts_ms, value, keys, values`.
 pub fn exemplars(fingerprints: &[u64], start_ms: i64, end_ms: i64) -> String {
-    let conditions: Vec<String> = days(start_ms, end_ms)
-        .into_iter()
-        .chain([
-            in_list(fingerprints),
-            format!("ts_ms >= {start_ms} AND ts_ms <= {end_ms}"),
-        ])
-        .collect();
     format!(
         "SELECT fingerprint, ts_ms, value, keys, values FROM metric_exemplars{} ORDER BY fingerprint, ts_ms",
-        where_clause(conditions)
+        in_range(fingerprints, start_ms, end_ms)
     )
 }
 

@@ -41,8 +41,7 @@ impl ClickHouseSpanStore {
     }
 
     fn query(&self, sql: String) -> Result<bytes::Bytes, StoreError> {
-        let handle = self.client.handle();
-        Ok(self.client.wait(async move { handle.query(sql).await })?)
+        Ok(self.client.rows(&sql)?)
     }
 
     /// Spans of the given traces, grouped by trace.
@@ -55,7 +54,7 @@ impl ClickHouseSpanStore {
         // Chunks keep each statement far below ClickHouse's max_query_size (256 KiB).
         for chunk in ids.chunks(IDS_PER_QUERY) {
             let list: Vec<[u8; 16]> = chunk.iter().map(|id| id.0).collect();
-            let answer = self.query(format!("{} FORMAT RowBinary", span_sql::spans_of(&list)))?;
+            let answer = self.query(span_sql::spans_of(&list))?;
             let mut rows = RowReader::new(&answer);
             while !rows.is_done() {
                 let trace = TraceId(rows.fixed::<16>().map_err(StoreError::from)?);
@@ -88,7 +87,7 @@ impl SpanStore for ClickHouseSpanStore {
     }
 
     fn services(&self) -> Result<Vec<String>, StoreError> {
-        let answer = self.query(format!("{} FORMAT RowBinary", span_sql::services()))?;
+        let answer = self.query(span_sql::services())?;
         let mut rows = RowReader::new(&answer);
         let mut services = Vec::new();
         while !rows.is_done() {
@@ -102,9 +101,9 @@ impl SpanStore for ClickHouseSpanStore {
         service: &str,
         kind: Option<SpanKind>,
     ) -> Result<Vec<Operation>, StoreError> {
-        let answer = self.query(format!(
-            "{} FORMAT RowBinary",
-            span_sql::operations(service, kind.map(SpanKind::otlp_number))
+        let answer = self.query(span_sql::operations(
+            service,
+            kind.map(SpanKind::otlp_number),
         ))?;
         let mut rows = RowReader::new(&answer);
         let mut operations = Vec::new();
@@ -117,7 +116,7 @@ impl SpanStore for ClickHouseSpanStore {
     }
 
     fn find_traces(&self, query: &TraceQuery) -> Result<Vec<Vec<Span>>, StoreError> {
-        let answer = self.query(format!("{} FORMAT RowBinary", span_sql::search(query)))?;
+        let answer = self.query(span_sql::search(query))?;
         let mut rows = RowReader::new(&answer);
         let mut ids = Vec::new();
         while !rows.is_done() {
@@ -146,10 +145,7 @@ impl SpanStore for ClickHouseSpanStore {
         end_unix_nano: u64,
         lookback_nanos: u64,
     ) -> Result<Vec<DependencyLink>, StoreError> {
-        let answer = self.query(format!(
-            "{} FORMAT RowBinary",
-            span_sql::dependencies(end_unix_nano, lookback_nanos)
-        ))?;
+        let answer = self.query(span_sql::dependencies(end_unix_nano, lookback_nanos))?;
         let mut rows = RowReader::new(&answer);
         let mut links = Vec::new();
         while !rows.is_done() {

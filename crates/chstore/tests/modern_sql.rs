@@ -63,6 +63,41 @@ fn run(python: &PathBuf, statements: &[(String, &str)]) -> Vec<Result<Vec<u8>, S
         .collect()
 }
 
+/// chdb's python, or `None` (the test skips) when dev/test has not
+/// installed it; with `WHYSLOW_REQUIRE_CHDB` set a missing chdb fails.
+fn chdb() -> Option<PathBuf> {
+    let python = chdb_python();
+    if python.is_none() {
+        assert!(
+            std::env::var_os("WHYSLOW_REQUIRE_CHDB").is_none(),
+            "target/chdb-venv is missing but WHYSLOW_REQUIRE_CHDB is set"
+        );
+        eprintln!("SKIPPED: no target/chdb-venv (dev/test installs chdb from tests/chdb/requirements.txt)");
+    }
+    python
+}
+
+/// Runs the `setup` statements (each must succeed), then `queries`; the
+/// RowBinary answer of each query.
+fn answers_of(
+    python: &PathBuf,
+    mut setup: Vec<(String, &str)>,
+    queries: &[String],
+) -> Vec<Vec<u8>> {
+    let first_query = setup.len();
+    setup.extend(queries.iter().map(|q| (q.clone(), "RowBinary")));
+    let answers = run(python, &setup);
+    for (i, answer) in answers.iter().enumerate().take(first_query) {
+        assert!(answer.is_ok(), "{}: {:?}", setup[i].0, answer);
+    }
+    answers
+        .into_iter()
+        .skip(first_query)
+        .zip(queries)
+        .map(|(answer, query)| answer.unwrap_or_else(|e| panic!("{query}: {e}")))
+        .collect()
+}
+
 fn span(
     trace: u8,
     id: u8,
@@ -148,12 +183,7 @@ fn inserts(span: &Span, tags: &[&str]) -> Vec<String> {
 
 #[test]
 fn modern_schema_and_every_query_run_on_a_current_clickhouse() {
-    let Some(python) = chdb_python() else {
-        assert!(
-            std::env::var_os("WHYSLOW_REQUIRE_CHDB").is_none(),
-            "target/chdb-venv is missing but WHYSLOW_REQUIRE_CHDB is set"
-        );
-        eprintln!("SKIPPED: no target/chdb-venv (dev/test installs chdb from tests/chdb/requirements.txt)");
+    let Some(python) = chdb() else {
         return;
     };
     let version = run(&python, &[("SELECT version()".into(), "TSV")]);
@@ -193,18 +223,9 @@ fn modern_schema_and_every_query_run_on_a_current_clickhouse() {
         // Retention: every partition (all are before 2149).
         chstore::retention::old_partitions("default", &["spans".to_string()], u16::MAX),
     ];
-    let first_query = statements.len();
-    statements.extend(queries.iter().map(|q| (q.clone(), "RowBinary")));
-    let answers = run(&python, &statements);
-    for (i, answer) in answers.iter().enumerate().take(first_query) {
-        assert!(answer.is_ok(), "{}: {:?}", statements[i].0, answer);
-    }
+    let answers = answers_of(&python, statements, &queries);
     assert!(ddl >= 3);
-    let answer = |i: usize| {
-        answers[first_query + i]
-            .clone()
-            .unwrap_or_else(|e| panic!("{}: {e}", queries[i]))
-    };
+    let answer = |i: usize| answers[i].clone();
 
     let services = answer(0);
     let mut r = RowReader::new(&services);
@@ -274,8 +295,7 @@ fn profile_tables_and_queries_run_on_a_current_clickhouse() {
     use model::metrics::Labels;
     use store::profiles::{ObjectFile, ProfileWrite, StackSample, Tick};
 
-    let Some(python) = chdb_python() else {
-        eprintln!("SKIPPED: no target/chdb-venv (dev/test installs chdb from tests/chdb/requirements.txt)");
+    let Some(python) = chdb() else {
         return;
     };
     let tier = Tier::of("26.9");
@@ -394,17 +414,8 @@ fn profile_tables_and_queries_run_on_a_current_clickhouse() {
         profile_sql::objects(cpu, &fps, sel.start_ns, sel.end_ns),
         profile_sql::time_bounds(),
     ];
-    let first_query = statements.len();
-    statements.extend(queries.iter().map(|q| (q.clone(), "RowBinary")));
-    let answers = run(&python, &statements);
-    for (i, answer) in answers.iter().enumerate().take(first_query) {
-        assert!(answer.is_ok(), "{}: {:?}", statements[i].0, answer);
-    }
-    let answer = |i: usize| {
-        answers[first_query + i]
-            .clone()
-            .unwrap_or_else(|e| panic!("{}: {e}", queries[i]))
-    };
+    let answers = answers_of(&python, statements, &queries);
+    let answer = |i: usize| answers[i].clone();
     let strings = |r: &mut RowReader| -> Vec<String> {
         (0..r.len_prefix().unwrap())
             .map(|_| r.string().unwrap())
@@ -496,12 +507,7 @@ fn profile_tables_and_queries_run_on_a_current_clickhouse() {
 #[test]
 fn metric_tables_and_queries_run_on_a_current_clickhouse() {
     use store::series::{MatchOp, Matcher};
-    let Some(python) = chdb_python() else {
-        assert!(
-            std::env::var_os("WHYSLOW_REQUIRE_CHDB").is_none(),
-            "target/chdb-venv is missing but WHYSLOW_REQUIRE_CHDB is set"
-        );
-        eprintln!("SKIPPED: no target/chdb-venv");
+    let Some(python) = chdb() else {
         return;
     };
     let t = 1_796_400_000_000i64; // 2026-12-04, ms
@@ -533,17 +539,8 @@ fn metric_tables_and_queries_run_on_a_current_clickhouse() {
         series_sql::metadata(),
         series_sql::exemplars(&[11], t - 1, t + 1),
     ];
-    let first_query = statements.len();
-    statements.extend(queries.iter().map(|q| (q.clone(), "RowBinary")));
-    let answers = run(&python, &statements);
-    for (i, answer) in answers.iter().enumerate().take(first_query) {
-        assert!(answer.is_ok(), "{}: {:?}", statements[i].0, answer);
-    }
-    let answer = |i: usize| {
-        answers[first_query + i]
-            .clone()
-            .unwrap_or_else(|e| panic!("{}: {e}", queries[i]))
-    };
+    let answers = answers_of(&python, statements, &queries);
+    let answer = |i: usize| answers[i].clone();
     let series = answer(0);
     let mut r = RowReader::new(&series);
     assert_eq!(r.u64().unwrap(), 11);

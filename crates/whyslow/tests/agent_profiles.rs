@@ -56,26 +56,11 @@ fn one_at_a_time_if_allowed() -> Option<std::sync::MutexGuard<'static, ()>> {
 /// Leaf share (%) of frames whose name contains `needle`, from flamebearer
 /// levels (`[x_delta, total, self, name]` per node).
 fn self_share(flamebearer: &serde_json::Value, needle: &str) -> f64 {
-    let names: Vec<&str> = flamebearer["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
-    let mut hit = 0i64;
-    for level in flamebearer["levels"].as_array().unwrap() {
-        let level: Vec<i64> = level
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_i64().unwrap())
-            .collect();
-        for node in level.chunks(4) {
-            if names[node[3] as usize].contains(needle) {
-                hit += node[2];
-            }
-        }
-    }
+    let hit: i64 = common::flamebearer::nodes(flamebearer)
+        .into_iter()
+        .filter(|(name, _, _)| name.contains(needle))
+        .map(|(_, _, self_value)| self_value)
+        .sum();
     let ticks = flamebearer["numTicks"].as_i64().unwrap().max(1);
     100.0 * hit as f64 / ticks as f64
 }

@@ -560,28 +560,8 @@ fn rendered(ui: &str, selector: &str) -> (i64, std::collections::BTreeMap<String
         &format!("/pyroscope/render?query={query}&from=now-1h&until=now&format=json"),
     );
     assert_eq!(status, 200, "{json}");
-    let fb = &json["flamebearer"];
-    let names: Vec<&str> = fb["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
-    let mut by_name = std::collections::BTreeMap::new();
-    for level in fb["levels"].as_array().unwrap() {
-        let level: Vec<i64> = level
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_i64().unwrap())
-            .collect();
-        for node in level.chunks(4) {
-            *by_name
-                .entry(names[node[3] as usize].to_string())
-                .or_default() += node[1];
-        }
-    }
-    (fb["numTicks"].as_i64().unwrap(), by_name)
+    let (by_name, ticks) = common::flamebearer::totals(&json["flamebearer"]);
+    (ticks, by_name)
 }
 
 #[test]

@@ -7,8 +7,12 @@
 //! `kill -9`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/flamebearer.rs"]
+mod flamebearer;
 #[path = "serve_metrics/support.rs"]
 mod support;
+
+use flamebearer::totals;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,31 +28,6 @@ fn python() -> Option<PathBuf> {
     }
     let python = workspace_root().join("target/otlp-venv/bin/python");
     python.exists().then_some(python)
-}
-
-/// Per function name: summed total of its nodes, and the whole's ticks,
-/// from flamebearer levels (`[x_delta, total, self, name]` per node).
-fn totals(flamebearer: &serde_json::Value) -> (std::collections::BTreeMap<String, i64>, i64) {
-    let names: Vec<&str> = flamebearer["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
-    let mut out = std::collections::BTreeMap::new();
-    for level in flamebearer["levels"].as_array().unwrap() {
-        let level: Vec<i64> = level
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_i64().unwrap())
-            .collect();
-        for node in level.chunks(4) {
-            *out.entry(names[node[3] as usize].to_string()).or_default() += node[1];
-        }
-    }
-    let ticks = flamebearer["numTicks"].as_i64().unwrap();
-    (out, ticks)
 }
 
 fn render(http: &str) -> serde_json::Value {

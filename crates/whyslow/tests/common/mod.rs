@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod clickhouse;
+pub mod flamebearer;
 pub mod serve;
 pub mod test_store;
 
