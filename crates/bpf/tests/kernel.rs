@@ -315,6 +315,26 @@ fn profile_cpu_clock_fires_while_a_thread_spins() {
 }
 
 #[test]
+fn interval_cpu_clock_fires_on_one_cpu() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !root_or_skip("interval_cpu_clock_fires_on_one_cpu") {
+        return;
+    }
+    let ticks = Map::create(MapSpec::new(MapType::PercpuArray, "ticks", 4, 8, 1)).expect("map");
+    let insns = Asm::default()
+        .push(Insn::st(Size::W, Reg::R10, -4, 0))
+        .increment(&ticks, false)
+        .finish();
+    let prog = Program::load(ProgType::PerfEvent, "interval", &insns).expect("load");
+    let attached = attach::interval(&prog, 10_000_000, 0).expect("attach");
+    std::thread::sleep(Duration::from_millis(200));
+    drop(attached);
+    let hits = percpu_sum(&ticks, &0u32.to_le_bytes());
+    eprintln!("interval: {hits} ticks of 10 ms in 200 ms");
+    assert!((5..=25).contains(&hits), "{hits} ticks");
+}
+
+#[test]
 fn verifier_rejections_carry_the_log() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !root_or_skip("verifier_rejections_carry_the_log") {
@@ -340,6 +360,10 @@ fn verifier_rejections_carry_the_log() {
     let text = err.to_string();
     assert!(text.contains("expected=map_ptr"), "{text}");
     assert!(text.contains("not_a_map"), "{text}");
+    // The verbose mode returns the log of an accepted program too.
+    let ok = [Insn::mov64_imm(Reg::R0, 0), Insn::exit()];
+    let (_, log) = Program::load_with_log(ProgType::Tracepoint, "ok", &ok).expect("loads");
+    assert!(log.contains("processed 2 insns"), "log:\n{log}");
 }
 
 #[test]
@@ -380,6 +404,12 @@ fn tracefs_describes_sys_enter_openat() {
 fn maps_round_trip() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !root_or_skip("maps_round_trip") {
+        // Without privileges the refusal must say what to change.
+        if let Err(e) = Map::create(MapSpec::new(MapType::Hash, "denied", 4, 8, 1)) {
+            eprintln!("as expected: {e}");
+            assert!(matches!(e, Error::Permission { .. }), "{e}");
+            assert!(e.to_string().contains("CAP_BPF"), "{e}");
+        }
         return;
     }
     let map = Map::create(MapSpec::new(MapType::Hash, "round_trip", 4, 8, 16)).expect("map");
