@@ -435,8 +435,14 @@ impl Checker<'_> {
                     UnaryOp::Neg => "-",
                     UnaryOp::BitNot => "~",
                 };
+                let op_span = Span {
+                    end: span.start + 1,
+                    end_line: span.line,
+                    end_col: span.col + 1,
+                    ..span
+                };
                 self.error(
-                    span,
+                    op_span,
                     format!(
                         "The {symbol} operator can not be used on expressions of type '{other}'"
                     ),

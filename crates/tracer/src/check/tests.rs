@@ -183,7 +183,7 @@ fn string_and_integer_operators() {
     );
     assert_eq!(
         one_error("BEGIN { @x = !comm; }"),
-        "1:14-19: The ! operator can not be used on expressions of type 'string[16]'"
+        "1:14-15: The ! operator can not be used on expressions of type 'string[16]'"
     );
     assert_eq!(
         one_error("BEGIN { @x = 1 ? 2 : \"a\"; }"),

@@ -1,0 +1,95 @@
+//! Differential test of compile errors against the real bpftrace 0.17: for
+//! programs whose message whyslow words as bpftrace does, the rendered
+//! errors (position line, source line, `~~~` marker) must equal bpftrace's
+//! stderr byte for byte. Skips like `bpftrace_layout.rs` (fails instead with
+//! `WHYSLOW_REQUIRE_BPFTRACE`).
+
+use std::process::Command;
+
+fn usable() -> Result<(), String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let root = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        == Some("0");
+    if !root {
+        return Err("not running as root".into());
+    }
+    match Command::new("bpftrace").arg("--version").output() {
+        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("v0.17") => Ok(()),
+        Ok(out) => Err(format!(
+            "bpftrace is {}, the messages are pinned to v0.17",
+            String::from_utf8_lossy(&out.stdout).trim()
+        )),
+        Err(e) => Err(format!(
+            "bpftrace not found ({e}); apt-get install bpftrace"
+        )),
+    }
+}
+
+/// Programs rejected by both, with the same words and positions.
+const PROGRAMS: &[&str] = &[
+    "BEGIN { @x = ; }",
+    "BEGIN { foo(); }",
+    "BEGIN { @x = count(1); }",
+    "BEGIN { $x = count(); }",
+    "BEGIN { count(); }",
+    "BEGIN { @x = nosuch; }",
+    "BEGIN { @x = $y; }",
+    "BEGIN { @x = hist(); }",
+    "BEGIN { @x = lhist(1, 0, 10); }",
+    "BEGIN { @x = lhist(1, 0, 10, 0); }",
+    "BEGIN { @x = lhist(1, -10, 10, 1); }",
+    "BEGIN { @x = lhist(1, 0, 100000, 1); }",
+    "BEGIN { @x = sum(\"a\"); }",
+    "BEGIN { @x = hist(comm); }",
+    "BEGIN { exit(1); }",
+    "BEGIN { clear(5); }",
+    "BEGIN { @x[1] = 1; print(@x[1]); }",
+    "BEGIN { printf(5); }",
+    "BEGIN { printf(\"%d %d\\n\", 1); }",
+    "BEGIN { printf(\"%d\\n\", 1, 2); }",
+    "BEGIN { printf(\"[%s]\\n\", 5); }",
+    "BEGIN { printf(\"[%d]\\n\", \"a\"); }",
+    "BEGIN { $x = printf(\"a\"); }",
+    "BEGIN { @x = 1 ? 2 : \"a\"; }",
+    "BEGIN { @x = \"a\" < \"b\"; }",
+    "BEGIN { @x = !comm; }",
+    "BEGIN { @x = comm + 1; }",
+    "BEGIN {\n\t@x = foo;\n}",
+    "BEGIN {\n  printf(\"%d\\n\",\n    \"a\");\n}",
+    "BEGIN { @x = foo; @y = bar; $z = count(); }",
+];
+
+#[test]
+fn errors_match_bpftrace() {
+    match usable() {
+        Ok(()) => {}
+        Err(why) if std::env::var_os("WHYSLOW_REQUIRE_BPFTRACE").is_some() => {
+            panic!("WHYSLOW_REQUIRE_BPFTRACE is set but bpftrace cannot run: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipping the bpftrace error differential test: {why}");
+            return;
+        }
+    }
+    for program in PROGRAMS {
+        let ours = match tracer::compile_front(program, &tracer::NoEnvironment) {
+            Ok(_) => panic!("whyslow accepted: {program}"),
+            Err(e) => e.render("stdin", program),
+        };
+        // bpftrace stops before loading anything when the program is
+        // rejected; the timeout only guards against it being accepted.
+        let out = Command::new("timeout")
+            .args(["20", "bpftrace", "-e", program])
+            .output()
+            .expect("run bpftrace");
+        let theirs: String = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| !l.contains("RLIMIT_MEMLOCK"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(ours, theirs, "errors differ for:\n{program}");
+    }
+}
