@@ -31,6 +31,7 @@ pub mod error;
 pub mod insn;
 pub mod map;
 pub mod prog;
+pub mod ringbuf;
 mod sys;
 pub mod tracefs;
 

@@ -1,7 +1,7 @@
 //! The raw `bpf(2)` system call and the parts of `union bpf_attr` we send,
 //! as `repr(C)` structs laid out like the kernel's uapi header (checked by
-//! size asserts below); plus `mount(2)` for tracefs. Every `unsafe` block of
-//! the map and program side lives here.
+//! size asserts below); the shared memory of a ring buffer map; `mount(2)`
+//! for tracefs. Every `unsafe` block of the map and program side lives here.
 //!
 //! Callers above this file see safe functions: a map descriptor carries the
 //! key and value lengths the kernel reads and writes ([`MapFd`]), and every
@@ -13,6 +13,7 @@ use crate::insn::{self, Insn};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// `enum bpf_cmd` values we use.
 mod cmd {
@@ -309,6 +310,154 @@ pub(crate) fn prog_load(
             }
             rc => return owned_fd(rc?),
         }
+    }
+}
+
+/// A BPF ring buffer's shared memory: the consumer page (read-write), then
+/// the producer page followed by the data area mapped twice in a row
+/// (read-only), so a record that wraps around reads as one run of bytes.
+#[derive(Debug)]
+pub(crate) struct RingMmap {
+    consumer: *mut u8,
+    producer: *mut u8,
+    page_size: usize,
+    data_size: usize,
+}
+
+// SAFETY: the mappings belong to this value alone; the kernel side is
+// synchronised through the atomic positions, whatever thread reads them.
+unsafe impl Send for RingMmap {}
+
+impl RingMmap {
+    /// Maps the ring of `fd`, whose data area is `data_size` bytes (the
+    /// map's `max_entries`: a power of two, a multiple of the page size).
+    pub(crate) fn new(fd: BorrowedFd, data_size: usize) -> io::Result<RingMmap> {
+        // SAFETY: sysconf has no preconditions.
+        let page_size = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+            .map_err(|_| io::Error::other("no page size"))?;
+        if !data_size.is_power_of_two() || !data_size.is_multiple_of(page_size) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let fd = fd.as_raw_fd();
+        // SAFETY: a fresh shared mapping of the map's consumer page at offset
+        // 0; the kernel checks the length and protection.
+        let consumer = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                page_size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            )
+        };
+        if consumer == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: as above for the producer page plus the doubled data area,
+        // which the kernel maps read-only at offset one page.
+        let producer = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                page_size + 2 * data_size,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                fd,
+                page_size as libc::off_t,
+            )
+        };
+        if producer == libc::MAP_FAILED {
+            let err = io::Error::last_os_error();
+            // SAFETY: unmapping the consumer page mapped just above.
+            unsafe { libc::munmap(consumer, page_size) };
+            return Err(err);
+        }
+        Ok(RingMmap {
+            consumer: consumer.cast(),
+            producer: producer.cast(),
+            page_size,
+            data_size,
+        })
+    }
+
+    /// How far user space has read.
+    pub(crate) fn consumer_pos(&self) -> u64 {
+        // SAFETY: the consumer page starts with an 8-byte aligned u64 that
+        // the kernel reads concurrently; it stays mapped while `self` lives.
+        unsafe { AtomicU64::from_ptr(self.consumer.cast()) }.load(Ordering::Acquire)
+    }
+
+    /// Publishes how far user space has read (frees the space).
+    pub(crate) fn set_consumer_pos(&mut self, pos: u64) {
+        // SAFETY: as in `consumer_pos`; the page is mapped writable.
+        unsafe { AtomicU64::from_ptr(self.consumer.cast()) }.store(pos, Ordering::Release);
+    }
+
+    /// How far the kernel has reserved.
+    pub(crate) fn producer_pos(&self) -> u64 {
+        // SAFETY: the producer page starts with an aligned u64 the kernel
+        // writes concurrently; it stays mapped while `self` lives.
+        unsafe { AtomicU64::from_ptr(self.producer.cast()) }.load(Ordering::Acquire)
+    }
+
+    /// The 4-byte length word of the record header at `pos` (busy and
+    /// discard flags in its top bits).
+    pub(crate) fn header(&self, pos: u64) -> u32 {
+        let at = self.page_size + (pos as usize & (self.data_size - 1));
+        // SAFETY: `at` is 8-byte aligned (records are) and inside the first
+        // copy of the data area; the kernel commits it with a release store.
+        unsafe { AtomicU32::from_ptr(self.producer.add(at).cast()) }.load(Ordering::Acquire)
+    }
+
+    /// Copies the `len` bytes after the header at `pos` into `out`.
+    pub(crate) fn read_record(&self, pos: u64, len: usize, out: &mut Vec<u8>) -> io::Result<()> {
+        if len + 8 > self.data_size {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        let at = self.page_size + (pos as usize & (self.data_size - 1)) + 8;
+        out.clear();
+        out.reserve(len);
+        // SAFETY: `at + len` < page + 2 * data_size (the offset is below one
+        // data size, `len` too), inside the read-only mapping; the record is
+        // committed and stays put until the consumer position passes it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.producer.add(at), out.as_mut_ptr(), len);
+            out.set_len(len);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RingMmap {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly the two mappings made in `new`.
+        unsafe {
+            libc::munmap(self.consumer.cast(), self.page_size);
+            libc::munmap(self.producer.cast(), self.page_size + 2 * self.data_size);
+        }
+    }
+}
+
+/// Waits up to `timeout_ms` for `fd` to become readable.
+pub(crate) fn poll_readable(fd: BorrowedFd, timeout_ms: i32) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    match rc {
+        rc if rc < 0 => {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(err)
+            }
+        }
+        0 => Ok(false),
+        _ => Ok(true),
     }
 }
 

@@ -7,6 +7,7 @@ use bpf::attach::{self, UprobeTarget};
 use bpf::insn::{Helper, Insn, JmpOp, Reg, Size};
 use bpf::map::{Map, MapSpec, MapType, UpdateFlag};
 use bpf::prog::{ProgType, Program};
+use bpf::ringbuf::RingBuf;
 use bpf::tracefs::Tracefs;
 use bpf::{elf, Error};
 use std::collections::HashMap;
@@ -205,6 +206,81 @@ fn tracepoint_counts_exactly_the_writes_of_one_tgid() {
         counts.keys().expect("keys"),
         vec![tgid.to_le_bytes().to_vec()]
     );
+}
+
+#[test]
+fn ringbuf_carries_one_record_per_event() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !root_or_skip("ringbuf_carries_one_record_per_event") {
+        return;
+    }
+    const WRITES: u64 = 50;
+    let tracefs = Tracefs::open().expect("tracefs");
+    let fields = tracefs
+        .tracepoint_fields("syscalls", "sys_enter_write")
+        .expect("format");
+    let offset_of = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f.name == name)
+            .expect("field")
+            .offset as i16
+    };
+    let devnull = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .expect("/dev/null");
+    let events =
+        Map::create(MapSpec::new(MapType::RingBuf, "events", 0, 0, 64 * 1024)).expect("map");
+    // Each write of ours to /dev/null sends {pid_tgid, count}.
+    let insns = Asm::default()
+        .push(Insn::mov64_reg(Reg::R6, Reg::R1))
+        .push(Insn::ldx(Size::DW, Reg::R0, Reg::R6, offset_of("fd")))
+        .jump(
+            Insn::jmp_imm(JmpOp::Ne, Reg::R0, devnull.as_raw_fd(), 0),
+            "out",
+        )
+        .push(Insn::ldx(Size::DW, Reg::R7, Reg::R6, offset_of("count")))
+        .push(Insn::call(Helper::GetCurrentPidTgid))
+        .push(Insn::stx(Size::DW, Reg::R10, -16, Reg::R0))
+        .push(Insn::stx(Size::DW, Reg::R10, -8, Reg::R7))
+        .wide(Insn::ld_map_fd(Reg::R1, events.fd()))
+        .push(Insn::mov64_reg(Reg::R2, Reg::R10))
+        .push(Insn::alu64_imm(bpf::insn::AluOp::Add, Reg::R2, -16))
+        .push(Insn::mov64_imm(Reg::R3, 16))
+        .push(Insn::mov64_imm(Reg::R4, 0))
+        .push(Insn::call(Helper::RingbufOutput))
+        .label("out")
+        .push(Insn::mov64_imm(Reg::R0, 0))
+        .push(Insn::exit())
+        .finish();
+    let prog = Program::load(ProgType::Tracepoint, "send_writes", &insns).expect("load");
+    let mut ring = RingBuf::new(&events).expect("mmap");
+    let id = tracefs
+        .tracepoint_id("syscalls", "sys_enter_write")
+        .expect("id");
+    let attached = attach::tracepoint(&prog, id).expect("attach");
+    for i in 0..WRITES {
+        let len = 1 + (i as usize % 5);
+        assert_eq!((&devnull).write(&b"hello"[..len]).expect("write"), len);
+    }
+    drop(attached);
+
+    assert!(
+        ring.poll(Duration::from_secs(1)).expect("poll"),
+        "no wakeup"
+    );
+    let mut records = Vec::new();
+    let consumed = ring.consume(|r| records.push(r.to_vec())).expect("consume");
+    assert_eq!(consumed as u64, WRITES);
+    for (i, record) in records.iter().enumerate() {
+        assert_eq!(record.len(), 16);
+        let pid_tgid = u64::from_le_bytes(record[..8].try_into().expect("8"));
+        let count = u64::from_le_bytes(record[8..].try_into().expect("8"));
+        assert_eq!(pid_tgid >> 32, u64::from(std::process::id()));
+        assert_eq!(count, 1 + (i as u64 % 5), "record {i} out of order");
+    }
+    assert_eq!(ring.consume(|_| {}).expect("consume again"), 0);
 }
 
 /// libc's file and getpid's offset in it, from our own mappings.
