@@ -10,20 +10,22 @@
 //! `argN`, `func`), lhist bounds that are not literals, printf arguments that
 //! do not match the format. All errors are collected, in source order.
 //!
-//! Function calls are checked in `check/call.rs`; builtins and operators here.
+//! Statements, maps and variables here; function calls in `check/call.rs`,
+//! builtins in `check/builtin.rs`, operators in `check/ops.rs`.
 
+mod builtin;
 mod call;
 mod env;
+mod ops;
 
 pub use env::{Environment, FieldLookup, NoEnvironment};
 
 use crate::ast::{
-    BinOp, Block, Builtin, Expr, ExprKind, LValue, MapAccess, Probe, Program, Provider, Stmt,
-    StmtKind, UnaryOp,
+    BinOp, Block, Expr, ExprKind, LValue, MapAccess, Probe, Program, Provider, Stmt, StmtKind,
 };
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::span::Span;
-use crate::types::{Type, COMM_SIZE, STR_SIZE};
+use crate::types::{Type, STR_SIZE};
 use std::collections::{BTreeMap, HashMap};
 
 /// What the checker learned about one map.
@@ -419,211 +421,6 @@ impl Checker<'_> {
         };
         expr.ty = ty;
         ty
-    }
-
-    fn unary(&mut self, op: UnaryOp, ty: Type, span: Span) -> Type {
-        match ty {
-            Type::Unknown => Type::Unknown,
-            Type::Int { signed } => match op {
-                UnaryOp::Not => Type::INT,
-                UnaryOp::Neg => Type::INT,
-                UnaryOp::BitNot => Type::Int { signed },
-            },
-            other => {
-                let symbol = match op {
-                    UnaryOp::Not => "!",
-                    UnaryOp::Neg => "-",
-                    UnaryOp::BitNot => "~",
-                };
-                let op_span = Span {
-                    end: span.start + 1,
-                    end_line: span.line,
-                    end_col: span.col + 1,
-                    ..span
-                };
-                self.error(
-                    op_span,
-                    format!(
-                        "The {symbol} operator can not be used on expressions of type '{other}'"
-                    ),
-                );
-                Type::Unknown
-            }
-        }
-    }
-
-    fn binary(&mut self, op: BinOp, l: Type, r: Type, span: Span, op_span: Span) -> Type {
-        if l == Type::Unknown || r == Type::Unknown {
-            return if op.is_comparison() {
-                Type::INT
-            } else {
-                Type::Unknown
-            };
-        }
-        if matches!(op, BinOp::Eq | BinOp::Ne) && l.is_str() && r.is_str() {
-            return Type::INT;
-        }
-        self.arith(op, l, r, span, op_span)
-    }
-
-    /// Integer operators (and `==`/`!=` between integers).
-    fn arith(&mut self, op: BinOp, l: Type, r: Type, span: Span, op_span: Span) -> Type {
-        match (l, r) {
-            (Type::Unknown, _) | (_, Type::Unknown) => Type::Unknown,
-            (Type::Int { signed: a }, Type::Int { signed: b }) => {
-                if op.is_comparison() {
-                    Type::INT
-                } else {
-                    Type::Int { signed: a && b }
-                }
-            }
-            (a, b) if a.is_int() != b.is_int() && (a.is_int() || b.is_int()) => {
-                self.error(
-                    span,
-                    format!(
-                        "Type mismatch for '{}': comparing '{a}' with '{b}'",
-                        op.symbol()
-                    ),
-                );
-                Type::Unknown
-            }
-            (a, b) => {
-                self.error(
-                    op_span,
-                    format!(
-                        "The {} operator can not be used on expressions of types {a}, {b}",
-                        op.symbol()
-                    ),
-                );
-                Type::Unknown
-            }
-        }
-    }
-
-    fn ternary(&mut self, a: Type, b: Type, span: Span) -> Type {
-        match (a, b) {
-            (Type::Unknown, _) | (_, Type::Unknown) => Type::Unknown,
-            (a, b) if a.compatible(b) => a.widen(b),
-            (a, b) => {
-                let kind = |t: Type| {
-                    if t.is_int() {
-                        "integer".to_string()
-                    } else if t.is_str() {
-                        "string".to_string()
-                    } else {
-                        t.to_string()
-                    }
-                };
-                self.error(
-                    span,
-                    format!(
-                        "Ternary operator must return the same type: have '{}' and '{}'",
-                        kind(a),
-                        kind(b)
-                    ),
-                );
-                Type::Unknown
-            }
-        }
-    }
-
-    fn builtin(&mut self, builtin: Builtin, span: Span) -> Type {
-        match builtin {
-            Builtin::Pid
-            | Builtin::Tid
-            | Builtin::Uid
-            | Builtin::Gid
-            | Builtin::Cpu
-            | Builtin::Nsecs => Type::UINT,
-            Builtin::Comm => Type::Str { size: COMM_SIZE },
-            Builtin::Kstack => Type::KStack,
-            Builtin::Ustack => Type::UStack,
-            Builtin::Probe => Type::Probe,
-            Builtin::Retval => {
-                if !self.all(|p| matches!(p, Provider::Uprobe { ret: true, .. })) {
-                    let here = self.first_kind();
-                    self.error(
-                        span,
-                        format!("The retval builtin can only be used with 'uretprobe' probes ({here} used here)"),
-                    );
-                }
-                Type::INT
-            }
-            Builtin::Arg(n) => {
-                if !self.all(|p| matches!(p, Provider::Uprobe { ret: false, .. })) {
-                    self.error(
-                        span,
-                        format!("The arg{n} builtin can only be used with 'uprobe' probes ({} used here)", self.first_kind()),
-                    );
-                } else if n > 5 {
-                    self.error(
-                        span,
-                        format!("arg{n} is out of range: uprobe arguments are arg0 to arg5"),
-                    );
-                }
-                Type::UINT
-            }
-            Builtin::Func => {
-                if !self.all(|p| matches!(p, Provider::Uprobe { .. })) {
-                    self.error(
-                        span,
-                        format!("The func builtin can only be used with 'uprobe' and 'uretprobe' probes ({} used here)", self.first_kind()),
-                    );
-                }
-                Type::Sym
-            }
-        }
-    }
-
-    fn tracepoint_arg(&mut self, field: &str, span: Span) -> Type {
-        let Some(Provider::Tracepoint { category, event }) = self.providers.first().cloned() else {
-            let here = self.first_kind();
-            self.error(
-                span,
-                format!(
-                    "The args builtin can only be used with tracepoint probes ({here} used here)"
-                ),
-            );
-            return Type::Unknown;
-        };
-        if !self.all(|p| matches!(p, Provider::Tracepoint { .. })) {
-            self.error(
-                span,
-                "The args builtin can only be used when every attach point is a tracepoint",
-            );
-            return Type::Unknown;
-        }
-        match self.env.tracepoint_field(&category, &event, field) {
-            FieldLookup::Unknown => Type::UINT,
-            FieldLookup::Found(ty) => ty,
-            FieldLookup::Missing { available } => {
-                self.error(
-                    span,
-                    format!(
-                        "tracepoint {category}:{event} has no field '{field}' (it has: {})",
-                        available.join(", ")
-                    ),
-                );
-                Type::Unknown
-            }
-        }
-    }
-
-    fn all(&self, pred: impl Fn(&Provider) -> bool) -> bool {
-        self.providers.iter().all(pred)
-    }
-
-    fn first_kind(&self) -> &'static str {
-        match self.providers.first() {
-            Some(Provider::Begin) => "BEGIN",
-            Some(Provider::End) => "END",
-            Some(Provider::Tracepoint { .. }) => "tracepoint",
-            Some(Provider::Uprobe { ret: false, .. }) => "uprobe",
-            Some(Provider::Uprobe { ret: true, .. }) => "uretprobe",
-            Some(Provider::Profile { .. }) => "profile",
-            Some(Provider::Interval { .. }) => "interval",
-            None => "no probe",
-        }
     }
 }
 

@@ -8,131 +8,12 @@
 //! usual C-like tokens apply. Comments (`//`, `/* */`) are skipped everywhere.
 //! The lexer does not know the grammar; `parse.rs` does.
 
+mod token;
+
+pub use token::{Tok, Token};
+
 use crate::diag::Diagnostics;
 use crate::span::Span;
-
-/// A token kind, with its value for literals and names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Tok {
-    /// A probe header word (`BEGIN`, `t:sched:sched_switch`, …).
-    AttachPoint(String),
-    /// A bare identifier (`pid`, `count`, `if`, …).
-    Ident(String),
-    /// A scratch variable, with its `$`.
-    Var(String),
-    /// A map name with its `@` (just `@` for the anonymous map).
-    Map(String),
-    /// An integer literal (64-bit two's complement bits).
-    Int(i64),
-    /// A string literal, escapes resolved.
-    Str(String),
-    LParen,
-    RParen,
-    LBrace,
-    RBrace,
-    LBracket,
-    RBracket,
-    Comma,
-    Semi,
-    Question,
-    Colon,
-    Dot,
-    Arrow,
-    Plus,
-    Minus,
-    Star,
-    Slash,
-    Percent,
-    Amp,
-    Pipe,
-    Caret,
-    Tilde,
-    Bang,
-    Shl,
-    Shr,
-    Assign,
-    EqEq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    AndAnd,
-    OrOr,
-    PlusPlus,
-    MinusMinus,
-    /// A compound assignment such as `+=`; the operator token without `=`.
-    OpAssign(Box<Tok>),
-    /// End of input.
-    Eof,
-}
-
-impl Tok {
-    /// How a parse error names this token (bison-like: `;`, `identifier`, …).
-    pub fn describe(&self) -> String {
-        match self {
-            Tok::AttachPoint(s) => format!("probe '{s}'"),
-            Tok::Ident(s) => format!("identifier '{s}'"),
-            Tok::Var(s) => format!("variable {s}"),
-            Tok::Map(s) => format!("map {s}"),
-            Tok::Int(_) => "integer".to_string(),
-            Tok::Str(_) => "string".to_string(),
-            Tok::Eof => "end of file".to_string(),
-            Tok::OpAssign(op) => format!("{}=", op.describe()),
-            other => other.symbol().to_string(),
-        }
-    }
-
-    fn symbol(&self) -> &'static str {
-        match self {
-            Tok::LParen => "(",
-            Tok::RParen => ")",
-            Tok::LBrace => "{",
-            Tok::RBrace => "}",
-            Tok::LBracket => "[",
-            Tok::RBracket => "]",
-            Tok::Comma => ",",
-            Tok::Semi => ";",
-            Tok::Question => "?",
-            Tok::Colon => ":",
-            Tok::Dot => ".",
-            Tok::Arrow => "->",
-            Tok::Plus => "+",
-            Tok::Minus => "-",
-            Tok::Star => "*",
-            Tok::Slash => "/",
-            Tok::Percent => "%",
-            Tok::Amp => "&",
-            Tok::Pipe => "|",
-            Tok::Caret => "^",
-            Tok::Tilde => "~",
-            Tok::Bang => "!",
-            Tok::Shl => "<<",
-            Tok::Shr => ">>",
-            Tok::Assign => "=",
-            Tok::EqEq => "==",
-            Tok::Ne => "!=",
-            Tok::Lt => "<",
-            Tok::Le => "<=",
-            Tok::Gt => ">",
-            Tok::Ge => ">=",
-            Tok::AndAnd => "&&",
-            Tok::OrOr => "||",
-            Tok::PlusPlus => "++",
-            Tok::MinusMinus => "--",
-            _ => "token",
-        }
-    }
-}
-
-/// A token and where it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Token {
-    /// What it is.
-    pub tok: Tok,
-    /// Where it is.
-    pub span: Span,
-}
 
 /// Splits `source` into tokens, ending with [`Tok::Eof`].
 pub fn lex(source: &str) -> Result<Vec<Token>, Diagnostics> {
@@ -264,6 +145,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn run(mut self) -> Result<Vec<Token>, Diagnostics> {
+        if self.src.starts_with(b"#!") {
+            while self.peek(0).is_some_and(|b| b != b'\n') {
+                self.bump();
+            }
+        }
         loop {
             self.skip_blank_and_comments()?;
             let mark = self.mark();
@@ -335,10 +221,15 @@ impl<'a> Lexer<'a> {
                 self.push(Tok::Slash, mark);
             }
             _ => {
-                while self
-                    .peek(0)
-                    .is_some_and(|b| !b.is_ascii_whitespace() && !matches!(b, b',' | b'{' | b'}'))
-                {
+                while let Some(b) = self.peek(0) {
+                    if b.is_ascii_whitespace() || matches!(b, b',' | b'{' | b'}') {
+                        break;
+                    }
+                    // A path may hold `/`; elsewhere `/` opens the predicate
+                    // (`t:sched:sched_switch/pid == 1/{ … }`).
+                    if b == b'/' && !self.text(mark.0).starts_with('u') {
+                        break;
+                    }
                     self.bump();
                 }
                 let word = self.text(mark.0);
@@ -567,85 +458,4 @@ impl<'a> Lexer<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn toks(src: &str) -> Vec<Tok> {
-        lex(src).unwrap().into_iter().map(|t| t.tok).collect()
-    }
-
-    #[test]
-    fn header_words_and_predicate() {
-        assert_eq!(
-            toks("uprobe:/bin/bash:readline, t:sched:* /pid == 1/ { }"),
-            vec![
-                Tok::AttachPoint("uprobe:/bin/bash:readline".into()),
-                Tok::Comma,
-                Tok::AttachPoint("t:sched:*".into()),
-                Tok::Slash,
-                Tok::Ident("pid".into()),
-                Tok::EqEq,
-                Tok::Int(1),
-                Tok::Slash,
-                Tok::LBrace,
-                Tok::RBrace,
-                Tok::Eof,
-            ]
-        );
-    }
-
-    #[test]
-    fn code_tokens() {
-        assert_eq!(
-            toks("BEGIN { @x[1] += $y->z; @++; // c\n /* d */ \"a\\tb\\x41\" 0x1f 1_000 }"),
-            vec![
-                Tok::AttachPoint("BEGIN".into()),
-                Tok::LBrace,
-                Tok::Map("@x".into()),
-                Tok::LBracket,
-                Tok::Int(1),
-                Tok::RBracket,
-                Tok::OpAssign(Box::new(Tok::Plus)),
-                Tok::Var("$y".into()),
-                Tok::Arrow,
-                Tok::Ident("z".into()),
-                Tok::Semi,
-                Tok::Map("@".into()),
-                Tok::PlusPlus,
-                Tok::Semi,
-                Tok::Str("a\tbA".into()),
-                Tok::Int(31),
-                Tok::Int(1000),
-                Tok::RBrace,
-                Tok::Eof,
-            ]
-        );
-    }
-
-    #[test]
-    fn second_probe_after_block_is_a_header_again() {
-        let t = toks("BEGIN { if (1) { } } END { }");
-        assert_eq!(t[t.len() - 4], Tok::AttachPoint("END".into()));
-    }
-
-    #[test]
-    fn spans_are_one_based_byte_columns() {
-        let t = lex("BEGIN {\n  @x = 1;\n}").unwrap();
-        let map = &t[2];
-        assert_eq!(map.tok, Tok::Map("@x".into()));
-        assert_eq!((map.span.line, map.span.col, map.span.end_col), (2, 3, 5));
-    }
-
-    #[test]
-    fn errors_point_at_the_bad_text() {
-        let e = lex("BEGIN { @x = \"abc }").unwrap_err();
-        assert_eq!(e.0[0].message, "unterminated string");
-        assert_eq!((e.0[0].span.col, e.0[0].span.end_col), (14, 20));
-        let e = lex("BEGIN { @x = 1 # }").unwrap_err();
-        assert_eq!(e.0[0].message, "syntax error, unexpected character '#'");
-        assert_eq!(e.0[0].span.col, 16);
-        assert!(lex("BEGIN { 99999999999999999999 }").is_err());
-        assert!(lex("BEGIN { \"\\xff\" }").is_err());
-        assert!(lex("BEGIN { /* x").is_err());
-    }
-}
+mod tests;
