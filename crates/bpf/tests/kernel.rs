@@ -283,6 +283,84 @@ fn ringbuf_carries_one_record_per_event() {
     assert_eq!(ring.consume(|_| {}).expect("consume again"), 0);
 }
 
+#[test]
+fn get_stackid_records_kernel_stacks() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !root_or_skip("get_stackid_records_kernel_stacks") {
+        return;
+    }
+    let tracefs = Tracefs::open().expect("tracefs");
+    let devnull = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .expect("/dev/null");
+    let fd_offset = tracefs
+        .tracepoint_fields("syscalls", "sys_enter_write")
+        .expect("format")
+        .iter()
+        .find(|f| f.name == "fd")
+        .expect("fd")
+        .offset as i16;
+    let value_size = bpf::map::stack_trace_value_size();
+    let stacks = Map::create(MapSpec::new(
+        MapType::StackTrace,
+        "stacks",
+        4,
+        value_size,
+        128,
+    ))
+    .expect("stack map");
+    let ids = Map::create(MapSpec::new(MapType::Hash, "ids", 4, 8, 128)).expect("id map");
+    // @[kstack] = count() for our writes to /dev/null.
+    let insns = Asm::default()
+        .push(Insn::mov64_reg(Reg::R6, Reg::R1))
+        .push(Insn::ldx(Size::DW, Reg::R0, Reg::R6, fd_offset))
+        .jump(
+            Insn::jmp_imm(JmpOp::Ne, Reg::R0, devnull.as_raw_fd(), 0),
+            "out",
+        )
+        .push(Insn::mov64_reg(Reg::R1, Reg::R6))
+        .wide(Insn::ld_map_fd(Reg::R2, stacks.fd()))
+        .push(Insn::mov64_imm(Reg::R3, 0))
+        .push(Insn::call(Helper::GetStackid))
+        .jump(Insn::jmp_imm(JmpOp::Slt, Reg::R0, 0, 0), "out")
+        .push(Insn::stx(Size::W, Reg::R10, -4, Reg::R0))
+        .increment(&ids, true)
+        .finish();
+    let prog = Program::load(ProgType::Tracepoint, "kstacks", &insns).expect("load");
+    let id = tracefs
+        .tracepoint_id("syscalls", "sys_enter_write")
+        .expect("id");
+    let attached = attach::tracepoint(&prog, id).expect("attach");
+    for _ in 0..10 {
+        (&devnull).write_all(b"x").expect("write");
+    }
+    drop(attached);
+
+    let keys = ids.keys().expect("keys");
+    assert!(!keys.is_empty(), "no stack ids");
+    let total: u64 = keys
+        .iter()
+        .map(|k| {
+            u64::from_le_bytes(
+                ids.lookup(k).expect("lookup").expect("present")[..8]
+                    .try_into()
+                    .expect("8"),
+            )
+        })
+        .sum();
+    assert_eq!(total, 10);
+    let frames = stacks
+        .lookup(&keys[0])
+        .expect("stack lookup")
+        .expect("stack present");
+    let first = u64::from_le_bytes(frames[..8].try_into().expect("8"));
+    assert!(
+        first >= 0xffff_8000_0000_0000,
+        "kernel address expected, got {first:#x}"
+    );
+}
+
 /// libc's file and getpid's offset in it, from our own mappings.
 fn libc_getpid() -> (PathBuf, u64) {
     let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
@@ -337,7 +415,16 @@ fn uprobe_and_uretprobe_count_exactly_the_calls() {
     };
     let t = Instant::now();
     let on_entry = attach::uprobe(&entry, &target(false)).expect("uprobe");
-    let on_return = attach::uprobe(&exit, &target(true)).expect("uretprobe");
+    // The return probe is limited to this process (`-p`): the kernel filters
+    // by address space, so the worker thread is seen too.
+    let on_return = attach::uprobe(
+        &exit,
+        &UprobeTarget {
+            pid: Some(std::process::id() as i32),
+            ..target(true)
+        },
+    )
+    .expect("uretprobe");
     eprintln!(
         "timing: uprobe + uretprobe attach {:?} ({} +{offset:#x})",
         t.elapsed(),
