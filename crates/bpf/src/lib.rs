@@ -2,8 +2,9 @@
 //! tracer's compiler emits [`insn::Insn`]s; this crate creates the maps,
 //! loads the program through the raw `bpf()` syscall (returning the
 //! verifier's log when it is rejected), attaches it with `perf_event_open`,
-//! and answers the lookups that needs (tracefs ids and record formats, ELF
-//! symbol offsets for uprobes). It knows nothing of the bpftrace language.
+//! reads what programs send through a ring buffer, and answers the lookups
+//! that needs (tracefs ids and record formats, ELF symbol offsets for
+//! uprobes). It knows nothing of the bpftrace language.
 //!
 //! Steps, as the tracer uses them:
 //!

@@ -521,6 +521,7 @@ fn verifier_rejections_carry_the_log() {
     ];
     let err = Program::load(ProgType::Tracepoint, "not_a_map", &not_a_map).expect_err("rejected");
     let text = err.to_string();
+    eprintln!("{text}");
     assert!(text.contains("expected=map_ptr"), "{text}");
     assert!(text.contains("not_a_map"), "{text}");
     // The verbose mode returns the log of an accepted program too.
