@@ -95,6 +95,11 @@ pub fn measure(
         _ => None,
     });
     let sched_before = sched_pid.and_then(procfs::schedstat_of_tasks);
+    // The held child's time so far (fork to here) is not the command's.
+    let child_before = held
+        .as_ref()
+        .and_then(|h| procfs::schedstat(h.pid()))
+        .unwrap_or_default();
     let host_before = procfs::host_sample();
     if !matches!(target, Target::Command(_)) {
         counters.iter().for_each(Counter::enable);
@@ -120,7 +125,9 @@ pub fn measure(
     let readings: Vec<Option<Reading>> = counters.iter().map(Counter::read).collect();
     ticker.tick(on_tick)?;
     let sched = match (child_pid, sched_pid, sched_before) {
-        (Some(pid), _, _) => procfs::schedstat(pid).map(|s| (s, SchedScope::MainThread)),
+        (Some(pid), _, _) => {
+            procfs::schedstat(pid).map(|s| (s.since(&child_before), SchedScope::MainThread))
+        }
         (None, Some(pid), Some((before, _))) => procfs::schedstat_of_tasks(pid)
             .map(|(after, n)| (after.since(&before), SchedScope::Threads(n))),
         _ => None,

@@ -30,21 +30,27 @@ pub fn real_lines(real: &RealStats, note: Option<&str>) -> String {
     if let Some((s, scope)) = real.sched {
         let on = s.on_cpu_ns as f64 / 1e9;
         let rq = s.run_queue_ns as f64 / 1e9;
-        match scope {
-            SchedScope::MainThread => {
+        let label = match scope {
+            SchedScope::MainThread => Some("main thread, /proc/PID/schedstat"),
+            SchedScope::Threads(1) => Some("its one thread, /proc/PID/task/*/schedstat"),
+            SchedScope::Threads(_) => None,
+        };
+        match (scope, label) {
+            (_, Some(label)) => {
                 let rest = (wall_s - on - rq).max(0.0);
                 out.push_str(&format!(
                     " wall {wall_s:.6} s: on-CPU {on:.6} s ({:.1}%), run-queue wait {rq:.6} s ({:.1}%), \
-                     blocked/sleeping {rest:.6} s ({:.1}%)  [main thread, /proc/PID/schedstat{note}]\n",
+                     blocked/sleeping {rest:.6} s ({:.1}%)  [{label}{note}]\n",
                     pct(on, wall_s),
                     pct(rq, wall_s),
                     pct(rest, wall_s)
                 ));
             }
-            SchedScope::Threads(n) => out.push_str(&format!(
+            (SchedScope::Threads(n), None) => out.push_str(&format!(
                 " wall {wall_s:.6} s: threads on-CPU {on:.6} s, waiting in the run queue {rq:.6} s  \
                  [{n} threads, /proc/PID/task/*/schedstat{note}]\n"
             )),
+            (SchedScope::MainThread, None) => {}
         }
     }
     if let Some(r) = real.rusage {
