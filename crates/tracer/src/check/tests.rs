@@ -310,3 +310,30 @@ fn tracepoint_fields_come_from_the_environment() {
     let c = check(parse("t:a:b { @[args.comm] = count(); }").unwrap(), &Fields).unwrap();
     assert_eq!(c.maps["@"].keys, vec![Type::Str { size: 16 }]);
 }
+
+#[test]
+fn tutorial_one_liners_are_accepted() {
+    for src in [
+        "BEGIN { printf(\"Hello, World!\\n\"); }",
+        "tracepoint:syscalls:sys_enter_openat { printf(\"%s %s\\n\", comm, str(args->filename)); }",
+        "tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }",
+        "tracepoint:syscalls:sys_exit_read /pid == 18644/ { @bytes = hist(args->ret); }",
+        "tracepoint:syscalls:sys_exit_read { @bytes = lhist(args->ret, 0, 10000, 1000); }",
+        "tracepoint:syscalls:sys_exit_read /args->ret/ { @[comm] = sum(args->ret); }",
+        "tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; } \
+         tracepoint:syscalls:sys_exit_read /@start[tid]/ { @ns[comm] = hist(nsecs - @start[tid]); \
+         delete(@start[tid]); }",
+        "profile:hz:99 /pid == 189/ { @[ustack] = count(); }",
+        "profile:hz:99 { @[kstack] = count(); }",
+        "tracepoint:sched:sched_switch { @[kstack] = count(); }",
+        "tracepoint:block:block_rq_issue { @ = hist(args.bytes); }",
+        "interval:s:5 { exit(); }",
+        "interval:s:1 { print(@x); clear(@x); } tracepoint:syscalls:sys_enter_write { @x[comm] = count(); }",
+        "uretprobe:/bin/bash:readline { printf(\"read a line\\n\"); }",
+        "uprobe:/bin/bash:readline { @[probe, func] = count(); }",
+        "tracepoint:syscalls:sys_enter_write /comm == \"dd\"/ { @[pid] = count(); }",
+        "t:syscalls:sys_enter_* { @[probe] = count(); } END { printf(\"done\\n\"); }",
+    ] {
+        ok(src);
+    }
+}
