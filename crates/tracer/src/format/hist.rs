@@ -25,6 +25,13 @@ pub fn hist_index(value: i64) -> usize {
     }
 }
 
+/// The bucket bpftrace 0.17's generated code picks: like [`hist_index`] but
+/// every value >= 2^31 lands in `[2G, 4G)` (index 33). Measured:
+/// `hist(nsecs)` prints `[2G, 4G)` there. For comparing counts with 0.17.
+pub fn hist_index_bpftrace_0_17(value: i64) -> usize {
+    hist_index(value).min(33)
+}
+
 /// The lhist() bucket a value falls in (`min < max`, `step >= 1`).
 pub fn lhist_index(value: i64, min: i64, max: i64, step: i64) -> usize {
     if value < min {
@@ -152,6 +159,8 @@ mod tests {
         assert_eq!(hist_index(5), 4);
         assert_eq!(hist_index(1000), 11);
         assert_eq!(hist_index(i64::MAX), 64);
+        assert_eq!(hist_index_bpftrace_0_17(1 << 40), 33);
+        assert_eq!(hist_index_bpftrace_0_17(1000), 11);
     }
 
     #[test]
