@@ -42,7 +42,9 @@ pub fn run(
         TopdownPlan::Off
     };
     let mut all = events.clone();
-    all.extend(topdown.events());
+    let topdown_events = topdown.events();
+    let grouped_tail = topdown_events.len();
+    all.extend(topdown_events);
     let timing = Timing {
         interval: config.interval,
         duration: config.duration,
@@ -64,7 +66,14 @@ pub fn run(
             let text = printer.interval(&snapshot, tick.elapsed_ns);
             write(out, &text)
         };
-        let measured = session::measure(&config.target, &all, timing, stop, &mut on_tick)?;
+        let measured = session::measure(
+            &config.target,
+            &all,
+            grouped_tail,
+            timing,
+            stop,
+            &mut on_tick,
+        )?;
         totals.push(&measured);
         last = Some(measured);
         if stop.load(Ordering::Relaxed) {

@@ -35,6 +35,10 @@ struct EventRow {
     name: String,
     /// `None` for `<not supported>` / `<not counted>`.
     count: Option<f64>,
+    /// Where the ` # ` metric column starts, if the row has one.
+    metric_at: Option<usize>,
+    /// The line's length (perf pads every row to fixed columns).
+    width: usize,
 }
 
 /// The event rows of perf's text layout, in order.
@@ -64,7 +68,12 @@ fn event_rows(text: &str) -> Vec<EventRow> {
         let rest = rest.trim_start();
         let rest = rest.strip_prefix("msec").unwrap_or(rest);
         let name = rest.split_whitespace().next().unwrap().to_string();
-        rows.push(EventRow { name, count });
+        rows.push(EventRow {
+            name,
+            count,
+            metric_at: line.find(" # "),
+            width: line.len(),
+        });
     }
     rows
 }

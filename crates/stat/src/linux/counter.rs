@@ -73,7 +73,7 @@ impl Counter {
         };
         let mut fds = Vec::with_capacity(targets.len());
         for (pid, cpu) in targets {
-            match perf_event_open(&mut attr, pid, cpu) {
+            match perf_event_open(&mut attr, pid, cpu, -1) {
                 Ok(fd) => fds.push(fd),
                 Err(e) if is_not_supported(&e) => return Ok(Counter::NotSupported(e)),
                 // A thread of a -p target that exited meanwhile.
@@ -127,6 +127,56 @@ impl Counter {
     }
 }
 
+/// Opens `events` as one group per task/CPU, the first leading (what the
+/// top-down events need: Ice Lake's `topdown-*` must follow SLOTS). Any
+/// failure leaves the whole group `NotSupported`: top-down is then reported
+/// as unavailable rather than computed from a partial set.
+pub fn open_group(events: &[EventSel], scope: &Scope) -> Vec<Counter> {
+    match try_open_group(events, scope) {
+        Ok(counters) => counters,
+        Err(e) => events
+            .iter()
+            .map(|_| Counter::NotSupported(io::Error::new(e.kind(), e.to_string())))
+            .collect(),
+    }
+}
+
+fn try_open_group(events: &[EventSel], scope: &Scope) -> io::Result<Vec<Counter>> {
+    let mut attrs = events
+        .iter()
+        .map(|e| attr_for(e).map_err(|e| io::Error::other(e.to_string())))
+        .collect::<io::Result<Vec<_>>>()?;
+    let targets: Vec<(i32, i32)> = match scope {
+        Scope::Tasks {
+            tids,
+            enable_on_exec,
+        } => {
+            for (i, attr) in attrs.iter_mut().enumerate() {
+                attr.set_inherit(1);
+                // Members follow their leader: only it starts disabled.
+                attr.set_enable_on_exec(u64::from(*enable_on_exec && i == 0));
+            }
+            tids.iter().map(|&t| (t, -1)).collect()
+        }
+        Scope::Cpus(cpus) => cpus.iter().map(|&c| (-1, c as i32)).collect(),
+    };
+    for attr in attrs.iter_mut().skip(1) {
+        attr.set_disabled(0);
+    }
+    let mut fds: Vec<Vec<OwnedFd>> = events.iter().map(|_| Vec::new()).collect();
+    for (pid, cpu) in targets {
+        let mut leader = -1;
+        for (i, attr) in attrs.iter_mut().enumerate() {
+            let fd = perf_event_open(attr, pid, cpu, leader)?;
+            if i == 0 {
+                leader = fd.as_raw_fd();
+            }
+            fds[i].push(fd);
+        }
+    }
+    Ok(fds.into_iter().map(Counter::Open).collect())
+}
+
 fn attr_for(event: &EventSel) -> Result<b::perf_event_attr, StatError> {
     // SAFETY: perf_event_attr is plain old data; all-zero is its documented default.
     let mut attr: b::perf_event_attr = unsafe { std::mem::zeroed() };
@@ -150,7 +200,12 @@ fn attr_for(event: &EventSel) -> Result<b::perf_event_attr, StatError> {
     Ok(attr)
 }
 
-fn perf_event_open(attr: &mut b::perf_event_attr, pid: i32, cpu: i32) -> io::Result<OwnedFd> {
+fn perf_event_open(
+    attr: &mut b::perf_event_attr,
+    pid: i32,
+    cpu: i32,
+    group_fd: i32,
+) -> io::Result<OwnedFd> {
     // SAFETY: `attr` is a fully initialized perf_event_attr; the kernel only
     // reads it (and may write `size` back on E2BIG).
     let fd = unsafe {
@@ -158,7 +213,7 @@ fn perf_event_open(attr: &mut b::perf_event_attr, pid: i32, cpu: i32) -> io::Res
             attr,
             pid,
             cpu,
-            -1,
+            group_fd,
             b::PERF_FLAG_FD_CLOEXEC as libc::c_ulong,
         )
     };
@@ -225,6 +280,37 @@ mod tests {
         assert!(r.value > 0 && r.running_ns > 0, "{r:?}");
         let later = counter.read().unwrap();
         assert!(later.since(&r).value <= later.value);
+    }
+
+    #[test]
+    fn opens_a_group_led_by_the_first_event() {
+        // The top-down path cannot run without a PMU; a software group takes it here.
+        let events = crate::event::parse_event_list("task-clock,page-faults").unwrap();
+        // SAFETY: gettid has no preconditions.
+        let me = unsafe { libc::gettid() };
+        let scope = Scope::Tasks {
+            tids: vec![me],
+            enable_on_exec: false,
+        };
+        let counters = open_group(&events, &scope);
+        assert_eq!(counters.len(), 2);
+        if let Counter::NotSupported(e) = &counters[0] {
+            assert!(is_permission(e), "{e}");
+            return;
+        }
+        counters[0].enable();
+        let pages: Vec<Vec<u8>> = (0..64).map(|_| vec![1u8; 4096]).collect();
+        assert_eq!(pages.len(), 64);
+        let clock = counters[0].read().unwrap();
+        let faults = counters[1].read().unwrap();
+        assert!(
+            clock.value > 0 && faults.running_ns > 0,
+            "{clock:?} {faults:?}"
+        );
+        let bad = crate::event::parse_event_list("task-clock,nosuchcat:nosuchevent").unwrap();
+        assert!(open_group(&bad, &scope)
+            .iter()
+            .all(|c| matches!(c, Counter::NotSupported(_))));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! out interval deltas, then read the counters and what is real (schedstat of
 //! the zombie, rusage from `wait4`, steal and PSI over the run).
 
-use super::counter::{Counter, Reading, Scope};
+use super::counter::{self, Counter, Reading, Scope};
 use super::process::{self, Watched};
 use super::procfs;
 use crate::config::Target;
@@ -66,10 +66,12 @@ fn from_profiler(e: ProfilerError) -> StatError {
     }
 }
 
-/// Measures `events` on `target`.
+/// Measures `events` on `target`; the last `grouped_tail` events are opened
+/// as one group (the top-down events).
 pub fn measure(
     target: &Target,
     events: &[EventSel],
+    grouped_tail: usize,
     timing: Timing,
     stop: &AtomicBool,
     on_tick: &mut dyn FnMut(&Tick) -> Result<(), StatError>,
@@ -78,7 +80,7 @@ pub fn measure(
         Some(argv) => Some(child::spawn_held(argv).map_err(from_profiler)?),
         None => None,
     };
-    let opened = open(target, events, held.as_ref().map(|h| h.pid()));
+    let opened = open(target, events, grouped_tail, held.as_ref().map(|h| h.pid()));
     let (counters, watched, sched_pid) = match opened {
         Ok(ok) => ok,
         Err(e) => {
@@ -156,7 +158,12 @@ pub fn measure(
 type Opened = (Vec<Counter>, Vec<Watched>, Option<i32>);
 
 /// Opens every event on the target's tasks or CPUs; watches `-p` PIDs.
-fn open(target: &Target, events: &[EventSel], child: Option<i32>) -> Result<Opened, StatError> {
+fn open(
+    target: &Target,
+    events: &[EventSel],
+    grouped_tail: usize,
+    child: Option<i32>,
+) -> Result<Opened, StatError> {
     let (scope, watched, sched_pid) = match (target, child) {
         (Target::Command(_), Some(pid)) => (
             Scope::Tasks {
@@ -188,10 +195,14 @@ fn open(target: &Target, events: &[EventSel], child: Option<i32>) -> Result<Open
         }
         _ => (Scope::Cpus(online_cpus()), Vec::new(), None),
     };
-    let counters = events
+    let split = events.len().saturating_sub(grouped_tail);
+    let mut counters = events[..split]
         .iter()
         .map(|e| Counter::open(e, &scope))
         .collect::<Result<Vec<_>, _>>()?;
+    if split < events.len() {
+        counters.extend(counter::open_group(&events[split..], &scope));
+    }
     Ok((counters, watched, sched_pid))
 }
 
