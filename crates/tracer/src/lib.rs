@@ -22,17 +22,26 @@
 //! assert_eq!(checked.maps["@"].value.to_string(), "count");
 //! ```
 //!
-//! Not here: BPF instructions, maps in the kernel, attaching (crate `bpf`).
+//! Then, on a real machine: [`env`] answers tracepoint field types from
+//! tracefs, [`codegen`] turns each probe into BPF instructions (map layouts
+//! in [`layout`]), and [`runtime`] creates maps, loads, attaches, runs and
+//! prints. The system calls themselves are crate `bpf`'s.
 
 pub mod ast;
 pub mod check;
+pub mod codegen;
 pub mod diag;
+pub mod env;
 pub mod format;
+pub mod layout;
 pub mod lex;
 pub mod parse;
+pub mod runtime;
 pub mod span;
 pub mod types;
 
+/// The kernel side, for callers that list probes or report its errors.
+pub use bpf;
 pub use check::{check, Checked, Environment, FieldLookup, MapInfo, NoEnvironment};
 pub use diag::{Diagnostic, Diagnostics};
 pub use parse::parse;

@@ -62,6 +62,12 @@ pub enum Command {
         after_help = "Examples:\n  whyslow stat -- ./my-program --flag\n  whyslow stat -r 10 -- ./my-program\n  whyslow stat -e task-clock,cs,page-faults,sched:sched_switch -I 1000 -- ./server\n  whyslow stat -p 1234 --duration 10s\n  whyslow stat -a -x, -- sleep 1\n\nOutput goes to standard error, as perf stat's does (-o FILE writes a file). Exit code: the\ncommand's (127 when it does not exist). Without a hardware PMU (most VMs) hardware rows say\n<not supported> with the reason, then what is real: a wall-time breakdown (on-CPU, run-queue\nwait, blocked), rusage, steal and PSI over the run."
     )]
     Stat(StatArgs),
+    /// Dynamic tracing with bpftrace's language (a subset) and output: tracepoints, uprobes,
+    /// profile and interval probes, maps with count/sum/avg/min/max/stats/hist/lhist, printf.
+    #[command(
+        after_help = "Examples:\n  whyslow trace 'tracepoint:syscalls:sys_enter_write /comm == \"dd\"/ { @[pid] = count(); }'\n  whyslow trace -e 'tracepoint:syscalls:sys_enter_read { @bytes = hist(args.count); }' -c 'cat /etc/passwd'\n  whyslow trace 'uretprobe:/bin/bash:readline { printf(\"%s\\n\", str(retval)); }'\n  whyslow trace -l 'tracepoint:sched:*'\n  whyslow trace program.bt\n\nNeeds root (or CAP_BPF and CAP_PERFMON). Mounts tracefs when it is not mounted. Compiles\nto BPF itself (no LLVM); output and error layout are bpftrace 0.17's."
+    )]
+    Trace(TraceArgs),
     /// The built-in workload `demo` profiles (internal).
     #[command(name = "__demo-workload", hide = true)]
     DemoWorkload {
@@ -454,6 +460,26 @@ pub struct StatArgs {
     /// The command to count (its arguments follow; `--` before it is optional).
     #[arg(trailing_var_arg = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+/// `whyslow trace`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The program text, or a file holding it (with -l: a probe pattern).
+    #[arg(value_name = "PROGRAM")]
+    pub program: Option<String>,
+    /// The program text (like bpftrace -e).
+    #[arg(short = 'e', value_name = "PROGRAM", conflicts_with = "program")]
+    pub expression: Option<String>,
+    /// Run CMD (split on whitespace) once probes are attached; stop when it exits.
+    #[arg(short = 'c', value_name = "CMD")]
+    pub command: Option<String>,
+    /// Trace only this process with uprobes; stop when it exits.
+    #[arg(short = 'p', value_name = "PID")]
+    pub pid: Option<i32>,
+    /// List probes matching PATTERN (`tracepoint:cat:*`, `uprobe:/path:func*`) instead of tracing.
+    #[arg(short = 'l', value_name = "PATTERN", num_args = 0..=1, default_missing_value = "")]
+    pub list: Option<String>,
 }
 
 /// `whyslow report`.

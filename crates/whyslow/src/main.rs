@@ -16,6 +16,7 @@ mod cmd_report;
 mod cmd_serve;
 mod cmd_slo;
 mod cmd_stat;
+mod cmd_trace;
 mod cmd_use;
 mod http_post;
 mod interrupt;
@@ -60,6 +61,10 @@ fn main() -> ExitCode {
             Err(error) => Err(error),
         },
         cli::Command::Stat(args) => match cmd_stat::run(args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
+        cli::Command::Trace(args) => match cmd_trace::run(args) {
             Ok(code) => return code,
             Err(error) => Err(error),
         },

@@ -1,0 +1,316 @@
+//! Running a program: the steps after the front end.
+//!
+//! 1. open tracefs (mounting it when missing) and check the program
+//!    against the real tracepoint formats;
+//! 2. create the maps and the ring buffer;
+//! 3. expand attach points, generate and load one program per target
+//!    (a verifier rejection points at the probe, with the log's tail);
+//! 4. print `Attaching N probes...`, attach, run BEGIN, start `-c CMD`;
+//! 5. handle ring-buffer records (printf, print, clear, exit) until
+//!    Ctrl-C, `exit()`, or the command / `-p` process ends;
+//! 6. detach, run END, print every map as bpftrace does.
+//!
+//! Not here: the language (front end), instructions (`codegen`), output
+//! layout (`format`), flags (the `whyslow` binary).
+
+mod maps;
+mod targets;
+mod user;
+
+use crate::ast::{Probe, Provider};
+use crate::codegen::{self, PrintfSite, Shared};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::env::TracefsEnvironment;
+use crate::format::{attaching_line, format_exit};
+use bpf::attach::{self, Attachment, UprobeTarget};
+use bpf::map::{Map, MapSpec, MapType};
+use bpf::prog::Program;
+use bpf::ringbuf::RingBuf;
+use bpf::tracefs::Tracefs;
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use targets::Target;
+
+/// Ring buffer bytes (a power of two, a multiple of the page size).
+const RINGBUF_BYTES: u32 = 1 << 20;
+
+/// How a run is set up.
+#[derive(Clone, Debug, Default)]
+pub struct RunConfig {
+    /// `-c CMD`: started once probes are attached; the run ends when it exits.
+    pub command: Option<Vec<String>>,
+    /// `-p PID`: uprobes only in this process; the run ends when it exits.
+    pub pid: Option<i32>,
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Errors about the program text (render with [`Diagnostics::render`]),
+    /// then `detail` (e.g. the verifier log's tail).
+    #[error("{diagnostics}{detail}")]
+    Compile {
+        diagnostics: Diagnostics,
+        detail: String,
+    },
+    /// The kernel refused something (permissions are explained).
+    #[error(transparent)]
+    Kernel(#[from] bpf::Error),
+    /// `-c CMD` could not be started.
+    #[error("cannot run `{command}`: {source}")]
+    Command {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+}
+
+impl RunError {
+    fn compile(diagnostic: Diagnostic) -> RunError {
+        RunError::Compile {
+            diagnostics: Diagnostics(vec![diagnostic]),
+            detail: String::new(),
+        }
+    }
+}
+
+/// What happened, for the caller's messages.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// tracefs was not mounted and this run mounted it (at this path).
+    pub mounted_tracefs: Option<std::path::PathBuf>,
+    /// Time from start to the `Attaching` line.
+    pub to_attaching: Duration,
+}
+
+/// Whether the program needs tracefs (it has tracepoints).
+fn needs_tracefs(source_probes: &[Probe]) -> bool {
+    source_probes.iter().any(|p| {
+        p.attach_points
+            .iter()
+            .any(|a| matches!(a.provider, Provider::Tracepoint { .. }))
+    })
+}
+
+/// Compiles, loads, attaches and runs `source` until it ends; writes what
+/// bpftrace would print to `out`. `notes` receives one-line notices for
+/// standard error (e.g. tracefs mounted).
+pub fn run(
+    source: &str,
+    config: &RunConfig,
+    stop: &AtomicBool,
+    out: &mut dyn Write,
+    notes: &mut dyn FnMut(&str),
+) -> Result<RunReport, RunError> {
+    let started = std::time::Instant::now();
+    let mut report = RunReport::default();
+    let parsed = crate::parse(source).map_err(|diagnostics| RunError::Compile {
+        diagnostics,
+        detail: String::new(),
+    })?;
+    let tracefs = if needs_tracefs(&parsed.probes) {
+        let tracefs = Tracefs::open()?;
+        if tracefs.mounted_now() {
+            notes(&format!(
+                "tracefs was not mounted; mounted it at {}",
+                tracefs.root().display()
+            ));
+            report.mounted_tracefs = Some(tracefs.root().to_path_buf());
+        }
+        Some(tracefs)
+    } else {
+        None
+    };
+    let checked = match &tracefs {
+        Some(t) => crate::check(parsed, &TracefsEnvironment::new(t)),
+        None => crate::check(parsed, &crate::NoEnvironment),
+    }
+    .map_err(|diagnostics| RunError::Compile {
+        diagnostics,
+        detail: String::new(),
+    })?;
+
+    // BEGIN/END run in user space: check them before touching the kernel.
+    let mut begin = Vec::new();
+    let mut end = Vec::new();
+    for probe in &checked.program.probes {
+        for point in &probe.attach_points {
+            let (list, which) = match point.provider {
+                Provider::Begin => (&mut begin, "BEGIN"),
+                Provider::End => (&mut end, "END"),
+                _ => continue,
+            };
+            if let Some(pred) = &probe.predicate {
+                return Err(RunError::compile(Diagnostic::new(
+                    pred.span,
+                    format!("a predicate on {which} is not supported yet by whyslow trace"),
+                )));
+            }
+            list.extend(user::actions(&probe.body, which).map_err(RunError::compile)?);
+        }
+    }
+
+    let live = maps::create(&checked.maps)?;
+    let map_refs = maps::refs(&live);
+    let ring_map = Map::create(MapSpec::new(
+        MapType::RingBuf,
+        "ws_output",
+        0,
+        0,
+        RINGBUF_BYTES,
+    ))?;
+    let mut ring = RingBuf::new(&ring_map)?;
+
+    let mut printfs: Vec<PrintfSite> = Vec::new();
+    let mut printf_ids = HashMap::new();
+    let mut loaded: Vec<(Program, Target)> = Vec::new();
+    let mut probe_count = 0;
+    for probe in &checked.program.probes {
+        for point in &probe.attach_points {
+            if matches!(point.provider, Provider::Begin | Provider::End) {
+                probe_count += 1;
+                continue;
+            }
+            for target in targets::expand(point, tracefs.as_ref())? {
+                let fields = match &target {
+                    Target::Tracepoint { fields, .. } => fields.as_slice(),
+                    _ => &[],
+                };
+                let mut shared = Shared {
+                    maps: &map_refs,
+                    ringbuf_fd: ring_map.fd(),
+                    printfs: &mut printfs,
+                    printf_ids: &mut printf_ids,
+                };
+                let insns = codegen::compile_probe(probe, &point.provider, fields, &mut shared)
+                    .map_err(RunError::compile)?;
+                let prog = match Program::load(target.prog_type(), &target.prog_name(), &insns) {
+                    Ok(prog) => prog,
+                    Err(bpf::Error::Verifier { log, .. }) => {
+                        let tail: Vec<&str> = log.lines().rev().take(12).collect();
+                        let tail: Vec<&str> = tail.into_iter().rev().collect();
+                        return Err(RunError::Compile {
+                            diagnostics: Diagnostics(vec![Diagnostic::new(
+                                probe.span,
+                                format!(
+                                    "the kernel verifier rejected the program of {} (a whyslow bug: please report it with this program)",
+                                    point.raw
+                                ),
+                            )]),
+                            detail: format!("verifier log (last lines):\n{}\n", tail.join("\n")),
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                loaded.push((prog, target));
+                probe_count += 1;
+            }
+        }
+    }
+
+    out.write_all(attaching_line(probe_count).as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(RunError::Output)?;
+    report.to_attaching = started.elapsed();
+    let mut attachments: Vec<Attachment> = Vec::with_capacity(loaded.len());
+    for (prog, target) in &loaded {
+        attachments.push(match target {
+            Target::Tracepoint { id, .. } => attach::tracepoint(prog, *id)?,
+            Target::Uprobe {
+                path,
+                file_offset,
+                ret,
+                ..
+            } => attach::uprobe(
+                prog,
+                &UprobeTarget {
+                    path: path.clone(),
+                    file_offset: *file_offset,
+                    retprobe: *ret,
+                    pid: config.pid,
+                },
+            )?,
+            Target::Profile { frequency_hz } => attach::profile(prog, *frequency_hz)?,
+            Target::Interval { period_ns } => attach::interval(prog, *period_ns, 0)?,
+        });
+    }
+
+    let mut exit = user::run(&begin, &live, out)?;
+    let mut child = match (&config.command, exit) {
+        (Some(command), false) => Some(spawn(command)?),
+        _ => None,
+    };
+    while !exit && !stop.load(Ordering::Relaxed) {
+        ring.poll(Duration::from_millis(100))?;
+        exit = drain(&mut ring, &printfs, &live, out)?;
+        if let Some(c) = child.as_mut() {
+            if c.try_wait().map(|s| s.is_some()).unwrap_or(true) {
+                break;
+            }
+        }
+        if let Some(pid) = config.pid {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                break;
+            }
+        }
+    }
+    drop(attachments);
+    drain(&mut ring, &printfs, &live, out)?;
+    if let Some(mut c) = child {
+        // A command still running (Ctrl-C, exit()) is left to finish on its own, as bpftrace does.
+        let _ = c.try_wait();
+    }
+    user::run(&end, &live, out)?;
+    let snapshots = live
+        .iter()
+        .map(maps::snapshot)
+        .collect::<bpf::Result<Vec<_>>>()?;
+    out.write_all(format_exit(&snapshots).as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(RunError::Output)?;
+    Ok(report)
+}
+
+fn drain(
+    ring: &mut RingBuf,
+    printfs: &[PrintfSite],
+    live: &[maps::LiveMap],
+    out: &mut dyn Write,
+) -> Result<bool, RunError> {
+    let mut exit = false;
+    let mut failure = None;
+    ring.consume(|record| {
+        if exit || failure.is_some() {
+            return;
+        }
+        match user::handle_record(record, printfs, live, out) {
+            Ok(e) => exit = e,
+            Err(e) => failure = Some(e),
+        }
+    })?;
+    out.flush().map_err(RunError::Output)?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(exit),
+    }
+}
+
+fn spawn(command: &[String]) -> Result<Child, RunError> {
+    let (program, args) = command.split_first().ok_or_else(|| RunError::Command {
+        command: String::new(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"),
+    })?;
+    Command::new(program)
+        .args(args)
+        .spawn()
+        .map_err(|source| RunError::Command {
+            command: command.join(" "),
+            source,
+        })
+}
