@@ -20,16 +20,20 @@ pub mod probe;
 pub mod runqlat;
 pub mod runtime;
 pub mod syscalls;
+pub mod syscount;
 
 pub use error::{Error, Result};
 
 use std::io::Write;
 
 /// The tools: name and one-line description.
-pub const TOOLS: &[(&str, &str)] = &[(
-    "runqlat",
-    "Summarize run queue (scheduler) latency as a histogram",
-)];
+pub const TOOLS: &[(&str, &str)] = &[
+    (
+        "runqlat",
+        "Summarize run queue (scheduler) latency as a histogram",
+    ),
+    ("syscount", "Summarize syscall counts and latencies"),
+];
 
 /// Runs `tool` with its own arguments, printing to stdout; the exit code.
 pub fn run(tool: &str, args: &[String]) -> Result<i32> {
@@ -44,6 +48,7 @@ pub fn run(tool: &str, args: &[String]) -> Result<i32> {
 pub fn run_to(tool: &str, args: &[String], out: &mut dyn Write) -> Result<i32> {
     match tool {
         "runqlat" => runqlat::main(args, out),
+        "syscount" => syscount::main(args, out),
         _ => Err(Error::UnknownTool(
             tool.to_string(),
             TOOLS.iter().map(|t| t.0).collect::<Vec<_>>().join(", "),
