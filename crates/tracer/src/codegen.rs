@@ -87,6 +87,7 @@ pub fn compile_probe(
         provider,
         fields,
         shared,
+        exit,
     };
     gen.asm.push(Insn::mov64_reg(Reg::R6, Reg::R1));
     gen.declare_vars(&probe.body)?;
@@ -111,6 +112,8 @@ pub(crate) struct Gen<'a, 'b> {
     provider: &'a Provider,
     fields: &'a [Field],
     shared: &'a mut Shared<'b>,
+    /// The label of the final `return 0`.
+    exit: asm::Label,
 }
 
 pub(crate) type R<T> = Result<T, Diagnostic>;
@@ -207,39 +210,52 @@ impl Gen<'_, '_> {
         Ok(())
     }
 
-    fn block(&mut self, block: &Block) -> R<()> {
+    /// Emits a block; true when it ends in `exit()` (statements after it are
+    /// not emitted: they would be unreachable, which the verifier rejects).
+    fn block(&mut self, block: &Block) -> R<bool> {
         for stmt in &block.stmts {
             // Temporaries live for one statement.
             let mark = self.used;
-            self.stmt(stmt)?;
+            let ends = self.stmt(stmt)?;
             self.used = mark;
+            if ends {
+                return Ok(true);
+            }
         }
-        Ok(())
+        Ok(false)
     }
 
-    fn stmt(&mut self, stmt: &Stmt) -> R<()> {
+    fn stmt(&mut self, stmt: &Stmt) -> R<bool> {
         match &stmt.kind {
             StmtKind::Assign { target, op, value } => match target {
-                LValue::Map(map) => self.assign_map(map, *op, value),
+                LValue::Map(map) => self.assign_map(map, *op, value)?,
                 LValue::Var(var) => {
                     let (off, ty) = self.vars[&var.name];
                     if ty.is_str() {
-                        return self.str_into(value, off, slot_size(ty));
+                        self.str_into(value, off, slot_size(ty))?;
+                        return Ok(false);
                     }
-                    match op {
-                        None => self.int(value)?,
-                        Some(op) => {
-                            self.int(value)?;
-                            self.asm.push(Insn::mov64_reg(Reg::R8, Reg::R7));
-                            self.asm.push(Insn::ldx(Size::DW, Reg::R7, Reg::R10, off));
-                            self.arith(*op, Reg::R8, false, stmt.span)?;
-                        }
+                    self.int(value)?;
+                    if let Some(op) = op {
+                        self.asm.push(Insn::mov64_reg(Reg::R8, Reg::R7));
+                        self.asm.push(Insn::ldx(Size::DW, Reg::R7, Reg::R10, off));
+                        self.arith(*op, Reg::R8, false, stmt.span)?;
                     }
                     self.asm.push(Insn::stx(Size::DW, Reg::R10, off, Reg::R7));
-                    Ok(())
                 }
             },
-            StmtKind::Expr(expr) => self.call_stmt(expr),
+            StmtKind::Expr(expr) => {
+                self.call_stmt(expr)?;
+                // exit() ends the probe's action, as in bpftrace.
+                if let ExprKind::Call {
+                    func: Function::Exit,
+                    ..
+                } = expr.kind
+                {
+                    self.asm.jump(Insn::ja(0), self.exit);
+                    return Ok(true);
+                }
+            }
             StmtKind::If {
                 cond,
                 then_block,
@@ -249,20 +265,23 @@ impl Gen<'_, '_> {
                 self.int(cond)?;
                 self.asm
                     .jump(Insn::jmp_imm(JmpOp::Eq, Reg::R7, 0, 0), otherwise);
-                self.block(then_block)?;
+                let then_ends = self.block(then_block)?;
                 match else_block {
                     None => self.asm.bind(otherwise),
                     Some(b) => {
                         let end = self.asm.label();
-                        self.asm.jump(Insn::ja(0), end);
+                        if !then_ends {
+                            self.asm.jump(Insn::ja(0), end);
+                        }
                         self.asm.bind(otherwise);
-                        self.block(b)?;
+                        let else_ends = self.block(b)?;
                         self.asm.bind(end);
+                        return Ok(then_ends && else_ends);
                     }
                 }
-                Ok(())
             }
         }
+        Ok(false)
     }
 
     /// Builds the key of `access` in a new slot; a bucketed map's last 8
