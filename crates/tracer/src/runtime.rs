@@ -247,7 +247,13 @@ pub fn run(
         _ => None,
     };
     while !exit && !stop.load(Ordering::Relaxed) {
-        ring.poll(Duration::from_millis(100))?;
+        // A command or -p process is checked for exit between polls.
+        let wait_ms = if child.is_some() || config.pid.is_some() {
+            20
+        } else {
+            100
+        };
+        ring.poll(Duration::from_millis(wait_ms))?;
         exit = drain(&mut ring, &printfs, &live, out)?;
         if let Some(c) = child.as_mut() {
             if c.try_wait().map(|s| s.is_some()).unwrap_or(true) {
