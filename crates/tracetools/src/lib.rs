@@ -15,6 +15,7 @@
 pub mod args;
 pub mod asm;
 pub mod error;
+pub mod execsnoop;
 pub mod hist;
 pub mod probe;
 pub mod runqlat;
@@ -33,6 +34,7 @@ pub const TOOLS: &[(&str, &str)] = &[
         "Summarize run queue (scheduler) latency as a histogram",
     ),
     ("syscount", "Summarize syscall counts and latencies"),
+    ("execsnoop", "Trace exec syscalls"),
 ];
 
 /// Runs `tool` with its own arguments, printing to stdout; the exit code.
@@ -49,6 +51,7 @@ pub fn run_to(tool: &str, args: &[String], out: &mut dyn Write) -> Result<i32> {
     match tool {
         "runqlat" => runqlat::main(args, out),
         "syscount" => syscount::main(args, out),
+        "execsnoop" => execsnoop::main(args, out),
         _ => Err(Error::UnknownTool(
             tool.to_string(),
             TOOLS.iter().map(|t| t.0).collect::<Vec<_>>().join(", "),
