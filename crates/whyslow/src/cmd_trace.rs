@@ -55,6 +55,25 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
 
 /// The program text and the name errors call it by (`stdin` for text, as
 /// bpftrace does; the path for a file).
+/// `whyslow trace TOOL ARGS…` with TOOL a ready-made tool
+/// ([`tracetools::TOOLS`]): runs it with its own options (libbpf-tools'
+/// ones, which clap would not know) and returns its exit code; `None` for
+/// any other command line.
+pub fn run_named_tool() -> Option<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, tool) = (args.first()?, args.get(1)?);
+    if command != "trace" || !tracetools::TOOLS.iter().any(|(name, _)| name == tool) {
+        return None;
+    }
+    Some(match tracetools::run(tool, &args[2..]) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(error) => {
+            eprintln!("whyslow: error: {error}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
 fn program_source(args: &TraceArgs) -> Result<(String, String)> {
     if let Some(text) = &args.expression {
         return Ok(("stdin".into(), text.clone()));

@@ -39,6 +39,10 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // `whyslow trace TOOL [its own options]`: the tool parses them.
+    if let Some(code) = cmd_trace::run_named_tool() {
+        return code;
+    }
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Record(args) => cmd_record::run(args),

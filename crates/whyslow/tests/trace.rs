@@ -323,3 +323,36 @@ fn unknown_tracepoints_are_reported_as_bpftrace_does() {
          ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
     );
 }
+
+#[test]
+fn ready_made_tools_run_through_whyslow_trace_with_their_own_options() {
+    if !root_or_skip("ready_made_tools_run_through_whyslow_trace_with_their_own_options") {
+        return;
+    }
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // runqlat's interval and count, libbpf-tools' positional arguments.
+    let out = common::whyslow()
+        .args(["trace", "runqlat", "-m", "1", "1"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("whyslow runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text(&out).contains("msecs"), "{}", text(&out));
+    // A bad option gets the tool's usage and a failure.
+    let out = common::whyslow()
+        .args(["trace", "syscount", "--no-such-option"])
+        .output()
+        .expect("whyslow runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("syscount"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
