@@ -14,9 +14,11 @@
 
 pub mod args;
 pub mod asm;
+pub mod biolatency;
 pub mod error;
 pub mod execsnoop;
 pub mod hist;
+pub mod opensnoop;
 pub mod probe;
 pub mod runqlat;
 pub mod runtime;
@@ -35,6 +37,11 @@ pub const TOOLS: &[(&str, &str)] = &[
     ),
     ("syscount", "Summarize syscall counts and latencies"),
     ("execsnoop", "Trace exec syscalls"),
+    ("opensnoop", "Trace open family syscalls"),
+    (
+        "biolatency",
+        "Summarize block device I/O latency as a histogram",
+    ),
 ];
 
 /// Runs `tool` with its own arguments, printing to stdout; the exit code.
@@ -52,6 +59,8 @@ pub fn run_to(tool: &str, args: &[String], out: &mut dyn Write) -> Result<i32> {
         "runqlat" => runqlat::main(args, out),
         "syscount" => syscount::main(args, out),
         "execsnoop" => execsnoop::main(args, out),
+        "opensnoop" => opensnoop::main(args, out),
+        "biolatency" => biolatency::main(args, out),
         _ => Err(Error::UnknownTool(
             tool.to_string(),
             TOOLS.iter().map(|t| t.0).collect::<Vec<_>>().join(", "),
