@@ -307,9 +307,10 @@ fn enter_prog(o: &Options, m: &Maps, filename: probe::Field, argv: probe::Field)
     let mut a = Asm::new();
     a.i(Insn::mov64_reg(Reg::R6, Reg::R1));
     if let Some(uid) = o.uid {
+        // A 32-bit compare: the immediate of a 64-bit one is sign-extended,
+        // so uids of 2^31 and above would never match.
         a.i(Insn::call(Helper::GetCurrentUidGid))
-            .i(Insn::mov32_reg(Reg::R0, Reg::R0))
-            .jump(Insn::jmp_imm(JmpOp::Ne, Reg::R0, uid as i32, 0), "out");
+            .jump(Insn::jmp32_imm(JmpOp::Ne, Reg::R0, uid as i32, 0), "out");
     }
     a.i(Insn::st(Size::W, Reg::R10, ZERO, 0))
         .lookup(m.scratch, ZERO)
