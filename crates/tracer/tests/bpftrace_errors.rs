@@ -4,29 +4,9 @@
 //! stderr byte for byte. Skips like `bpftrace_layout.rs` (fails instead with
 //! `WHYSLOW_REQUIRE_BPFTRACE`).
 
-use std::process::Command;
+mod common;
 
-fn usable() -> Result<(), String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        == Some("0");
-    if !root {
-        return Err("not running as root".into());
-    }
-    match Command::new("bpftrace").arg("--version").output() {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("v0.17") => Ok(()),
-        Ok(out) => Err(format!(
-            "bpftrace is {}, the messages are pinned to v0.17",
-            String::from_utf8_lossy(&out.stdout).trim()
-        )),
-        Err(e) => Err(format!(
-            "bpftrace not found ({e}); apt-get install bpftrace"
-        )),
-    }
-}
+use std::process::Command;
 
 /// Programs rejected by both, with the same words and positions.
 const PROGRAMS: &[&str] = &[
@@ -64,15 +44,8 @@ const PROGRAMS: &[&str] = &[
 
 #[test]
 fn errors_match_bpftrace() {
-    match usable() {
-        Ok(()) => {}
-        Err(why) if std::env::var_os("WHYSLOW_REQUIRE_BPFTRACE").is_some() => {
-            panic!("WHYSLOW_REQUIRE_BPFTRACE is set but bpftrace cannot run: {why}")
-        }
-        Err(why) => {
-            eprintln!("skipping the bpftrace error differential test: {why}");
-            return;
-        }
+    if !common::require_or_skip("error") {
+        return;
     }
     for program in PROGRAMS {
         let ours = match tracer::compile_front(program, &tracer::NoEnvironment) {

@@ -6,6 +6,8 @@
 //! when bpftrace is missing or we are not root; with
 //! `WHYSLOW_REQUIRE_BPFTRACE` set, those are failures instead.
 
+mod common;
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,42 +15,6 @@ use tracer::format::hist::{hist_index, lhist_buckets, lhist_index};
 use tracer::format::printf::{format_printf, parse_format, PrintfArg};
 use tracer::format::{attaching_line, format_exit, format_map, Key, MapSnapshot, MapValue};
 use tracer::types::{AggKind, Type};
-
-/// Whether bpftrace can run here; `Err` says why not.
-fn bpftrace_usable() -> Result<(), String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(2))
-        == Some("0");
-    if !root {
-        return Err("not running as root".into());
-    }
-    match Command::new("bpftrace").arg("--version").output() {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).contains("v0.17") => Ok(()),
-        Ok(out) => Err(format!(
-            "bpftrace is {}, the layout is pinned to v0.17",
-            String::from_utf8_lossy(&out.stdout).trim()
-        )),
-        Err(e) => Err(format!(
-            "bpftrace not found ({e}); apt-get install bpftrace"
-        )),
-    }
-}
-
-fn require_or_skip() -> bool {
-    match bpftrace_usable() {
-        Ok(()) => true,
-        Err(why) if std::env::var_os("WHYSLOW_REQUIRE_BPFTRACE").is_some() => {
-            panic!("WHYSLOW_REQUIRE_BPFTRACE is set but bpftrace cannot run: {why}")
-        }
-        Err(why) => {
-            eprintln!("skipping the bpftrace differential test: {why}");
-            false
-        }
-    }
-}
 
 /// Runs `bpftrace -e program` and returns its stdout.
 fn run_bpftrace(program: &str) -> String {
@@ -268,7 +234,7 @@ fn s(v: &str) -> Key {
 
 #[test]
 fn layout_matches_bpftrace() {
-    if !require_or_skip() {
+    if !common::require_or_skip("layout") {
         return;
     }
     let mut cases = Vec::new();
