@@ -14,6 +14,23 @@ pub enum Arg {
     Positional(String),
 }
 
+impl Arg {
+    /// The name of a long option (`--pid` → `pid`), `""` for anything else,
+    /// so a tool can match a short and a long spelling in one arm.
+    pub fn long_name(&self) -> &str {
+        match self {
+            Arg::Long(name) => name,
+            _ => "",
+        }
+    }
+}
+
+/// Owned strings of `args`, as a tool's `parse` takes them (for tests).
+#[cfg(test)]
+pub(crate) fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
 /// Walks `args` for the tool `tool` whose usage text is `usage`.
 #[derive(Debug)]
 pub struct Lexer<'a> {

@@ -162,6 +162,15 @@ impl Asm {
             .i(Insn::mov64_imm(dst, max))
     }
 
+    /// Adds one, atomically, to the `u64` slot `index` of the array at
+    /// `base` (a histogram's bucket); clobbers `index` and `tmp`.
+    pub fn count_slot(&mut self, base: Reg, index: Reg, tmp: Reg) -> &mut Asm {
+        self.i(Insn::alu64_imm(AluOp::Lsh, index, 3))
+            .i(Insn::alu64_reg(AluOp::Add, base, index))
+            .i(Insn::mov64_imm(tmp, 1))
+            .i(Insn::atomic_add(Size::DW, base, 0, tmp))
+    }
+
     /// `r0 = 0; exit` under `label`.
     pub fn exit_label(&mut self, label: &str) -> &mut Asm {
         self.label(label)

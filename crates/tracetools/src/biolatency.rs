@@ -70,10 +70,7 @@ pub fn parse(args: &[String]) -> Result<Parsed<Options>> {
     let mut o = Options::default();
     let mut positionals = 0;
     while let Some(arg) = lx.next() {
-        let long = match &arg {
-            Arg::Long(l) => l.as_str(),
-            _ => "",
-        };
+        let long = arg.long_name();
         match (&arg, long) {
             (Arg::Short('h'), _) | (_, "help") => return Ok(Parsed::Help),
             (Arg::Short('T'), _) | (_, "timestamp") => o.timestamp = true,
@@ -343,10 +340,7 @@ fn complete_prog(o: &Options, f: &Fields, start: &Map, hists: &Map) -> Vec<Insn>
         .log2(Reg::R8, Reg::R1, Reg::R2)
         .clamp(Reg::R8, SLOTS as i32 - 1)
         .lookup_or_init(hists, HIST_KEY, SCRATCH, VALUE_LEN, "out")
-        .i(Insn::alu64_imm(AluOp::Lsh, Reg::R8, 3))
-        .i(Insn::alu64_reg(AluOp::Add, Reg::R0, Reg::R8))
-        .i(Insn::mov64_imm(Reg::R1, 1))
-        .i(Insn::atomic_add(Size::DW, Reg::R0, 0, Reg::R1))
+        .count_slot(Reg::R0, Reg::R8, Reg::R1)
         .exit_label("out");
     a.finish()
 }
@@ -355,9 +349,7 @@ fn complete_prog(o: &Options, f: &Fields, start: &Map, hists: &Map) -> Vec<Insn>
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::args::strings as args;
 
     #[test]
     fn parses_libbpf_tools_options() {

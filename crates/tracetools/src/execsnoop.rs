@@ -67,10 +67,7 @@ pub fn parse(args: &[String]) -> Result<Parsed<Options>> {
     let mut lx = Lexer::new("execsnoop", USAGE, args);
     let mut o = Options::default();
     while let Some(arg) = lx.next() {
-        let long = match &arg {
-            Arg::Long(l) => l.as_str(),
-            _ => "",
-        };
+        let long = arg.long_name();
         match (&arg, long) {
             (Arg::Short('h'), _) | (_, "help") => return Ok(Parsed::Help),
             (Arg::Short('T'), _) | (_, "time") => o.time = true,
@@ -405,9 +402,7 @@ fn exit_prog(o: &Options, m: &Maps, ret: probe::Field) -> Vec<Insn> {
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::args::strings as args;
 
     #[test]
     fn parses_options() {

@@ -89,10 +89,7 @@ pub fn parse(args: &[String]) -> Result<Parsed<Options>> {
     let mut o = Options::default();
     let max = i32::MAX as u64;
     while let Some(arg) = lx.next() {
-        let long = match &arg {
-            Arg::Long(l) => l.as_str(),
-            _ => "",
-        };
+        let long = arg.long_name();
         match (&arg, long) {
             (Arg::Short('h'), _) | (_, "help") => return Ok(Parsed::Help),
             (Arg::Short('T'), _) | (_, "timestamp") => o.timestamp = true,
@@ -430,9 +427,7 @@ fn exit_prog(o: &Options, m: &ExitMaps, ret: probe::Field) -> Vec<Insn> {
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::args::strings as args;
 
     #[test]
     fn parses_options() {

@@ -364,11 +364,7 @@ fn switch_prog(
         ))
         .i(Insn::stx(Size::DW, Reg::R0, COMM_AT + part, Reg::R1));
     }
-    a.i(Insn::alu64_imm(AluOp::Lsh, Reg::R8, 3))
-        .i(Insn::alu64_reg(AluOp::Add, Reg::R0, Reg::R8))
-        .i(Insn::mov64_imm(Reg::R1, 1))
-        .i(Insn::atomic_add(Size::DW, Reg::R0, 0, Reg::R1))
-        .exit_label("out");
+    a.count_slot(Reg::R0, Reg::R8, Reg::R1).exit_label("out");
     a.finish()
 }
 
@@ -376,9 +372,7 @@ fn switch_prog(
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::args::strings as args;
 
     #[test]
     fn parses_libbpf_tools_options() {

@@ -78,10 +78,7 @@ pub fn parse(args: &[String]) -> Result<Parsed<Options>> {
     let mut o = Options::default();
     let max = i32::MAX as u64;
     while let Some(arg) = lx.next() {
-        let long = match &arg {
-            Arg::Long(l) => l.as_str(),
-            _ => "",
-        };
+        let long = arg.long_name();
         match (&arg, long) {
             (Arg::Short('h'), _) | (_, "help") => return Ok(Parsed::Help),
             (Arg::Short('x'), _) | (_, "failures") => o.failures = true,
@@ -331,9 +328,7 @@ fn exit_prog(
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::args::strings as args;
 
     #[test]
     fn parses_options() {
