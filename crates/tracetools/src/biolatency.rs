@@ -21,7 +21,6 @@ use bpf::insn::{AluOp, Helper, Insn, JmpOp, Reg, Size};
 use bpf::map::{Map, MapType};
 use std::collections::HashMap;
 use std::io::Write;
-use std::time::Duration;
 
 pub const USAGE: &str = "USAGE: biolatency [-h] [-T] [-m] [-Q] [-D] [-d DISK] [interval] [count]";
 
@@ -260,21 +259,13 @@ pub fn main(args: &[String], out: &mut dyn Write) -> Result<i32> {
     runtime::catch_ctrl_c();
     writeln!(out, "Tracing block device I/O... Hit Ctrl-C to end.")?;
     out.flush()?;
-    let interval = Duration::from_secs(options.interval.unwrap_or(99_999_999));
-    let mut left = options.count;
-    loop {
-        let stopped = runtime::sleep(interval);
-        writeln!(out)?;
-        if options.timestamp {
-            writeln!(out, "{:<8}", runtime::clock())?;
-        }
-        write!(out, "{}", tracer.render(&tracer.take()?))?;
-        out.flush()?;
-        left = left.map(|n| n.saturating_sub(1));
-        if stopped || left == Some(0) {
-            return Ok(0);
-        }
-    }
+    runtime::report_every(
+        out,
+        options.interval,
+        options.count,
+        options.timestamp,
+        || Ok(tracer.render(&tracer.take()?)),
+    )
 }
 
 struct Fields {

@@ -18,7 +18,6 @@ use crate::runtime;
 use bpf::insn::{AluOp, Helper, Insn, JmpOp, Reg, Size};
 use bpf::map::{Map, MapType, UpdateFlag};
 use std::io::Write;
-use std::time::Duration;
 
 pub const USAGE: &str = "USAGE: runqlat [-h] [-T] [-m] [-P] [-L] [-p PID] [interval] [count]";
 
@@ -212,21 +211,13 @@ pub fn main(args: &[String], out: &mut dyn Write) -> Result<i32> {
     let tracer = Runqlat::start(&options)?;
     runtime::catch_ctrl_c();
     writeln!(out, "Tracing run queue latency... Hit Ctrl-C to end.")?;
-    let interval = Duration::from_secs(options.interval.unwrap_or(99_999_999));
-    let mut left = options.count;
-    loop {
-        let stopped = runtime::sleep(interval);
-        writeln!(out)?;
-        if options.timestamp {
-            writeln!(out, "{:<8}", runtime::clock())?;
-        }
-        write!(out, "{}", tracer.render(&tracer.take()?))?;
-        out.flush()?;
-        left = left.map(|n| n.saturating_sub(1));
-        if stopped || left == Some(0) {
-            return Ok(0);
-        }
-    }
+    runtime::report_every(
+        out,
+        options.interval,
+        options.count,
+        options.timestamp,
+        || Ok(tracer.render(&tracer.take()?)),
+    )
 }
 
 /// Every thread's process from /proc (best effort: threads come and go).

@@ -83,6 +83,34 @@ pub fn u64_at(bytes: &[u8], off: usize) -> u64 {
         .unwrap_or(0)
 }
 
+/// The histogram tools' main loop (libbpf-tools' runqlat and biolatency):
+/// every `interval` seconds (forever when `None`, until Ctrl-C) a blank
+/// line, the time with `timestamp`, and what `report` renders; stops after
+/// `count` reports or at Ctrl-C (after one last report).
+pub fn report_every(
+    out: &mut dyn std::io::Write,
+    interval: Option<u64>,
+    count: Option<u64>,
+    timestamp: bool,
+    mut report: impl FnMut() -> crate::error::Result<String>,
+) -> crate::error::Result<i32> {
+    let interval = Duration::from_secs(interval.unwrap_or(99_999_999));
+    let mut left = count;
+    loop {
+        let stopped = sleep(interval);
+        writeln!(out)?;
+        if timestamp {
+            writeln!(out, "{:<8}", clock())?;
+        }
+        write!(out, "{}", report()?)?;
+        out.flush()?;
+        left = left.map(|n| n.saturating_sub(1));
+        if stopped || left == Some(0) {
+            return Ok(0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
