@@ -50,20 +50,48 @@ pub fn available(test: &str) -> bool {
     false
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+/// `n` distinct free loopback ports: all bound at once, so no two are the
+/// same, then released for the servers to take.
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("bound address").port())
+        .collect()
 }
 
+/// Attempts at starting a cluster: another test may take a port between
+/// choosing it and the server binding it; then all ports are chosen again.
+const ATTEMPTS: usize = 3;
+
 impl Cluster {
-    /// Starts `shards` servers and waits until each answers.
+    /// Starts `shards` servers and waits until each answers; on a failed
+    /// start (a port taken meanwhile) tries again on new ports.
     pub fn start(name: &str, shards: usize) -> Self {
+        let mut failures = Vec::new();
+        for attempt in 1..=ATTEMPTS {
+            match Self::try_start(name, shards) {
+                Ok(cluster) => return cluster,
+                Err(why) => {
+                    eprintln!("clickhouse cluster {name}, attempt {attempt}: {why}");
+                    failures.push(why);
+                }
+            }
+        }
+        panic!(
+            "clickhouse cluster {name} did not start in {ATTEMPTS} attempts:\n{}",
+            failures.join("\n")
+        );
+    }
+
+    fn try_start(name: &str, shards: usize) -> Result<Self, String> {
         let root = std::env::temp_dir().join(format!("whyslow-ch-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
-        let ports: Vec<(u16, u16, u16)> = (0..shards)
-            .map(|_| (free_port(), free_port(), free_port()))
+        let ports: Vec<(u16, u16, u16)> = free_ports(3 * shards)
+            .chunks(3)
+            .map(|p| (p[0], p[1], p[2]))
             .collect();
         let replicas: String = ports
             .iter()
@@ -105,10 +133,15 @@ impl Cluster {
                 http: format!("127.0.0.1:{http}"),
                 tcp_port: tcp,
             };
-            server.start();
+            let started = server.try_start();
             servers.push(server);
+            if let Err(why) = started {
+                // Dropping the half-started cluster kills what runs.
+                drop(Self { servers, root });
+                return Err(why);
+            }
         }
-        Self { servers, root }
+        Ok(Self { servers, root })
     }
 
     /// `clickhouse://HOST:PORT,…/DATABASE` with shard `first` listed first.
@@ -131,6 +164,14 @@ impl Drop for Cluster {
 impl Server {
     /// Starts (or restarts) the server and waits until it answers `SELECT 1`.
     pub fn start(&mut self) {
+        if let Err(why) = self.try_start() {
+            panic!("{why}");
+        }
+    }
+
+    /// [`Server::start`], saying why it failed: the server exited (its
+    /// error log's last lines) or did not answer in 60 s.
+    fn try_start(&mut self) -> Result<(), String> {
         let child = Command::new(binary().expect("clickhouse-server is installed"))
             .arg(format!(
                 "--config-file={}",
@@ -143,12 +184,40 @@ impl Server {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         while self.query("SELECT 1").as_deref() != Some("1") {
-            assert!(
-                Instant::now() < deadline,
-                "clickhouse-server at {} never answered",
-                self.http
-            );
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                self.child = None;
+                return Err(format!(
+                    "clickhouse-server at {} exited ({status}): {}",
+                    self.http,
+                    self.error_log_tail()
+                ));
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                return Err(format!(
+                    "clickhouse-server at {} never answered in 60 s: {}",
+                    self.http,
+                    self.error_log_tail()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    /// The last lines of the server's error log, for failure messages.
+    fn error_log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(5)..].join("\n");
+        if tail.is_empty() {
+            "(error.log is empty)".to_string()
+        } else {
+            tail
         }
     }
 
