@@ -77,6 +77,19 @@ pub enum Error {
     /// A kernel text file (tracepoint format, PMU format) we cannot parse.
     #[error("{}: {detail}", .path.display())]
     Format { path: PathBuf, detail: String },
+    /// Not BTF we can read (bad header, a section past the end, a kind we
+    /// do not know).
+    #[error("{}: not readable BTF: {detail}", .path.display())]
+    Btf { path: PathBuf, detail: String },
+    /// A struct member a program wants that BTF does not describe as a
+    /// readable whole.
+    #[error("{}: struct {structure} member `{member}`: {detail}", .path.display())]
+    BtfMember {
+        path: PathBuf,
+        structure: String,
+        member: String,
+        detail: String,
+    },
     /// Not an ELF file we can read.
     #[error("{}: not a readable ELF file: {detail}", .path.display())]
     Elf { path: PathBuf, detail: String },

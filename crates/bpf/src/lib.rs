@@ -4,7 +4,8 @@
 //! verifier's log when it is rejected), attaches it with `perf_event_open`,
 //! reads what programs send through a ring buffer, and answers the lookups
 //! that needs (tracefs ids and record formats, ELF symbol offsets for
-//! uprobes). It knows nothing of the bpftrace language.
+//! uprobes, kernel struct member offsets from BTF). It knows nothing of the
+//! bpftrace language.
 //!
 //! Steps, as the tracer uses them:
 //!
@@ -26,6 +27,7 @@
 //! Linux only; needs root (or CAP_BPF + CAP_PERFMON) at run time.
 
 pub mod attach;
+pub mod btf;
 pub mod cpus;
 pub mod elf;
 pub mod error;
