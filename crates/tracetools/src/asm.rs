@@ -156,6 +156,36 @@ impl Asm {
         self.i(Insn::mov64_reg(dst, acc))
     }
 
+    /// Copies `len` bytes of the tracepoint record at `ctx + from` to
+    /// `dst + to` (a stack or map pointer) through `tmp`, each piece as wide
+    /// as both offsets' alignment allows: the verifier refuses context and
+    /// stack accesses not aligned to their size.
+    pub fn copy_ctx(
+        &mut self,
+        ctx: Reg,
+        from: i16,
+        dst: Reg,
+        to: i16,
+        len: i16,
+        tmp: Reg,
+    ) -> &mut Asm {
+        let mut done = 0;
+        while done < len {
+            let (src_at, dst_at) = (from + done, to + done);
+            let size = [Size::DW, Size::W, Size::H]
+                .into_iter()
+                .find(|s| {
+                    let b = s.bytes() as i16;
+                    src_at % b == 0 && dst_at % b == 0 && len - done >= b
+                })
+                .unwrap_or(Size::B);
+            self.i(Insn::ldx(size, tmp, ctx, src_at))
+                .i(Insn::stx(size, dst, dst_at, tmp));
+            done += size.bytes() as i16;
+        }
+        self
+    }
+
     /// `dst = min(dst, max)` (unsigned), so the verifier sees the bound.
     pub fn clamp(&mut self, dst: Reg, max: i32) -> &mut Asm {
         self.i(Insn::jmp_imm(JmpOp::Le, dst, max, 1))
@@ -201,6 +231,24 @@ mod tests {
         let insns = asm.finish();
         assert_eq!(insns[0].off, 1);
         assert_eq!(insns.len(), 4);
+    }
+
+    #[test]
+    fn copies_in_aligned_pieces() {
+        let mut asm = Asm::new();
+        asm.copy_ctx(Reg::R6, 36, Reg::R10, -44, 14, Reg::R1);
+        // 36 is only 4-aligned, then 40 takes 8 bytes, then 2 are left.
+        let expected = [(Size::W, 36, -44), (Size::DW, 40, -40), (Size::H, 48, -32)];
+        let expected: Vec<Insn> = expected
+            .iter()
+            .flat_map(|&(size, from, to)| {
+                [
+                    Insn::ldx(size, Reg::R1, Reg::R6, from),
+                    Insn::stx(size, Reg::R10, to, Reg::R1),
+                ]
+            })
+            .collect();
+        assert_eq!(asm.finish(), expected);
     }
 
     #[test]

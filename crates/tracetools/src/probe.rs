@@ -14,6 +14,8 @@ use bpf::tracefs::Tracefs;
 pub struct Field {
     pub offset: i16,
     pub size: Size,
+    /// Bytes in the record (the whole array for arrays).
+    pub len: u32,
 }
 
 /// Attached programs (detached on drop).
@@ -54,7 +56,11 @@ impl Probes {
         } else {
             Size::from_bytes(f.size).ok_or_else(missing)?
         };
-        Ok(Field { offset, size })
+        Ok(Field {
+            offset,
+            size,
+            len: f.size,
+        })
     }
 
     /// Loads `insns` as a tracepoint program and attaches it to
