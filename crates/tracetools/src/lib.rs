@@ -24,6 +24,7 @@ pub mod runqlat;
 pub mod runtime;
 pub mod syscalls;
 pub mod syscount;
+pub mod tcplife;
 
 pub use error::{Error, Result};
 
@@ -41,6 +42,10 @@ pub const TOOLS: &[(&str, &str)] = &[
     (
         "biolatency",
         "Summarize block device I/O latency as a histogram",
+    ),
+    (
+        "tcplife",
+        "Trace the lifespan of TCP sessions and summarize",
     ),
 ];
 
@@ -61,6 +66,7 @@ pub fn run_to(tool: &str, args: &[String], out: &mut dyn Write) -> Result<i32> {
         "execsnoop" => execsnoop::main(args, out),
         "opensnoop" => opensnoop::main(args, out),
         "biolatency" => biolatency::main(args, out),
+        "tcplife" => tcplife::main(args, out),
         _ => Err(Error::UnknownTool(
             tool.to_string(),
             TOOLS.iter().map(|t| t.0).collect::<Vec<_>>().join(", "),
