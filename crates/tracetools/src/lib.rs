@@ -18,6 +18,7 @@ pub mod biolatency;
 pub mod error;
 pub mod execsnoop;
 pub mod hist;
+pub mod offcputime;
 pub mod opensnoop;
 pub mod probe;
 pub mod runqlat;
@@ -43,6 +44,7 @@ pub const TOOLS: &[(&str, &str)] = &[
         "biolatency",
         "Summarize block device I/O latency as a histogram",
     ),
+    ("offcputime", "Summarize off-CPU time by stack trace"),
     (
         "tcplife",
         "Trace the lifespan of TCP sessions and summarize",
@@ -66,6 +68,7 @@ pub fn run_to(tool: &str, args: &[String], out: &mut dyn Write) -> Result<i32> {
         "execsnoop" => execsnoop::main(args, out),
         "opensnoop" => opensnoop::main(args, out),
         "biolatency" => biolatency::main(args, out),
+        "offcputime" => offcputime::main(args, out),
         "tcplife" => tcplife::main(args, out),
         _ => Err(Error::UnknownTool(
             tool.to_string(),

@@ -468,7 +468,7 @@ pub struct TraceArgs {
     /// The program text, or a file holding it (with -l: a probe pattern).
     /// A ready-made tool instead: `whyslow trace TOOL [its options]` with
     /// TOOL one of runqlat, syscount, execsnoop, opensnoop, biolatency,
-    /// tcplife (`whyslow trace TOOL -h`).
+    /// offcputime, tcplife (`whyslow trace TOOL -h`).
     #[arg(value_name = "PROGRAM")]
     pub program: Option<String>,
     /// The program text (like bpftrace -e).
