@@ -68,12 +68,47 @@ pub enum Command {
         after_help = "Examples:\n  whyslow trace 'tracepoint:syscalls:sys_enter_write /comm == \"dd\"/ { @[pid] = count(); }'\n  whyslow trace -e 'tracepoint:syscalls:sys_enter_read { @bytes = hist(args.count); }' -c 'cat /etc/passwd'\n  whyslow trace 'uretprobe:/bin/bash:readline { printf(\"%s\\n\", str(retval)); }'\n  whyslow trace -l 'tracepoint:sched:*'\n  whyslow trace program.bt\n\nNeeds root (or CAP_BPF and CAP_PERFMON). Mounts tracefs when it is not mounted. Compiles\nto BPF itself (no LLVM); output and error layout are bpftrace 0.17's."
     )]
     Trace(TraceArgs),
+    /// Tokens for `--auth-file`: `auth token` makes one, `auth hash` prints the file line of one
+    /// read from standard input.
+    #[command(
+        after_help = "Examples:\n  whyslow auth token > agents.token\n  whyslow auth hash --role ingest --name agents < agents.token >> auth.txt\n  whyslow auth token | tee grafana.token | whyslow auth hash --role read --name grafana >> auth.txt\n\nauth.txt holds one line per token, ROLE HASH [NAME]: ingest (write any signal), read (APIs\nand UI) or admin (both). It holds hashes only; each client keeps its own token."
+    )]
+    Auth(AuthArgs),
     /// The built-in workload `demo` profiles (internal).
     #[command(name = "__demo-workload", hide = true)]
     DemoWorkload {
         /// Workload arguments: CPU_SECONDS BLOCKED_SECONDS PERCENT_A.
         args: Vec<String>,
     },
+}
+
+/// `whyslow auth`.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
+/// The `whyslow auth` commands.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Read a token (one line, at least 16 characters) from standard input and print its
+    /// `--auth-file` line: ROLE HASH [NAME], HASH an argon2id hash with a fresh salt.
+    Hash(AuthHashArgs),
+    /// Print a fresh random token: 32 bytes from the OS random number generator, base64url.
+    Token,
+}
+
+/// `whyslow auth hash`.
+#[derive(Debug, Args)]
+pub struct AuthHashArgs {
+    /// What the token may do: ingest (write any signal), read (APIs and UI) or admin (both).
+    #[arg(long, value_parser = parse_role, value_name = "ROLE")]
+    pub role: auth::Role,
+    /// Who holds the token, shown in logs; with Basic auth it must then be the user name.
+    #[arg(long, value_parser = parse_token_name, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// `whyslow top`.
@@ -531,6 +566,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("duration must be positive, got '{}'", text.trim()));
     }
     Ok(duration)
+}
+
+/// Parses an auth-file role: ingest, read or admin.
+fn parse_role(text: &str) -> Result<auth::Role, String> {
+    text.parse()
+        .map_err(|_| format!("'{text}' is not a role; use ingest, read or admin"))
+}
+
+/// Parses a token NAME (letters, digits, `.`, `_`, `-`, `@`).
+fn parse_token_name(text: &str) -> Result<String, String> {
+    auth::check_name(text).map_err(|bad| bad.to_string())?;
+    Ok(text.to_string())
 }
 
 #[cfg(test)]

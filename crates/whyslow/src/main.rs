@@ -7,6 +7,7 @@ mod agent_push;
 mod ansi_stderr;
 mod cli;
 mod cmd_agent;
+mod cmd_auth;
 mod cmd_bench;
 mod cmd_demo;
 mod cmd_diff;
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
         cli::Command::Serve(args) => cmd_serve::run(args),
         cli::Command::Agent(args) => cmd_agent::run(args),
         cli::Command::Slo(args) => cmd_slo::run(args),
+        cli::Command::Auth(args) => cmd_auth::run(args),
         cli::Command::Load(args) => match cmd_load::run(*args) {
             Ok(code) => return code,
             Err(error) => Err(error),
