@@ -149,6 +149,22 @@ pub enum Parsed<T> {
     Help,
 }
 
+/// Every tool's prologue: the options to run with, or `None` after
+/// printing `help` to `out` (`-h`).
+pub fn options_or_help<T>(
+    parsed: Parsed<T>,
+    help: &str,
+    out: &mut dyn std::io::Write,
+) -> crate::error::Result<Option<T>> {
+    match parsed {
+        Parsed::Run(options) => Ok(Some(options)),
+        Parsed::Help => {
+            write!(out, "{help}")?;
+            Ok(None)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

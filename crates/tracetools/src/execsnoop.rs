@@ -170,9 +170,13 @@ impl Execsnoop {
             _probes: probes,
         })
     }
+}
+
+impl runtime::EventTool for Execsnoop {
+    type Event = Event;
 
     /// Events that arrive within `timeout`.
-    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>> {
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>> {
         let mut events = Vec::new();
         if self.ring.poll(timeout)? {
             self.ring.consume(|r| events.push(Event::parse(r)))?;
@@ -188,7 +192,7 @@ impl Execsnoop {
     }
 
     /// The column header.
-    pub fn header(&self) -> String {
+    fn header(&self) -> String {
         let o = &self.options;
         let mut s = String::new();
         if o.time {
@@ -208,7 +212,7 @@ impl Execsnoop {
     }
 
     /// One event's line.
-    pub fn line(&self, e: &Event) -> String {
+    fn line(&self, e: &Event) -> String {
         let o = &self.options;
         let mut s = String::new();
         if o.time {
@@ -246,24 +250,11 @@ impl Execsnoop {
 
 /// `execsnoop ARGS`, printing to `out` until Ctrl-C.
 pub fn main(args: &[String], out: &mut dyn Write) -> Result<i32> {
-    let options = match parse(args)? {
-        Parsed::Help => {
-            write!(out, "{HELP}")?;
-            return Ok(0);
-        }
-        Parsed::Run(o) => o,
+    let Some(options) = crate::args::options_or_help(parse(args)?, HELP, out)? else {
+        return Ok(0);
     };
     let mut tracer = Execsnoop::start(&options)?;
-    runtime::catch_ctrl_c();
-    writeln!(out, "{}", tracer.header())?;
-    out.flush()?;
-    while !runtime::interrupted() {
-        for e in tracer.poll(Duration::from_millis(100))? {
-            writeln!(out, "{}", tracer.line(&e))?;
-        }
-        out.flush()?;
-    }
-    Ok(0)
+    runtime::print_events(&mut tracer, out, None)
 }
 
 /// The parent of `pid` from /proc.

@@ -17,7 +17,7 @@ use bpf::insn::{AluOp, Helper, Insn, JmpOp, Reg, Size};
 use bpf::map::{Map, MapType};
 use bpf::ringbuf::RingBuf;
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const USAGE: &str =
     "USAGE: opensnoop [-h] [-T] [-U] [-x] [-p PID] [-t TID] [-u UID] [-d DURATION] [-n NAME] [-e]";
@@ -208,9 +208,13 @@ impl Opensnoop {
             _probes: probes,
         })
     }
+}
+
+impl runtime::EventTool for Opensnoop {
+    type Event = Event;
 
     /// Events that arrive within `timeout`, after the `-n` filter.
-    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>> {
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>> {
         let mut events = Vec::new();
         if self.ring.poll(timeout)? {
             self.ring.consume(|r| events.push(Event::parse(r)))?;
@@ -222,12 +226,12 @@ impl Opensnoop {
     }
 
     /// The column header.
-    pub fn header(&self) -> String {
+    fn header(&self) -> String {
         header(&self.options)
     }
 
     /// One event's line.
-    pub fn line(&self, e: &Event) -> String {
+    fn line(&self, e: &Event) -> String {
         line(&self.options, e, &runtime::clock())
     }
 }
@@ -281,30 +285,11 @@ pub fn line(o: &Options, e: &Event, clock: &str) -> String {
 
 /// `opensnoop ARGS`, printing to `out` until Ctrl-C or `-d`.
 pub fn main(args: &[String], out: &mut dyn Write) -> Result<i32> {
-    let options = match parse(args)? {
-        Parsed::Help => {
-            write!(out, "{HELP}")?;
-            return Ok(0);
-        }
-        Parsed::Run(o) => o,
+    let Some(options) = crate::args::options_or_help(parse(args)?, HELP, out)? else {
+        return Ok(0);
     };
     let mut tracer = Opensnoop::start(&options)?;
-    runtime::catch_ctrl_c();
-    let end = options
-        .duration
-        .map(|d| Instant::now() + Duration::from_secs(d));
-    writeln!(out, "{}", tracer.header())?;
-    out.flush()?;
-    while !runtime::interrupted() {
-        for e in tracer.poll(Duration::from_millis(100))? {
-            writeln!(out, "{}", tracer.line(&e))?;
-        }
-        out.flush()?;
-        if end.is_some_and(|end| Instant::now() >= end) {
-            break;
-        }
-    }
-    Ok(0)
+    runtime::print_events(&mut tracer, out, options.duration)
 }
 
 /// Where an enter tracepoint has the flags and mode.

@@ -201,12 +201,8 @@ pub fn render(options: &Options, hists: &[Hist]) -> String {
 
 /// `runqlat ARGS`, printing to `out`.
 pub fn main(args: &[String], out: &mut dyn Write) -> Result<i32> {
-    let options = match parse(args)? {
-        Parsed::Help => {
-            write!(out, "{HELP}")?;
-            return Ok(0);
-        }
-        Parsed::Run(o) => o,
+    let Some(options) = crate::args::options_or_help(parse(args)?, HELP, out)? else {
+        return Ok(0);
     };
     let tracer = Runqlat::start(&options)?;
     runtime::catch_ctrl_c();

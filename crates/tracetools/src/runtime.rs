@@ -111,6 +111,37 @@ pub fn report_every(
     }
 }
 
+/// A tool that prints a line per event (execsnoop, opensnoop, tcplife).
+pub trait EventTool {
+    type Event;
+    /// Events that arrive within `timeout`.
+    fn poll(&mut self, timeout: Duration) -> crate::error::Result<Vec<Self::Event>>;
+    /// The column header.
+    fn header(&self) -> String;
+    /// One event's line.
+    fn line(&self, event: &Self::Event) -> String;
+}
+
+/// The event tools' main loop: the header, then a line per event as they
+/// come, until Ctrl-C or after `duration` seconds.
+pub fn print_events<T: EventTool>(
+    tool: &mut T,
+    out: &mut dyn std::io::Write,
+    duration: Option<u64>,
+) -> crate::error::Result<i32> {
+    catch_ctrl_c();
+    let end = duration.map(|d| Instant::now() + Duration::from_secs(d));
+    writeln!(out, "{}", tool.header())?;
+    out.flush()?;
+    while !interrupted() && end.is_none_or(|end| Instant::now() < end) {
+        for e in tool.poll(Duration::from_millis(100))? {
+            writeln!(out, "{}", tool.line(&e))?;
+        }
+        out.flush()?;
+    }
+    Ok(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,12 +204,8 @@ pub fn render(o: &Options, mut rows: Vec<Row>) -> String {
 
 /// `syscount ARGS`, printing to `out`.
 pub fn main(args: &[String], out: &mut dyn Write) -> Result<i32> {
-    let options = match parse(args)? {
-        Parsed::Help => {
-            write!(out, "{HELP}")?;
-            return Ok(0);
-        }
-        Parsed::Run(o) => o,
+    let Some(options) = crate::args::options_or_help(parse(args)?, HELP, out)? else {
+        return Ok(0);
     };
     let tracer = Syscount::start(&options)?;
     runtime::catch_ctrl_c();

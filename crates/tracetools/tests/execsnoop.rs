@@ -7,6 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 use tracetools::execsnoop::{Execsnoop, Options};
+use tracetools::runtime::EventTool;
 
 const K: usize = 7;
 const MARKER: &str = "whyslow-execsnoop-marker";

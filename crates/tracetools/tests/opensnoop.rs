@@ -11,6 +11,7 @@ use std::ffi::CString;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tracetools::opensnoop::{Event, Opensnoop, Options};
+use tracetools::runtime::EventTool;
 
 const N: usize = 9;
 

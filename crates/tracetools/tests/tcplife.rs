@@ -14,6 +14,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
+use tracetools::runtime::EventTool;
 use tracetools::tcplife::{Event, Options, Tcplife, AF_INET, AF_INET6};
 
 const N: usize = 5;

@@ -24,7 +24,10 @@ fn offcputime_folded_output_renders_as_a_flamegraph() {
     }
     // A shell blocked in wait4 for a 50 ms sleep, over and over (bounded).
     let mut shell = Command::new("/bin/sh")
-        .args(["-c", "i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"])
+        .args([
+            "-c",
+            "i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done",
+        ])
         .stdin(Stdio::null())
         .spawn()
         .expect("sh starts");
@@ -47,7 +50,10 @@ fn offcputime_folded_output_renders_as_a_flamegraph() {
     let mut total_us = 0u64;
     for line in folded.lines() {
         let (stack, value) = line.rsplit_once(' ').expect("`stack value` lines");
-        assert!(stack.starts_with("sh;"), "another task in -p output: {line}");
+        assert!(
+            stack.starts_with("sh;"),
+            "another task in -p output: {line}"
+        );
         total_us += value.parse::<u64>().expect("a count of microseconds");
     }
     assert!(
@@ -72,6 +78,12 @@ fn offcputime_folded_output_renders_as_a_flamegraph() {
         String::from_utf8_lossy(&out.stderr)
     );
     let page = std::fs::read_to_string(&html).expect("flamegraph written");
-    assert!(page.contains("<html") || page.contains("<!DOCTYPE"), "not HTML");
-    assert!(page.contains("schedule"), "kernel frames missing from the flamegraph");
+    assert!(
+        page.contains("<html") || page.contains("<!DOCTYPE"),
+        "not HTML"
+    );
+    assert!(
+        page.contains("schedule"),
+        "kernel frames missing from the flamegraph"
+    );
 }

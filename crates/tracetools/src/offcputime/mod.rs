@@ -24,7 +24,6 @@ pub mod symbolize;
 pub use entry::{Entry, Frame, Stack};
 pub use options::{parse, Options, USAGE};
 
-use crate::args::Parsed;
 use crate::error::{Error, Result};
 use crate::probe::{self, Probes};
 use crate::runtime;
@@ -60,7 +59,11 @@ impl Offcputime {
         }
         let mut probes = Probes::new()?;
         let flags_offset = if options.user_threads_only || options.kernel_threads_only {
-            Some(bpf::btf::Btf::kernel()?.member("task_struct", "flags")?.offset)
+            Some(
+                bpf::btf::Btf::kernel()?
+                    .member("task_struct", "flags")?
+                    .offset,
+            )
         } else {
             None
         };
@@ -129,12 +132,8 @@ impl Offcputime {
 
 /// `offcputime ARGS`, printing to `out`.
 pub fn main(args: &[String], out: &mut dyn Write) -> Result<i32> {
-    let options = match parse(args)? {
-        Parsed::Help => {
-            write!(out, "{}", options::HELP)?;
-            return Ok(0);
-        }
-        Parsed::Run(o) => o,
+    let Some(options) = crate::args::options_or_help(parse(args)?, options::HELP, out)? else {
+        return Ok(0);
     };
     let mut tracer = Offcputime::start(&options)?;
     runtime::catch_ctrl_c();

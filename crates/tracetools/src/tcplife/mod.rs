@@ -177,9 +177,13 @@ impl Tcplife {
             _probes: probes,
         })
     }
+}
+
+impl runtime::EventTool for Tcplife {
+    type Event = Event;
 
     /// Sessions that closed within `timeout`.
-    pub fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>> {
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<Event>> {
         let mut events = Vec::new();
         if self.ring.poll(timeout)? {
             self.ring.consume(|r| events.push(Event::parse(r)))?;
@@ -191,12 +195,12 @@ impl Tcplife {
     }
 
     /// The column header.
-    pub fn header(&self) -> String {
+    fn header(&self) -> String {
         header(&self.options)
     }
 
     /// One session's line.
-    pub fn line(&self, e: &Event) -> String {
+    fn line(&self, e: &Event) -> String {
         let first = self.first_ns.unwrap_or(e.closed_ns);
         let seconds = e.closed_ns.saturating_sub(first) as f64 / 1e9;
         line(&self.options, e, &runtime::clock(), seconds)
@@ -240,24 +244,11 @@ fn address(field: probe::Field, name: &str, len: u32) -> Result<probe::Field> {
 
 /// `tcplife ARGS`, printing to `out` until Ctrl-C.
 pub fn main(args: &[String], out: &mut dyn Write) -> Result<i32> {
-    let options = match parse(args)? {
-        Parsed::Help => {
-            write!(out, "{HELP}")?;
-            return Ok(0);
-        }
-        Parsed::Run(o) => o,
+    let Some(options) = crate::args::options_or_help(parse(args)?, HELP, out)? else {
+        return Ok(0);
     };
     let mut tracer = Tcplife::start(&options)?;
-    runtime::catch_ctrl_c();
-    writeln!(out, "{}", tracer.header())?;
-    out.flush()?;
-    while !runtime::interrupted() {
-        for e in tracer.poll(Duration::from_millis(100))? {
-            writeln!(out, "{}", tracer.line(&e))?;
-        }
-        out.flush()?;
-    }
-    Ok(0)
+    runtime::print_events(&mut tracer, out, None)
 }
 
 #[cfg(test)]
