@@ -93,6 +93,16 @@ pub enum TimeUnit {
 }
 
 impl TimeUnit {
+    /// The unit as written in an attach point (`hz`, `s`, `ms`, `us`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Hz => "hz",
+            TimeUnit::S => "s",
+            TimeUnit::Ms => "ms",
+            TimeUnit::Us => "us",
+        }
+    }
+
     /// The period in nanoseconds for `count` of this unit (None if zero or overflowing).
     pub fn period_ns(self, count: u64) -> Option<u64> {
         if count == 0 {
@@ -380,6 +390,10 @@ pub enum Function {
     Delete,
     /// `exit()`
     Exit,
+    /// `kstack([mode][, limit])`
+    Kstack,
+    /// `ustack([mode][, limit])`
+    Ustack,
     /// Any other name (reported by the checker).
     Unknown(String),
 }
@@ -402,6 +416,8 @@ impl Function {
             "clear" => Function::Clear,
             "delete" => Function::Delete,
             "exit" => Function::Exit,
+            "kstack" => Function::Kstack,
+            "ustack" => Function::Ustack,
             other => Function::Unknown(other.to_string()),
         }
     }
@@ -423,6 +439,8 @@ impl Function {
             Function::Clear => "clear",
             Function::Delete => "delete",
             Function::Exit => "exit",
+            Function::Kstack => "kstack",
+            Function::Ustack => "ustack",
             Function::Unknown(name) => name,
         }
     }

@@ -3,6 +3,9 @@
 //! Walks the parsed program, fills in every expression's [`Type`], and works
 //! out each map's key types and value kind (from its first assignment and
 //! first keyed access, wherever they are in the source, as bpftrace does).
+//! A read of a map no assignment has typed yet is of unknown type, which
+//! arithmetic takes as an integer, so `@x = @x + 1` alone types `@x` as
+//! bpftrace 0.17 does (its value starts at 0).
 //! Reports, with their spans and bpftrace's wording where it has one:
 //! unknown names and functions, wrong arity, aggregations outside a map
 //! assignment, a map used with two key or value types, string/integer
@@ -17,6 +20,7 @@ mod builtin;
 mod call;
 mod env;
 mod ops;
+mod stack;
 
 pub use env::{Environment, FieldLookup, NoEnvironment};
 
@@ -25,7 +29,7 @@ use crate::ast::{
 };
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::span::Span;
-use crate::types::{Type, STR_SIZE};
+use crate::types::{StackType, Type, STR_SIZE};
 use std::collections::{BTreeMap, HashMap};
 
 /// What the checker learned about one map.
@@ -48,6 +52,9 @@ pub struct Checked {
     pub program: Program,
     /// Every map, by name (the order bpftrace prints them at exit).
     pub maps: BTreeMap<String, MapInfo>,
+    /// Every `kstack`/`ustack` kind the program takes, with where it is
+    /// first written (one stack map is made per frame limit).
+    pub stacks: BTreeMap<StackType, Span>,
 }
 
 /// Checks `program`, returning it typed or every error found.
@@ -59,6 +66,7 @@ pub fn check(mut program: Program, env: &dyn Environment) -> Result<Checked, Dia
         providers: Vec::new(),
         report: false,
         errors: Vec::new(),
+        stacks: BTreeMap::new(),
     };
     // Two silent passes let a map read see an assignment that comes later
     // in the source (e.g. `@start[tid]` set in another probe); the third
@@ -72,8 +80,7 @@ pub fn check(mut program: Program, env: &dyn Environment) -> Result<Checked, Dia
     if !checker.errors.is_empty() {
         return Err(Diagnostics(checker.errors));
     }
-    let maps = checker
-        .maps
+    let maps = std::mem::take(&mut checker.maps)
         .into_iter()
         .filter_map(|(name, slot)| {
             let value = slot.value?;
@@ -88,7 +95,11 @@ pub fn check(mut program: Program, env: &dyn Environment) -> Result<Checked, Dia
             ))
         })
         .collect();
-    Ok(Checked { program, maps })
+    Ok(Checked {
+        program,
+        maps,
+        stacks: checker.stacks,
+    })
 }
 
 #[derive(Default)]
@@ -104,6 +115,7 @@ struct Checker<'e> {
     providers: Vec<Provider>,
     report: bool,
     errors: Vec<Diagnostic>,
+    stacks: BTreeMap<StackType, Span>,
 }
 
 impl Checker<'_> {
@@ -273,11 +285,12 @@ impl Checker<'_> {
                     _ => true,
                 };
                 if !old.compatible(ty) {
+                    // bpftrace 0.17 leaves out the closing quote here.
                     self.error(
                         span,
                         format!(
                             "Type mismatch for {name}: trying to assign value of type '{ty}' when map already \
-                             contains a value of type '{old}'"
+                             contains a value of type '{old}"
                         ),
                     );
                 } else if !same_lhist {

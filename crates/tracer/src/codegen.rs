@@ -15,9 +15,11 @@
 //!   (insert a zero value with BPF_NOEXIST first when absent).
 //!
 //! Statements are here; expressions in `codegen/expr.rs`, strings in
-//! `codegen/string.rs`. Not here: creating maps or loading (`runtime`).
+//! `codegen/string.rs`, stacks, `func` and `probe` in `codegen/context.rs`.
+//! Not here: creating maps or loading (`runtime`).
 
 mod asm;
+mod context;
 mod expr;
 mod string;
 
@@ -58,10 +60,25 @@ pub struct PrintfSite {
     pub args: Vec<Type>,
 }
 
+/// Where one program goes: what the generator needs of its attach point.
+#[derive(Clone, Copy)]
+pub struct Site<'a> {
+    /// The attach point's kind (one expanded target of it).
+    pub provider: &'a Provider,
+    /// The tracepoint's record fields, empty otherwise.
+    pub fields: &'a [Field],
+    /// The value of `probe` here: the index of this target's full name
+    /// in the run's probe names.
+    pub probe_id: u32,
+}
+
 /// What every program of a run shares.
 pub struct Shared<'a> {
     /// Maps by name.
     pub maps: &'a BTreeMap<String, MapRef>,
+    /// STACK_TRACE maps' descriptors by frame limit
+    /// ([`crate::types::StackType::limit`], 0 for the default).
+    pub stack_maps: &'a BTreeMap<u16, i32>,
     /// The ring buffer's descriptor.
     pub ringbuf_fd: i32,
     /// printf sites, appended to as they are compiled (index = record id).
@@ -70,12 +87,11 @@ pub struct Shared<'a> {
     pub printf_ids: &'a mut HashMap<usize, u32>,
 }
 
-/// Generates the program of `probe` for one attach point of kind `provider`
-/// (`fields`: the tracepoint's record fields, empty otherwise).
+/// Generates the program of `probe` for one target of one of its attach
+/// points.
 pub fn compile_probe(
     probe: &Probe,
-    provider: &Provider,
-    fields: &[Field],
+    site: Site<'_>,
     shared: &mut Shared<'_>,
 ) -> Result<Vec<bpf::insn::Insn>, Diagnostic> {
     let mut asm = Asm::default();
@@ -84,8 +100,9 @@ pub fn compile_probe(
         asm,
         used: 0,
         vars: HashMap::new(),
-        provider,
-        fields,
+        provider: site.provider,
+        fields: site.fields,
+        probe_id: site.probe_id,
         shared,
         exit,
     };
@@ -111,6 +128,7 @@ pub(crate) struct Gen<'a, 'b> {
     vars: HashMap<String, (i16, Type)>,
     provider: &'a Provider,
     fields: &'a [Field],
+    probe_id: u32,
     shared: &'a mut Shared<'b>,
     /// The label of the final `return 0`.
     exit: asm::Label,
@@ -179,7 +197,7 @@ impl Gen<'_, '_> {
                     value,
                     ..
                 } => {
-                    let ty = if value.ty.is_str() {
+                    let ty = if value.ty.is_str() || value.ty == Type::Sym {
                         value.ty
                     } else {
                         Type::INT
@@ -231,8 +249,8 @@ impl Gen<'_, '_> {
                 LValue::Map(map) => self.assign_map(map, *op, value)?,
                 LValue::Var(var) => {
                     let (off, ty) = self.vars[&var.name];
-                    if ty.is_str() {
-                        self.str_into(value, off, slot_size(ty))?;
+                    if ty.is_str() || ty == Type::Sym {
+                        self.value_into(value, ty, off)?;
                         return Ok(false);
                     }
                     self.int(value)?;
@@ -284,6 +302,21 @@ impl Gen<'_, '_> {
         Ok(false)
     }
 
+    /// Writes the value of `e`, stored as `ty`, into its slot at `off`
+    /// (`slot_size(ty)` bytes): strings padded, `func` as address and pid,
+    /// anything else as one 64-bit word.
+    fn value_into(&mut self, e: &Expr, ty: Type, off: i16) -> R<()> {
+        match ty {
+            Type::Str { .. } => self.str_into(e, off, slot_size(ty)),
+            Type::Sym => self.sym_into(e, off),
+            _ => {
+                self.int(e)?;
+                self.asm.push(Insn::stx(Size::DW, Reg::R10, off, Reg::R7));
+                Ok(())
+            }
+        }
+    }
+
     /// Builds the key of `access` in a new slot; a bucketed map's last 8
     /// bytes are left for the caller.
     fn key(&mut self, access: &MapAccess, map: &MapRef) -> R<i16> {
@@ -294,15 +327,8 @@ impl Gen<'_, '_> {
         }
         let mut pos = 0;
         for (key, &ty) in access.keys.iter().zip(&map.layout.keys) {
-            let size = slot_size(ty);
-            let at = off + pos as i16;
-            if ty.is_str() {
-                self.str_into(key, at, size)?;
-            } else {
-                self.int(key)?;
-                self.asm.push(Insn::stx(Size::DW, Reg::R10, at, Reg::R7));
-            }
-            pos += size;
+            self.value_into(key, ty, off + pos as i16)?;
+            pos += slot_size(ty);
         }
         Ok(off)
     }
@@ -333,13 +359,10 @@ impl Gen<'_, '_> {
         if let Type::Agg(kind) = map.value {
             return self.aggregate(access, &map, kind, value);
         }
-        if !map.value.is_int() && !map.value.is_str() {
-            return Err(unsupported(value.span, &format!("a map of {}", map.value)));
-        }
         let key = self.key(access, &map)?;
         let val = self.alloc(map.layout.value_size, value.span)?;
-        if map.value.is_str() {
-            self.str_into(value, val, map.layout.value_size)?;
+        if !map.value.is_int() {
+            self.value_into(value, map.value, val)?;
         } else {
             match op {
                 None => self.int(value)?,
@@ -592,7 +615,10 @@ impl Gen<'_, '_> {
         };
         let types: Vec<Type> = args[1..]
             .iter()
-            .map(|a| if a.ty.is_str() { a.ty } else { Type::INT })
+            .map(|a| match a.ty {
+                Type::Str { .. } | Type::Stack(_) | Type::Sym | Type::Probe => a.ty,
+                _ => Type::INT,
+            })
             .collect();
         let id = match self.shared.printf_ids.get(&span.start) {
             Some(&id) => id,
@@ -614,13 +640,7 @@ impl Gen<'_, '_> {
             .push(Insn::st(Size::W, Reg::R10, off + 4, id as i32));
         let mut pos = 8;
         for (arg, &ty) in args[1..].iter().zip(&types) {
-            let at = off + pos as i16;
-            if ty.is_str() {
-                self.str_into(arg, at, slot_size(ty))?;
-            } else {
-                self.int(arg)?;
-                self.asm.push(Insn::stx(Size::DW, Reg::R10, at, Reg::R7));
-            }
+            self.value_into(arg, ty, off + pos as i16)?;
             pos += slot_size(ty);
         }
         self.output(off, size);

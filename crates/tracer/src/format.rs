@@ -10,8 +10,12 @@
 //!   then one empty line;
 //! - hist and lhist: `@h[key]: ` then the bucket rows, an empty line after
 //!   each element;
-//! - stacks (`@s = kstack`): the frames indented by 8 on their own lines,
-//!   then an empty line; as keys they are indented by 4 inside `[` `]`;
+//! - stacks (`@s = kstack`): a newline, then the frames indented by 8 on
+//!   their own lines, elements run together and one empty line after the
+//!   last; as keys they are indented by 4 inside `[` `]` (perf mode: frames
+//!   as `\tADDRESS SYMBOL`, not indented); a stack that could not be read
+//!   prints as nothing (`@[]: 3`);
+//! - `func` values run together the same way (`@f[1]: main@f[2]: foo`);
 //! - a map without elements: one empty line (two for avg and stats).
 //!
 //! At exit bpftrace prints two newlines, then every map sorted by name.
@@ -21,7 +25,7 @@ pub mod printf;
 pub mod sort;
 pub mod value;
 
-pub use value::{Key, MapSnapshot, MapValue};
+pub use value::{Key, MapSnapshot, MapValue, Stack};
 
 use crate::types::{AggKind, Type};
 
@@ -91,13 +95,22 @@ pub fn key_text(key: &Key) -> String {
     match key {
         Key::Int(v) => v.to_string(),
         Key::Str(s) | Key::Sym(s) | Key::Probe(s) => s.clone(),
-        Key::Stack(frames) => stack_text(frames, 4),
+        Key::Stack(stack) => stack_text(stack, 4),
     }
 }
 
-fn stack_text(frames: &[String], indent: usize) -> String {
+/// A stack as bpftrace prints it in `printf("%s")` and as a map value.
+pub fn stack_value_text(stack: &Stack) -> String {
+    stack_text(stack, 8)
+}
+
+fn stack_text(stack: &Stack, indent: usize) -> String {
+    if stack.frames.is_empty() {
+        return String::new();
+    }
+    let indent = if stack.perf { 0 } else { indent };
     let mut out = String::from("\n");
-    for frame in frames {
+    for frame in &stack.frames {
         out.push_str(&" ".repeat(indent));
         out.push_str(frame);
         out.push('\n');
@@ -113,7 +126,7 @@ fn value_text(value: &MapValue, div: u64) -> String {
             v.wrapping_div(sdiv).to_string()
         }
         MapValue::Str(s) | MapValue::Sym(s) => s.clone(),
-        MapValue::Stack(frames) => stack_text(frames, 8),
+        MapValue::Stack(stack) => stack_text(stack, 8),
         MapValue::Avg { count, total } => {
             sort::average(*count, *total).wrapping_div(sdiv).to_string()
         }

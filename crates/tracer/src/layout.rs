@@ -3,7 +3,9 @@
 //! reads them back, so both take them from here.
 //!
 //! Keys: every component padded to 8 bytes (integers as u64, strings NUL
-//! padded to a multiple of 8); a scalar map has one 8-byte zero key.
+//! padded to a multiple of 8, stacks as `stack id | pid << 32` — the pid
+//! only for user stacks, `probe` as its index in the run's probe names,
+//! `func` as the address then the pid); a scalar map has one 8-byte zero key.
 //! hist/lhist add the bucket index as a last 8-byte component (as bpftrace
 //! does). Values: aggregations live in per-CPU hashes (count/sum: u64;
 //! min/max: value + "set" flag; avg/stats: count + total; hist/lhist: one
@@ -18,6 +20,8 @@ pub const MAX_ENTRIES: u32 = 4096;
 pub fn slot_size(ty: Type) -> usize {
     match ty {
         Type::Str { size } => size.div_ceil(8) * 8,
+        // The address, then the pid that gives it a meaning.
+        Type::Sym => 16,
         _ => 8,
     }
 }

@@ -2,23 +2,26 @@
 //!
 //! 1. open tracefs (mounting it when missing) and check the program
 //!    against the real tracepoint formats;
-//! 2. create the maps and the ring buffer;
+//! 2. create the maps, one STACK_TRACE map per stack frame limit the
+//!    program uses, and the ring buffer;
 //! 3. expand attach points, generate and load one program per target
 //!    (a verifier rejection points at the probe, with the log's tail);
 //! 4. print `Attaching N probes...`, attach, run BEGIN, start `-c CMD`;
 //! 5. handle ring-buffer records (printf, print, clear, exit) until
 //!    Ctrl-C, `exit()`, or the command / `-p` process ends;
-//! 6. detach, run END, print every map as bpftrace does.
+//! 6. detach, run END, print every map as bpftrace does (stacks, `func`
+//!    and `probe` named by `runtime/resolve.rs`).
 //!
 //! Not here: the language (front end), instructions (`codegen`), output
 //! layout (`format`), flags (the `whyslow` binary).
 
 mod maps;
+mod resolve;
 mod targets;
 mod user;
 
 use crate::ast::{Probe, Provider};
-use crate::codegen::{self, PrintfSite, Shared};
+use crate::codegen::{self, PrintfSite, Shared, Site};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::env::TracefsEnvironment;
 use crate::format::{attaching_line, format_exit};
@@ -27,7 +30,8 @@ use bpf::map::{Map, MapSpec, MapType};
 use bpf::prog::Program;
 use bpf::ringbuf::RingBuf;
 use bpf::tracefs::Tracefs;
-use std::collections::HashMap;
+use resolve::Resolver;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -136,6 +140,8 @@ pub fn run(
         detail: String::new(),
     })?;
 
+    // `probe` is an index into these names.
+    let mut probe_names: Vec<String> = Vec::new();
     // BEGIN/END run in user space: check them before touching the kernel.
     let mut begin = Vec::new();
     let mut end = Vec::new();
@@ -152,12 +158,15 @@ pub fn run(
                     format!("a predicate on {which} is not supported yet by whyslow trace"),
                 )));
             }
-            list.extend(user::actions(&probe.body, which).map_err(RunError::compile)?);
+            let id = probe_id(&mut probe_names, which);
+            list.extend(user::actions(&probe.body, which, id).map_err(RunError::compile)?);
         }
     }
 
     let live = maps::create(&checked.maps)?;
     let map_refs = maps::refs(&live);
+    let stack_maps = maps::create_stacks(&checked.stacks)?;
+    let stack_fds: BTreeMap<u16, i32> = stack_maps.iter().map(|(&l, m)| (l, m.fd())).collect();
     let ring_map = Map::create(MapSpec::new(
         MapType::RingBuf,
         "ws_output",
@@ -184,12 +193,18 @@ pub fn run(
                 };
                 let mut shared = Shared {
                     maps: &map_refs,
+                    stack_maps: &stack_fds,
                     ringbuf_fd: ring_map.fd(),
                     printfs: &mut printfs,
                     printf_ids: &mut printf_ids,
                 };
-                let insns = codegen::compile_probe(probe, &point.provider, fields, &mut shared)
-                    .map_err(RunError::compile)?;
+                let site = Site {
+                    provider: &point.provider,
+                    fields,
+                    probe_id: probe_id(&mut probe_names, &target.probe_name()),
+                };
+                let insns =
+                    codegen::compile_probe(probe, site, &mut shared).map_err(RunError::compile)?;
                 let prog = match Program::load(target.prog_type(), &target.prog_name(), &insns) {
                     Ok(prog) => prog,
                     Err(bpf::Error::Verifier { log, .. }) => {
@@ -236,11 +251,12 @@ pub fn run(
                     pid: config.pid,
                 },
             )?,
-            Target::Profile { frequency_hz } => attach::profile(prog, *frequency_hz)?,
-            Target::Interval { period_ns } => attach::interval(prog, *period_ns, 0)?,
+            Target::Profile { frequency_hz, .. } => attach::profile(prog, *frequency_hz)?,
+            Target::Interval { period_ns, .. } => attach::interval(prog, *period_ns, 0)?,
         });
     }
 
+    let mut resolver = Resolver::new(&stack_maps, &probe_names);
     let mut exit = user::run(&begin, &live, out)?;
     let mut child = match (&config.command, exit) {
         (Some(command), false) => Some(spawn(command)?),
@@ -254,7 +270,7 @@ pub fn run(
             100
         };
         ring.poll(Duration::from_millis(wait_ms))?;
-        exit = drain(&mut ring, &printfs, &live, out)?;
+        exit = drain(&mut ring, &printfs, &live, &mut resolver, out)?;
         if let Some(c) = child.as_mut() {
             if c.try_wait().map(|s| s.is_some()).unwrap_or(true) {
                 break;
@@ -267,7 +283,7 @@ pub fn run(
         }
     }
     drop(attachments);
-    drain(&mut ring, &printfs, &live, out)?;
+    drain(&mut ring, &printfs, &live, &mut resolver, out)?;
     if let Some(mut c) = child {
         // A command still running (Ctrl-C, exit()) is left to finish on its own, as bpftrace does.
         let _ = c.try_wait();
@@ -275,7 +291,7 @@ pub fn run(
     user::run(&end, &live, out)?;
     let snapshots = live
         .iter()
-        .map(maps::snapshot)
+        .map(|m| maps::snapshot(m, &mut resolver))
         .collect::<bpf::Result<Vec<_>>>()?;
     out.write_all(format_exit(&snapshots).as_bytes())
         .and_then(|()| out.flush())
@@ -283,10 +299,23 @@ pub fn run(
     Ok(report)
 }
 
+/// The index of probe name `name`, added when new.
+fn probe_id(names: &mut Vec<String>, name: &str) -> u32 {
+    let at = match names.iter().position(|n| n == name) {
+        Some(at) => at,
+        None => {
+            names.push(name.to_string());
+            names.len() - 1
+        }
+    };
+    u32::try_from(at).unwrap_or(u32::MAX)
+}
+
 fn drain(
     ring: &mut RingBuf,
     printfs: &[PrintfSite],
     live: &[maps::LiveMap],
+    resolver: &mut Resolver<'_>,
     out: &mut dyn Write,
 ) -> Result<bool, RunError> {
     let mut exit = false;
@@ -295,7 +324,7 @@ fn drain(
         if exit || failure.is_some() {
             return;
         }
-        match user::handle_record(record, printfs, live, out) {
+        match user::handle_record(record, printfs, live, resolver, out) {
             Ok(e) => exit = e,
             Err(e) => failure = Some(e),
         }

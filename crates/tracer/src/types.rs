@@ -32,16 +32,45 @@ pub enum Type {
         /// Buffer size in bytes, NUL included.
         size: usize,
     },
-    /// `kstack`: a kernel stack id, resolved to frames in user space.
-    KStack,
-    /// `ustack`: a user stack id (plus pid), resolved in user space.
-    UStack,
-    /// `func`: an instruction address, resolved to a symbol in user space.
+    /// `kstack`/`ustack` (with their options): a stack id (plus the pid
+    /// for user stacks), resolved to frames in user space.
+    Stack(StackType),
+    /// `func`: an instruction address and the pid, resolved to a symbol in
+    /// user space.
     Sym,
     /// `probe`: the probe's index, printed as its full name.
     Probe,
     /// The result of an aggregation function (only valid as a map value).
     Agg(AggKind),
+}
+
+/// What a `kstack`/`ustack` value is: which stack, how many frames at most,
+/// and how it prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StackType {
+    /// `ustack` (else `kstack`).
+    pub user: bool,
+    /// Frames kept, `kstack(N)`; 0 for the default (the kernel's
+    /// `perf_event_max_stack`, 127 unless changed).
+    pub limit: u16,
+    /// `kstack(perf)`: frames as `\tADDRESS SYMBOL` (user frames with their
+    /// module), as perf prints them; else bpftrace's indented symbols.
+    pub perf: bool,
+}
+
+impl StackType {
+    /// `kstack` with the default options.
+    pub const KERNEL: StackType = StackType {
+        user: false,
+        limit: 0,
+        perf: false,
+    };
+    /// `ustack` with the default options.
+    pub const USER: StackType = StackType {
+        user: true,
+        limit: 0,
+        perf: false,
+    };
 }
 
 /// An aggregation function, i.e. the kind of a per-CPU map value.
@@ -127,12 +156,7 @@ impl Type {
     pub fn is_key(self) -> bool {
         matches!(
             self,
-            Type::Int { .. }
-                | Type::Str { .. }
-                | Type::KStack
-                | Type::UStack
-                | Type::Sym
-                | Type::Probe
+            Type::Int { .. } | Type::Str { .. } | Type::Stack(_) | Type::Sym | Type::Probe
         )
     }
 }
@@ -145,8 +169,8 @@ impl fmt::Display for Type {
             Type::Int { signed: true } => f.write_str("int64"),
             Type::Int { signed: false } => f.write_str("unsigned int64"),
             Type::Str { size } => write!(f, "string[{size}]"),
-            Type::KStack => f.write_str("kstack"),
-            Type::UStack => f.write_str("ustack"),
+            Type::Stack(StackType { user: false, .. }) => f.write_str("kstack"),
+            Type::Stack(StackType { user: true, .. }) => f.write_str("ustack"),
             Type::Sym => f.write_str("usym"),
             Type::Probe => f.write_str("probe"),
             Type::Agg(kind) => f.write_str(kind.name()),

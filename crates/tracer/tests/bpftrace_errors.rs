@@ -40,6 +40,24 @@ const PROGRAMS: &[&str] = &[
     "BEGIN {\n\t@x = foo;\n}",
     "BEGIN {\n  printf(\"%d\\n\",\n    \"a\");\n}",
     "BEGIN { @x = foo; @y = bar; $z = count(); }",
+    "BEGIN { @x = 1; @x = \"a\"; }",
+    // Stacks, func and probe.
+    "BEGIN { @ = func; exit(); }",
+    "BEGIN { @x = kstack(\"a\"); }",
+    "BEGIN { @x = ustack(pid); }",
+    "BEGIN { @x = ustack(3, 4); }",
+    "BEGIN { @x = kstack(perf, 3, 4); }",
+    "BEGIN { @x = kstack(2000); }",
+    "BEGIN { @x = kstack(perf, pid); }",
+    "BEGIN { @x = kstack; @x = ustack; }",
+    "BEGIN { @x = kstack + 1; }",
+    "BEGIN { @x = probe + 1; }",
+    "BEGIN { printf(\"%d\\n\", kstack); }",
+    "BEGIN { printf(\"%d\\n\", probe); }",
+    "BEGIN { @x = sum(kstack); }",
+    // A map read before any assignment types as an integer, so only the
+    // string assignment is wrong.
+    "BEGIN { @x = @x + 1; @x = \"a\"; exit(); }",
 ];
 
 #[test]

@@ -261,6 +261,25 @@ fn uprobe_and_uretprobe_count_a_planted_function_as_bpftrace_does() {
 }
 
 #[test]
+fn kernel_stacks_and_probe_names_match_bpftrace() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !root_or_skip("kernel_stacks_and_probe_names_match_bpftrace") {
+        return;
+    }
+    let out = same_as_bpftrace(
+        r#"tracepoint:syscalls:sys_enter_clock_nanosleep,t:syscalls:sys_enter_nanosleep /comm == "sleep"/ {
+            @[kstack] = count(); @p[probe] = count(); printf("%s|\n", kstack(perf, 2));
+        }"#,
+        Some("/usr/bin/sleep 0.1"),
+    );
+    assert!(out.contains("\n    do_syscall_64+"), "{out}");
+    assert!(
+        out.contains("@p[tracepoint:syscalls:sys_enter_clock_nanosleep]: 1\n"),
+        "{out}"
+    );
+}
+
+#[test]
 fn list_shows_tracepoints_and_uprobe_functions() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     if !root_or_skip("list_shows_tracepoints_and_uprobe_functions") {
@@ -287,12 +306,16 @@ fn compile_errors_point_at_line_and_column() {
         String::from_utf8_lossy(&out.stderr),
         "stdin:2:8-14: ERROR: Unknown identifier: 'nosuch'\n  @x = nosuch;\n       ~~~~~~\n"
     );
-    // Not supported yet: said where, before anything is loaded.
-    let out = common::run(&["trace", "interval:s:1 { @s[kstack] = count(); }"]);
+    // Stack options are checked before anything is loaded, as bpftrace does.
+    let out = common::run(&["trace", "interval:s:1 { @s[kstack(2000)] = count(); }"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("stdin:1:16-26: ERROR: @s: stacks"), "{err}");
-    assert!(err.contains("not supported yet"), "{err}");
+    assert!(
+        err.starts_with(
+            "stdin:1:19-31: ERROR: kstack([int limit]): limit shouldn't exceed 1024, 2000 given"
+        ),
+        "{err}"
+    );
     let out = common::run(&[
         "trace",
         "interval:s:1 { printf(\"%d\\n\", 1); }\nBEGIN { printf(\"%d\", pid); }",

@@ -1,11 +1,11 @@
 //! Builtin variables and `args.FIELD`: their types, and the probe kinds
-//! each may appear in (`retval` in uretprobes, `argN` and `func` in uprobes,
-//! `args` in tracepoints).
+//! each may appear in (`retval` in uretprobes, `argN` in uprobes, `func` in
+//! uprobes and uretprobes, `args` in tracepoints).
 
 use super::{Checker, FieldLookup};
 use crate::ast::{Builtin, Provider};
 use crate::span::Span;
-use crate::types::{Type, COMM_SIZE};
+use crate::types::{StackType, Type, COMM_SIZE};
 
 impl Checker<'_> {
     pub(super) fn builtin(&mut self, builtin: Builtin, span: Span) -> Type {
@@ -17,8 +17,14 @@ impl Checker<'_> {
             | Builtin::Cpu
             | Builtin::Nsecs => Type::UINT,
             Builtin::Comm => Type::Str { size: COMM_SIZE },
-            Builtin::Kstack => Type::KStack,
-            Builtin::Ustack => Type::UStack,
+            Builtin::Kstack => {
+                self.note_stack(StackType::KERNEL, span);
+                Type::Stack(StackType::KERNEL)
+            }
+            Builtin::Ustack => {
+                self.note_stack(StackType::USER, span);
+                Type::Stack(StackType::USER)
+            }
             Builtin::Probe => Type::Probe,
             Builtin::Retval => {
                 if !self.all(|p| matches!(p, Provider::Uprobe { ret: true, .. })) {
@@ -45,10 +51,15 @@ impl Checker<'_> {
                 Type::UINT
             }
             Builtin::Func => {
-                if !self.all(|p| matches!(p, Provider::Uprobe { .. })) {
+                let other = self
+                    .providers
+                    .iter()
+                    .find(|p| !matches!(p, Provider::Uprobe { .. }));
+                if let Some(other) = other {
+                    let kind = kind_name(Some(other));
                     self.error(
                         span,
-                        format!("The func builtin can only be used with 'uprobe' and 'uretprobe' probes ({} used here)", self.first_kind()),
+                        format!("The func builtin can not be used with '{kind}' probes"),
                     );
                 }
                 Type::Sym
@@ -95,15 +106,20 @@ impl Checker<'_> {
     }
 
     pub(super) fn first_kind(&self) -> &'static str {
-        match self.providers.first() {
-            Some(Provider::Begin) => "BEGIN",
-            Some(Provider::End) => "END",
-            Some(Provider::Tracepoint { .. }) => "tracepoint",
-            Some(Provider::Uprobe { ret: false, .. }) => "uprobe",
-            Some(Provider::Uprobe { ret: true, .. }) => "uretprobe",
-            Some(Provider::Profile { .. }) => "profile",
-            Some(Provider::Interval { .. }) => "interval",
-            None => "no probe",
-        }
+        kind_name(self.providers.first())
+    }
+}
+
+/// A probe kind as bpftrace names it in messages.
+fn kind_name(provider: Option<&Provider>) -> &'static str {
+    match provider {
+        Some(Provider::Begin) => "BEGIN",
+        Some(Provider::End) => "END",
+        Some(Provider::Tracepoint { .. }) => "tracepoint",
+        Some(Provider::Uprobe { ret: false, .. }) => "uprobe",
+        Some(Provider::Uprobe { ret: true, .. }) => "uretprobe",
+        Some(Provider::Profile { .. }) => "profile",
+        Some(Provider::Interval { .. }) => "interval",
+        None => "no probe",
     }
 }

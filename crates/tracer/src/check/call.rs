@@ -19,6 +19,11 @@ pub(super) enum Context {
     Value,
 }
 
+/// Largest `kstack(N)`/`ustack(N)` bpftrace accepts (its MAX_STACK_SIZE;
+/// the kernel's `perf_event_max_stack`, 127 by default, is checked when the
+/// stack map is created).
+pub(crate) const MAX_STACK_LIMIT: i64 = 1024;
+
 /// Largest lhist bucket count bpftrace accepts.
 const MAX_LHIST_BUCKETS: i64 = 1000;
 
@@ -72,6 +77,11 @@ impl Checker<'_> {
                 }
             }
             Function::Str => self.str_call(args, span),
+            Function::Kstack | Function::Ustack => {
+                let stack = self.stack_call(func == Function::Ustack, args, span);
+                self.note_stack(stack, span);
+                Type::Stack(stack)
+            }
             Function::Printf
             | Function::Print
             | Function::Clear
@@ -275,7 +285,7 @@ impl Checker<'_> {
                 Some(t) if spec.conv.wants_string() => {
                     matches!(
                         t,
-                        Type::Str { .. } | Type::KStack | Type::UStack | Type::Sym | Type::Probe
+                        Type::Str { .. } | Type::Stack(_) | Type::Sym | Type::Probe
                     )
                 }
                 Some(t) => t.is_int(),
@@ -286,7 +296,7 @@ impl Checker<'_> {
                 } else {
                     "integer"
                 };
-                let got = ty.map_or("none".to_string(), kind_word);
+                let got = ty.map_or("none".to_string(), printf_word);
                 self.error(
                     span,
                     format!(
@@ -373,6 +383,15 @@ impl Checker<'_> {
         self.map_keys(&mut access);
         map.keys = access.keys;
         arg.ty = self.whole_map(&map.name, span);
+    }
+}
+
+/// bpftrace's word for a type in printf's messages: what prints as text
+/// (stacks, symbols, probe names) is a string there.
+fn printf_word(ty: Type) -> String {
+    match ty {
+        Type::Stack(_) | Type::Sym | Type::Probe => "string".into(),
+        other => kind_word(other),
     }
 }
 

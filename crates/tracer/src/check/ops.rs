@@ -1,6 +1,8 @@
 //! Operators: which operand types each accepts and what it yields
 //! (integers combine as unsigned unless both are signed; strings only
-//! compare with `==`/`!=`), with bpftrace's wording for mismatches.
+//! compare with `==`/`!=`; an operand of unknown type, such as a map not yet
+//! assigned, counts as an unsigned integer), with bpftrace's wording for
+//! mismatches.
 
 use super::Checker;
 use crate::ast::{BinOp, UnaryOp};
@@ -10,7 +12,12 @@ use crate::types::Type;
 impl Checker<'_> {
     pub(super) fn unary(&mut self, op: UnaryOp, ty: Type, span: Span) -> Type {
         match ty {
-            Type::Unknown => Type::Unknown,
+            // An untyped map read (`-@x` before any assignment) still gives
+            // an integer, as in bpftrace.
+            Type::Unknown => match op {
+                UnaryOp::BitNot => Type::UINT,
+                UnaryOp::Not | UnaryOp::Neg => Type::INT,
+            },
             Type::Int { signed } => match op {
                 UnaryOp::Not => Type::INT,
                 UnaryOp::Neg => Type::INT,
@@ -48,8 +55,14 @@ impl Checker<'_> {
         op_span: Span,
     ) -> Type {
         if l == Type::Unknown || r == Type::Unknown {
+            // bpftrace types the result of arithmetic as an integer whatever
+            // its operands, so `@x + 1` with `@x` not yet typed (or never
+            // assigned anything else) is an unsigned integer.
+            let known = if l == Type::Unknown { r } else { l };
             return if op.is_comparison() {
                 Type::INT
+            } else if known.is_int() || known == Type::Unknown {
+                Type::UINT
             } else {
                 Type::Unknown
             };

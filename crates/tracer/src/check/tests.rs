@@ -49,7 +49,10 @@ fn map_types_from_assignments() {
     );
     assert_eq!(c.maps["@s"].value, Type::Str { size: 5 });
     assert!(c.maps["@i"].value.is_int());
-    assert_eq!(c.maps["@k"].keys, vec![Type::KStack]);
+    assert_eq!(
+        c.maps["@k"].keys,
+        vec![Type::Stack(crate::types::StackType::KERNEL)]
+    );
     assert_eq!(c.maps.len(), 11);
 }
 
@@ -156,12 +159,12 @@ fn maps_keep_one_key_and_value_type() {
     assert_eq!(
         one_error("BEGIN { @x = 1; @x = \"a\"; }"),
         "1:17-19: Type mismatch for @x: trying to assign value of type 'string[2]' when map already contains a \
-         value of type 'int64'"
+         value of type 'int64"
     );
     assert_eq!(
         one_error("BEGIN { @x = count(); @x = sum(5); }"),
         "1:23-25: Type mismatch for @x: trying to assign value of type 'sum' when map already contains a value of \
-         type 'count'"
+         type 'count"
     );
     assert!(one_error("BEGIN { @x = count(); @x++; }").contains("'+=' needs an integer map"));
     assert!(
@@ -336,4 +339,45 @@ fn tutorial_one_liners_are_accepted() {
     ] {
         ok(src);
     }
+}
+
+#[test]
+fn stack_calls_take_a_mode_and_a_limit() {
+    use crate::types::StackType;
+    let c = ok("interval:s:1 { @a[kstack(perf, 3)] = count(); @b = ustack(5); @c[ustack(bpftrace)] = count(); @d = kstack(); }");
+    let stack = |user, limit, perf| Type::Stack(StackType { user, limit, perf });
+    assert_eq!(c.maps["@a"].keys, vec![stack(false, 3, true)]);
+    assert_eq!(c.maps["@b"].value, stack(true, 5, false));
+    assert_eq!(c.maps["@c"].keys, vec![stack(true, 0, false)]);
+    assert_eq!(c.maps["@d"].value, stack(false, 0, false));
+    assert_eq!(c.stacks.len(), 4);
+    assert_eq!(
+        one_error("BEGIN { @x = kstack(0); }"),
+        "1:14-23: kstack([int limit]): limit must be at least 1, 0 given"
+    );
+    assert_eq!(
+        one_error("BEGIN { @x = ustack(perf, perf); }"),
+        "1:14-32: ustack() expects a integer literal (none provided)"
+    );
+}
+
+#[test]
+fn maps_read_before_assignment_are_integers() {
+    let c = ok("BEGIN { @x = @x + 1; @y[1] = @y[2] * 3; @z = -@z; @n = ~@n; }");
+    for name in ["@x", "@y", "@z", "@n"] {
+        assert!(c.maps[name].value.is_int(), "{name}");
+    }
+    assert_eq!(
+        one_error("BEGIN { @y = @x; }"),
+        "1:14-16: Undefined map: @x"
+    );
+}
+
+#[test]
+fn func_is_for_uprobes_only() {
+    assert_eq!(
+        one_error("uprobe:/bin/sh:main, tracepoint:a:b { @[func] = count(); }"),
+        "1:41-45: The func builtin can not be used with 'tracepoint' probes"
+    );
+    ok("uprobe:/bin/sh:main, uretprobe:/bin/sh:main { @[func] = count(); @p[probe] = count(); }");
 }

@@ -3,9 +3,10 @@
 //! `&&`/`||` short-circuit.
 
 use super::{unsupported, Gen, R};
-use crate::ast::{BinOp, Builtin, Expr, ExprKind, Provider, UnaryOp};
+use crate::ast::{BinOp, Builtin, Expr, ExprKind, Function, Provider, UnaryOp};
 use crate::diag::Diagnostic;
 use crate::span::Span;
+use crate::types::StackType;
 use bpf::insn::{AluOp, Helper, Insn, JmpOp, Reg, Size};
 
 /// `struct pt_regs` offsets of the argument registers and the return value.
@@ -68,6 +69,10 @@ impl Gen<'_, '_> {
                 self.int(else_expr)?;
                 self.asm.bind(end);
             }
+            ExprKind::Call {
+                func: Function::Kstack | Function::Ustack,
+                ..
+            } => self.stack_expr(e)?,
             ExprKind::Call { func, .. } => {
                 return Err(unsupported(
                     e.span,
@@ -211,9 +216,10 @@ impl Gen<'_, '_> {
                     .push(Insn::ldx(Size::DW, Reg::R7, Reg::R6, regs::RET));
             }
             Builtin::Comm => return Err(Diagnostic::new(span, "comm is a string, not an integer")),
-            Builtin::Kstack | Builtin::Ustack | Builtin::Func | Builtin::Probe => {
-                return Err(unsupported(span, &b.name()))
-            }
+            Builtin::Kstack => self.stack(StackType::KERNEL, span)?,
+            Builtin::Ustack => self.stack(StackType::USER, span)?,
+            Builtin::Probe => self.probe_id(),
+            Builtin::Func => return Err(Diagnostic::new(span, "func is a symbol, not an integer")),
         }
         Ok(())
     }

@@ -252,18 +252,41 @@ fn negative_and_out_of_range_buckets() {
 
 #[test]
 fn stacks_as_keys_and_values() {
-    let frames = vec!["f+1".to_string(), "0x10".to_string()];
+    let stack = Stack {
+        frames: vec!["f+1".to_string(), "0x10".to_string()],
+        perf: false,
+    };
     let maps = vec![
         map(
             "@",
-            vec![(vec![Key::Stack(frames.clone())], MapValue::Count(1))],
+            vec![(vec![Key::Stack(stack.clone())], MapValue::Count(1))],
         ),
-        map("@v", vec![(vec![], MapValue::Stack(frames))]),
+        map("@v", vec![(vec![], MapValue::Stack(stack))]),
     ];
     assert_eq!(
         format_exit(&maps),
         "\n\n@[\n    f+1\n    0x10\n]: 1\n@v: \n        f+1\n        0x10\n\n"
     );
+}
+
+#[test]
+fn perf_stacks_are_not_indented_and_unread_stacks_are_empty() {
+    let perf = Stack {
+        frames: vec!["\tffffffff81000130 entry+118".to_string()],
+        perf: true,
+    };
+    let m = map(
+        "@",
+        vec![
+            (vec![Key::Stack(perf.clone())], MapValue::Count(2)),
+            (vec![Key::Stack(Stack::default())], MapValue::Count(1)),
+        ],
+    );
+    assert_eq!(
+        format_map(&m, 0, 1),
+        "@[]: 1\n@[\n\tffffffff81000130 entry+118\n]: 2\n"
+    );
+    assert_eq!(stack_value_text(&perf), "\n\tffffffff81000130 entry+118\n");
 }
 
 #[test]

@@ -10,13 +10,23 @@ pub enum Key {
     Int(i64),
     /// A string key (`comm`, `str(…)`, a literal).
     Str(String),
-    /// A kernel or user stack, already resolved to frame texts
-    /// (`func+off` or `0x…`), innermost first.
-    Stack(Vec<String>),
+    /// A kernel or user stack, already resolved to frame texts.
+    Stack(Stack),
     /// A resolved symbol (`func`).
     Sym(String),
     /// A probe name (`probe`).
     Probe(String),
+}
+
+/// A stack resolved to text, innermost frame first.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Stack {
+    /// One text per frame: `func+off` or `0x…` (bpftrace mode), or
+    /// `\tADDRESS func+off[ (module)]` (perf mode). Empty when the stack
+    /// could not be read (e.g. `kstack` in a uprobe), which prints as nothing.
+    pub frames: Vec<String>,
+    /// Perf mode: frames are printed as they are, not indented.
+    pub perf: bool,
 }
 
 /// The value of one map element.
@@ -27,7 +37,7 @@ pub enum MapValue {
     /// A plain string.
     Str(String),
     /// A plain stack (`@s = kstack`), frames resolved.
-    Stack(Vec<String>),
+    Stack(Stack),
     /// A plain symbol (`@f = func`), resolved.
     Sym(String),
     /// `count()`, summed over CPUs.

@@ -1,15 +1,19 @@
 //! The run's maps in the kernel: created from the checker's [`MapInfo`]s,
 //! written from user space (BEGIN/END constants), and read back at the end
 //! into [`MapSnapshot`]s (per-CPU values combined: counts, sums, averages
-//! and histogram buckets summed, min/max over the CPUs that saw a value).
+//! and histogram buckets summed, min/max over the CPUs that saw a value;
+//! stacks, `func` and `probe` named by [`Resolver`]).
 
+use super::resolve::Resolver;
 use crate::check::MapInfo;
 use crate::codegen::MapRef;
 use crate::diag::Diagnostic;
 use crate::format::{Key, MapSnapshot, MapValue};
 use crate::layout::{slot_size, MapLayout, MAX_ENTRIES};
+use crate::span::Span;
+use crate::types::StackType;
 use crate::types::{AggKind, Type};
-use bpf::map::{Map, MapSpec, MapType, UpdateFlag};
+use bpf::map::{stack_trace_value_size, Map, MapSpec, MapType, UpdateFlag};
 use std::collections::BTreeMap;
 
 /// One created map.
@@ -24,17 +28,6 @@ pub struct LiveMap {
 pub fn create(infos: &BTreeMap<String, MapInfo>) -> Result<Vec<LiveMap>, super::RunError> {
     let mut maps = Vec::new();
     for (index, info) in infos.values().enumerate() {
-        let supported = info.keys.iter().all(|k| k.is_int() || k.is_str())
-            && (info.value.is_int() || info.value.is_str() || matches!(info.value, Type::Agg(_)));
-        if !supported {
-            return Err(super::RunError::compile(Diagnostic::new(
-                info.span,
-                format!(
-                    "{}: stacks, func and probe in maps are not supported yet by whyslow trace",
-                    info.name
-                ),
-            )));
-        }
         let layout = MapLayout::new(&info.keys, info.value);
         let kind = if layout.percpu {
             MapType::PercpuHash
@@ -55,6 +48,39 @@ pub fn create(infos: &BTreeMap<String, MapInfo>) -> Result<Vec<LiveMap>, super::
             layout,
             index: index as u32,
         });
+    }
+    Ok(maps)
+}
+
+/// Creates one STACK_TRACE map per frame limit in `stacks` (the default
+/// limit 0: the kernel's `perf_event_max_stack` frames).
+pub fn create_stacks(
+    stacks: &BTreeMap<StackType, Span>,
+) -> Result<BTreeMap<u16, Map>, super::RunError> {
+    let mut maps = BTreeMap::new();
+    let most = stack_trace_value_size();
+    for (stack, span) in stacks {
+        if maps.contains_key(&stack.limit) {
+            continue;
+        }
+        let value_size = if stack.limit == 0 {
+            most
+        } else {
+            u32::from(stack.limit) * 8
+        };
+        if value_size > most {
+            return Err(super::RunError::compile(Diagnostic::new(
+                *span,
+                format!(
+                    "{} frames asked, but the kernel keeps at most {} (sysctl kernel.perf_event_max_stack)",
+                    stack.limit,
+                    most / 8
+                ),
+            )));
+        }
+        let name = format!("ws_stack_{}", stack.limit);
+        let spec = MapSpec::new(MapType::StackTrace, &name, 4, value_size, MAX_ENTRIES);
+        maps.insert(stack.limit, Map::create(spec)?);
     }
     Ok(maps)
 }
@@ -131,7 +157,7 @@ pub fn c_string(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
-fn decode_keys(bytes: &[u8], types: &[Type]) -> Vec<Key> {
+fn decode_keys(bytes: &[u8], types: &[Type], resolver: &mut Resolver<'_>) -> Vec<Key> {
     let mut pos = 0;
     types
         .iter()
@@ -139,17 +165,24 @@ fn decode_keys(bytes: &[u8], types: &[Type]) -> Vec<Key> {
             let size = slot_size(ty);
             let part = &bytes[pos.min(bytes.len())..(pos + size).min(bytes.len())];
             pos += size;
-            if ty.is_str() {
-                Key::Str(c_string(part))
-            } else {
-                Key::Int(word(part, 0) as i64)
-            }
+            resolver.key(ty, part)
         })
         .collect()
 }
 
-/// Reads the map and combines its per-CPU values.
-pub fn snapshot(map: &LiveMap) -> bpf::Result<MapSnapshot> {
+/// A plain (not aggregated) value of type `ty` from its stored bytes.
+fn plain_value(ty: Type, bytes: &[u8], resolver: &mut Resolver<'_>) -> MapValue {
+    match resolver.key(ty, bytes) {
+        Key::Int(v) => MapValue::Int(v),
+        Key::Str(s) | Key::Probe(s) => MapValue::Str(s),
+        Key::Sym(s) => MapValue::Sym(s),
+        Key::Stack(stack) => MapValue::Stack(stack),
+    }
+}
+
+/// Reads the map and combines its per-CPU values; stacks, symbols and probe
+/// names are resolved to text.
+pub fn snapshot(map: &LiveMap, resolver: &mut Resolver<'_>) -> bpf::Result<MapSnapshot> {
     let layout = &map.layout;
     let mut entries = Vec::new();
     let mut buckets: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
@@ -158,12 +191,8 @@ pub fn snapshot(map: &LiveMap) -> bpf::Result<MapSnapshot> {
             let Some(value) = map.map.lookup(&key)? else {
                 continue;
             };
-            let v = if map.info.value.is_str() {
-                MapValue::Str(c_string(&value))
-            } else {
-                MapValue::Int(word(&value, 0) as i64)
-            };
-            entries.push((decode_keys(&key, &layout.keys), v));
+            let v = plain_value(map.info.value, &value, resolver);
+            entries.push((decode_keys(&key, &layout.keys, resolver), v));
             continue;
         }
         let Some(cpus) = map.map.lookup_percpu(&key)? else {
@@ -204,7 +233,7 @@ pub fn snapshot(map: &LiveMap) -> bpf::Result<MapSnapshot> {
             },
             AggKind::Hist | AggKind::Lhist { .. } => continue,
         };
-        entries.push((decode_keys(&key, &layout.keys), value));
+        entries.push((decode_keys(&key, &layout.keys, resolver), value));
     }
     for (key, mut counts) in buckets {
         let value = match map.info.value {
@@ -219,7 +248,7 @@ pub fn snapshot(map: &LiveMap) -> bpf::Result<MapSnapshot> {
             }
             _ => MapValue::Hist(counts),
         };
-        entries.push((decode_keys(&key, &layout.keys), value));
+        entries.push((decode_keys(&key, &layout.keys, resolver), value));
     }
     // bpftrace 0.17 prints a key-less count() that never ran as `@c: 0`
     // (every other empty map as blank lines).

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 /// One place a program goes.
 pub enum Target {
     Tracepoint {
+        category: String,
         name: String,
         id: u64,
         fields: Vec<Field>,
@@ -23,9 +24,13 @@ pub enum Target {
     },
     Profile {
         frequency_hz: u64,
+        /// As written: `profile:UNIT:COUNT`.
+        name: String,
     },
     Interval {
         period_ns: u64,
+        /// As written: `interval:UNIT:COUNT`.
+        name: String,
     },
 }
 
@@ -36,6 +41,24 @@ impl Target {
             Target::Tracepoint { .. } => ProgType::Tracepoint,
             Target::Uprobe { .. } => ProgType::Kprobe,
             Target::Profile { .. } | Target::Interval { .. } => ProgType::PerfEvent,
+        }
+    }
+
+    /// The full probe name, as `probe` gives it (e.g.
+    /// `tracepoint:syscalls:sys_enter_read`, `uprobe:/bin/bash:readline`).
+    pub fn probe_name(&self) -> String {
+        match self {
+            Target::Tracepoint { category, name, .. } => format!("tracepoint:{category}:{name}"),
+            Target::Uprobe {
+                path,
+                function,
+                ret,
+                ..
+            } => {
+                let kind = if *ret { "uretprobe" } else { "uprobe" };
+                format!("{kind}:{}:{function}", path.display())
+            }
+            Target::Profile { name, .. } | Target::Interval { name, .. } => name.clone(),
         }
     }
 
@@ -80,6 +103,7 @@ pub fn expand(point: &AttachPoint, tracefs: Option<&Tracefs>) -> Result<Vec<Targ
                         id: tracefs.tracepoint_id(&tp.category, &tp.name)?,
                         fields: tracefs.tracepoint_fields(&tp.category, &tp.name)?,
                         name: tp.name,
+                        category: tp.category,
                     })
                 })
                 .collect()
@@ -127,10 +151,16 @@ pub fn expand(point: &AttachPoint, tracefs: Option<&Tracefs>) -> Result<Vec<Targ
             let Some(frequency_hz) = hz else {
                 return Err(at(point, "profile rate must be greater than zero".into()));
             };
-            Ok(vec![Target::Profile { frequency_hz }])
+            Ok(vec![Target::Profile {
+                frequency_hz,
+                name: format!("profile:{}:{count}", unit.name()),
+            }])
         }
         Provider::Interval { unit, count } => match unit.period_ns(*count) {
-            Some(period_ns) => Ok(vec![Target::Interval { period_ns }]),
+            Some(period_ns) => Ok(vec![Target::Interval {
+                period_ns,
+                name: format!("interval:{}:{count}", unit.name()),
+            }]),
             None => Err(at(point, "interval must be greater than zero".into())),
         },
     }

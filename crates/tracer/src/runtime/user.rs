@@ -4,11 +4,13 @@
 //! clear).
 
 use super::maps::{self, c_string, Constant, LiveMap};
+use super::resolve::Resolver;
 use crate::ast::{Block, Expr, ExprKind, Function, LValue, StmtKind};
 use crate::codegen::PrintfSite;
 use crate::diag::Diagnostic;
 use crate::format::printf::{format_printf, parse_format, PrintfArg};
 use crate::layout::{record, slot_size};
+use crate::types::Type;
 use std::io::Write;
 
 /// A BEGIN/END statement, ready to run.
@@ -22,9 +24,12 @@ pub enum Action {
     Exit,
 }
 
-fn constant(e: &Expr) -> Option<Constant> {
+/// The value of `e` if it is known before the run: a literal, a negated
+/// integer literal, or `probe` (`probe_id`, this block's probe index).
+fn constant(e: &Expr, probe_id: u32) -> Option<Constant> {
     match &e.kind {
         ExprKind::Int(v) => Some(Constant::Int(*v)),
+        ExprKind::Builtin(crate::ast::Builtin::Probe) => Some(Constant::Int(i64::from(probe_id))),
         ExprKind::Str(s) => Some(Constant::Str(s.clone())),
         ExprKind::Unary {
             op: crate::ast::UnaryOp::Neg,
@@ -37,8 +42,9 @@ fn constant(e: &Expr) -> Option<Constant> {
     }
 }
 
-/// The actions of a BEGIN/END block, or why it cannot run in user space.
-pub fn actions(block: &Block, which: &str) -> Result<Vec<Action>, Diagnostic> {
+/// The actions of a BEGIN/END block (`probe_id`: the index of its name),
+/// or why it cannot run in user space.
+pub fn actions(block: &Block, which: &str, probe_id: u32) -> Result<Vec<Action>, Diagnostic> {
     let refuse = |span| {
         Diagnostic::new(
             span,
@@ -54,12 +60,18 @@ pub fn actions(block: &Block, which: &str) -> Result<Vec<Action>, Diagnostic> {
             }) => match func {
                 Function::Exit => Action::Exit,
                 Function::Printf => {
-                    let Some(Constant::Str(format)) = args.first().and_then(constant) else {
+                    let Some(Constant::Str(format)) =
+                        args.first().and_then(|a| constant(a, probe_id))
+                    else {
                         return Err(refuse(stmt.span));
                     };
                     let mut values = Vec::new();
                     for arg in &args[1..] {
-                        values.push(match constant(arg) {
+                        if let ExprKind::Builtin(crate::ast::Builtin::Probe) = arg.kind {
+                            values.push(PrintfArg::Str(which.to_string()));
+                            continue;
+                        }
+                        values.push(match constant(arg, probe_id) {
                             Some(Constant::Int(v)) => PrintfArg::Int(v),
                             Some(Constant::Str(s)) => PrintfArg::Str(s),
                             None => return Err(refuse(arg.span)),
@@ -74,8 +86,9 @@ pub fn actions(block: &Block, which: &str) -> Result<Vec<Action>, Diagnostic> {
                 op: None,
                 value,
             } => {
-                let keys: Option<Vec<Constant>> = access.keys.iter().map(constant).collect();
-                match (keys, constant(value)) {
+                let keys: Option<Vec<Constant>> =
+                    access.keys.iter().map(|k| constant(k, probe_id)).collect();
+                match (keys, constant(value, probe_id)) {
                     (Some(keys), Some(value)) => Action::Store {
                         map: access.name.clone(),
                         keys,
@@ -124,6 +137,7 @@ pub fn handle_record(
     bytes: &[u8],
     printfs: &[PrintfSite],
     maps: &[LiveMap],
+    resolver: &mut Resolver<'_>,
     out: &mut dyn Write,
 ) -> Result<bool, super::RunError> {
     let u32_at = |at: usize| {
@@ -153,10 +167,13 @@ pub fn handle_record(
                 .iter()
                 .map(|&ty| {
                     let size = slot_size(ty);
-                    let arg = if ty.is_str() {
-                        PrintfArg::Str(c_string(bytes.get(pos..pos + size).unwrap_or(&[])))
-                    } else {
-                        PrintfArg::Int(u64_at(pos) as i64)
+                    let slot = bytes.get(pos..pos + size).unwrap_or(&[]);
+                    let arg = match ty {
+                        Type::Str { .. } => PrintfArg::Str(c_string(slot)),
+                        Type::Stack(_) | Type::Sym | Type::Probe => {
+                            PrintfArg::Str(resolver.text(ty, slot))
+                        }
+                        _ => PrintfArg::Int(u64_at(pos) as i64),
                     };
                     pos += size;
                     arg
@@ -166,7 +183,7 @@ pub fn handle_record(
         }
         record::PRINT => match maps.get(id as usize) {
             Some(map) => {
-                let snapshot = maps::snapshot(map)?;
+                let snapshot = maps::snapshot(map, resolver)?;
                 crate::format::format_map(&snapshot, u64_at(8) as usize, u64_at(16))
             }
             None => String::new(),
