@@ -246,7 +246,10 @@ impl Checker<'_> {
                 );
                 Type::Unknown
             }
-            _ => self.arith(op, Type::INT, rhs, span.to(rhs_span), span),
+            // A map no assignment has typed yet counts as unsigned, as in
+            // `@x = @x - 1`.
+            Some(cur) => self.arith(op, cur, rhs, span.to(rhs_span), span),
+            None => self.binary(op, Type::Unknown, rhs, span.to(rhs_span), span),
         }
     }
 

@@ -5,7 +5,8 @@
 //! `tests/bpftrace_layout.rs`):
 //!
 //! - integers (count, sum, min, max, plain): `@x[1, foo]: 5` per element,
-//!   then nothing more;
+//!   then nothing more (a plain map of unsigned values prints them unsigned,
+//!   keys always print signed);
 //! - avg and stats: the same lines (`@s: count 2, average 15, total 30`),
 //!   then one empty line;
 //! - hist and lhist: `@h[key]: ` then the bucket rows, an empty line after
@@ -121,7 +122,7 @@ fn stack_text(stack: &Stack, indent: usize) -> String {
 fn value_text(value: &MapValue, div: u64) -> String {
     let sdiv = div as i64;
     match value {
-        MapValue::Count(v) => (v / div).to_string(),
+        MapValue::Count(v) | MapValue::UInt(v) => (v / div).to_string(),
         MapValue::Sum(v) | MapValue::Min(v) | MapValue::Max(v) | MapValue::Int(v) => {
             v.wrapping_div(sdiv).to_string()
         }

@@ -255,15 +255,12 @@ fn maps_read_before_any_assignment_start_at_zero_as_in_bpftrace() {
     if !common::require_or_skip("map read before assignment") {
         return;
     }
-    // bpftrace 0.17 types `@x` from `@x + 1` alone (its BEGIN form,
-    // `BEGIN { @x = @x + 1; exit(); }`, prints `@x: 1`).
-    let checked = tracer::compile_front("BEGIN { @x = @x + 1; exit(); }", &tracer::NoEnvironment)
-        .expect("accepted");
-    assert!(checked.maps["@x"].value.is_int());
-    assert_eq!(
-        theirs("BEGIN { @x = @x + 1; exit(); }", None),
-        "Attaching 1 probe...\n\n\n@x: 1\n"
-    );
+    // bpftrace 0.17 types `@x` from `@x + 1` alone: `@x: 1`.
+    let program = r#"BEGIN { @x = @x + 1; @y[1] = @y[2] * 3 + 2; @z = -@z; @c++; @d -= 5;
+        printf("%d %d %s\n", @x, @y[1] >> 1, probe); exit(); }"#;
+    let (ours, theirs) = both(program, None);
+    assert_eq!(ours, theirs, "program:\n{program}");
+    assert!(ours.contains("\n@x: 1\n"), "{ours}");
     let program = r#"tracepoint:syscalls:sys_enter_write /comm == "dd"/ {
         @x = @x + 1; @y[args->fd] = @y[args->fd] + 1; @z = -@z; @w = (@w > 1) ? 1 : 2;
     }"#;

@@ -34,7 +34,7 @@ pub fn sort_entries(entries: &mut [(Vec<Key>, MapValue)]) {
 /// The value an element is ranked by.
 fn rank(value: &MapValue) -> i128 {
     match value {
-        MapValue::Count(v) => i128::from(*v),
+        MapValue::Count(v) | MapValue::UInt(v) => i128::from(*v),
         MapValue::Sum(v) | MapValue::Min(v) | MapValue::Max(v) | MapValue::Int(v) => i128::from(*v),
         MapValue::Avg { count, total } | MapValue::Stats { count, total } => {
             i128::from(average(*count, *total))

@@ -32,8 +32,11 @@ pub struct Stack {
 /// The value of one map element.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MapValue {
-    /// A plain integer assigned with `=` / `+=` / `++`.
+    /// A plain signed integer assigned with `=` / `+=` / `++`.
     Int(i64),
+    /// A plain unsigned integer (bpftrace prints a map of unsigned values,
+    /// e.g. `@x = cpu - 5` or `@x = @x - 1` from nothing, as unsigned).
+    UInt(u64),
     /// A plain string.
     Str(String),
     /// A plain stack (`@s = kstack`), frames resolved.

@@ -135,6 +135,26 @@ pub fn store(map: &LiveMap, keys: &[Constant], value: &Constant) -> bpf::Result<
     map.map.update(&key, &val, UpdateFlag::Any)
 }
 
+/// The value of `@m[keys]` from user space (plain maps; absent: 0 or "").
+pub fn load(map: &LiveMap, keys: &[Constant]) -> bpf::Result<Constant> {
+    let mut key = Vec::new();
+    for (k, &ty) in keys.iter().zip(&map.layout.keys) {
+        encode(k, ty, &mut key);
+    }
+    key.resize(map.layout.key_size, 0);
+    let value = if map.layout.percpu {
+        None
+    } else {
+        map.map.lookup(&key)?
+    };
+    Ok(match value {
+        Some(bytes) if map.info.value.is_str() => Constant::Str(c_string(&bytes)),
+        Some(bytes) => Constant::Int(word(&bytes, 0) as i64),
+        None if map.info.value.is_str() => Constant::Str(String::new()),
+        None => Constant::Int(0),
+    })
+}
+
 /// Deletes every element (`clear(@m)`).
 pub fn clear(map: &LiveMap) -> bpf::Result<()> {
     for key in map.map.keys()? {
@@ -173,6 +193,7 @@ fn decode_keys(bytes: &[u8], types: &[Type], resolver: &mut Resolver<'_>) -> Vec
 /// A plain (not aggregated) value of type `ty` from its stored bytes.
 fn plain_value(ty: Type, bytes: &[u8], resolver: &mut Resolver<'_>) -> MapValue {
     match resolver.key(ty, bytes) {
+        Key::Int(v) if ty == Type::UINT => MapValue::UInt(v as u64),
         Key::Int(v) => MapValue::Int(v),
         Key::Str(s) | Key::Probe(s) => MapValue::Str(s),
         Key::Sym(s) => MapValue::Sym(s),

@@ -1,45 +1,30 @@
 //! What runs in user space: BEGIN and END blocks (printf, exit and map
-//! assignments of constants — checked before anything is loaded), and the
-//! records programs send through the ring buffer (printf, exit, print,
-//! clear).
+//! assignments of values computed in `user/value.rs` — checked before
+//! anything is loaded), and the records programs send through the ring
+//! buffer (printf, exit, print, clear).
+
+mod value;
 
 use super::maps::{self, c_string, Constant, LiveMap};
 use super::resolve::Resolver;
-use crate::ast::{Block, Expr, ExprKind, Function, LValue, StmtKind};
+use crate::ast::{Block, Builtin, Expr, ExprKind, Function, LValue, StmtKind};
 use crate::codegen::PrintfSite;
 use crate::diag::Diagnostic;
 use crate::format::printf::{format_printf, parse_format, PrintfArg};
 use crate::layout::{record, slot_size};
 use crate::types::Type;
 use std::io::Write;
+use value::Value;
 
 /// A BEGIN/END statement, ready to run.
 pub enum Action {
-    Printf(String, Vec<PrintfArg>),
+    Printf(String, Vec<Value>),
     Store {
         map: String,
-        keys: Vec<Constant>,
-        value: Constant,
+        keys: Vec<Value>,
+        value: Value,
     },
     Exit,
-}
-
-/// The value of `e` if it is known before the run: a literal, a negated
-/// integer literal, or `probe` (`probe_id`, this block's probe index).
-fn constant(e: &Expr, probe_id: u32) -> Option<Constant> {
-    match &e.kind {
-        ExprKind::Int(v) => Some(Constant::Int(*v)),
-        ExprKind::Builtin(crate::ast::Builtin::Probe) => Some(Constant::Int(i64::from(probe_id))),
-        ExprKind::Str(s) => Some(Constant::Str(s.clone())),
-        ExprKind::Unary {
-            op: crate::ast::UnaryOp::Neg,
-            operand,
-        } => match operand.kind {
-            ExprKind::Int(v) => Some(Constant::Int(v.wrapping_neg())),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The actions of a BEGIN/END block (`probe_id`: the index of its name),
@@ -48,9 +33,10 @@ pub fn actions(block: &Block, which: &str, probe_id: u32) -> Result<Vec<Action>,
     let refuse = |span| {
         Diagnostic::new(
             span,
-            format!("{which} supports printf() with constant arguments, exit() and map assignments of constants only (other statements are not supported yet by whyslow trace)"),
+            format!("{which} supports printf(), exit() and map assignments of literals, probe, map reads and integer operators only (other statements are not supported yet by whyslow trace)"),
         )
     };
+    let value = |e: &Expr| Value::of(e, probe_id).ok_or_else(|| refuse(e.span));
     let mut out = Vec::new();
     for stmt in &block.stmts {
         let action = match &stmt.kind {
@@ -60,41 +46,49 @@ pub fn actions(block: &Block, which: &str, probe_id: u32) -> Result<Vec<Action>,
             }) => match func {
                 Function::Exit => Action::Exit,
                 Function::Printf => {
-                    let Some(Constant::Str(format)) =
-                        args.first().and_then(|a| constant(a, probe_id))
-                    else {
+                    let Some(ExprKind::Str(format)) = args.first().map(|a| &a.kind) else {
                         return Err(refuse(stmt.span));
                     };
                     let mut values = Vec::new();
                     for arg in &args[1..] {
-                        if let ExprKind::Builtin(crate::ast::Builtin::Probe) = arg.kind {
-                            values.push(PrintfArg::Str(which.to_string()));
-                            continue;
-                        }
-                        values.push(match constant(arg, probe_id) {
-                            Some(Constant::Int(v)) => PrintfArg::Int(v),
-                            Some(Constant::Str(s)) => PrintfArg::Str(s),
-                            None => return Err(refuse(arg.span)),
+                        values.push(match arg.kind {
+                            ExprKind::Builtin(Builtin::Probe) => {
+                                Value::Const(Constant::Str(which.to_string()))
+                            }
+                            _ => value(arg)?,
                         });
                     }
-                    Action::Printf(format, values)
+                    Action::Printf(format.clone(), values)
                 }
                 _ => return Err(refuse(stmt.span)),
             },
             StmtKind::Assign {
                 target: LValue::Map(access),
-                op: None,
-                value,
+                op,
+                value: assigned,
             } => {
-                let keys: Option<Vec<Constant>> =
-                    access.keys.iter().map(|k| constant(k, probe_id)).collect();
-                match (keys, constant(value, probe_id)) {
-                    (Some(keys), Some(value)) => Action::Store {
+                let keys = access
+                    .keys
+                    .iter()
+                    .map(value)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut computed = value(assigned)?;
+                if let Some(op) = op {
+                    let current = Value::Read {
                         map: access.name.clone(),
-                        keys,
-                        value,
-                    },
-                    _ => return Err(refuse(stmt.span)),
+                        keys: access.keys.iter().map(value).collect::<Result<_, _>>()?,
+                    };
+                    computed = Value::Binary {
+                        op: *op,
+                        signed: false,
+                        lhs: Box::new(current),
+                        rhs: Box::new(computed),
+                    };
+                }
+                Action::Store {
+                    map: access.name.clone(),
+                    keys,
+                    value: computed,
                 }
             }
             _ => return Err(refuse(stmt.span)),
@@ -114,13 +108,26 @@ pub fn run(
     for action in actions {
         match action {
             Action::Printf(format, args) => {
-                let text = format_printf(&parse_format(format), args);
+                let args = args
+                    .iter()
+                    .map(|a| {
+                        Ok(match a.eval(maps)? {
+                            Constant::Int(v) => PrintfArg::Int(v),
+                            Constant::Str(s) => PrintfArg::Str(s),
+                        })
+                    })
+                    .collect::<bpf::Result<Vec<_>>>()?;
+                let text = format_printf(&parse_format(format), &args);
                 out.write_all(text.as_bytes())
                     .map_err(super::RunError::Output)?;
             }
             Action::Store { map, keys, value } => {
                 if let Some(m) = maps.iter().find(|m| &m.info.name == map) {
-                    maps::store(m, keys, value)?;
+                    let keys = keys
+                        .iter()
+                        .map(|k| k.eval(maps))
+                        .collect::<bpf::Result<Vec<_>>>()?;
+                    maps::store(m, &keys, &value.eval(maps)?)?;
                 }
             }
             Action::Exit => {
