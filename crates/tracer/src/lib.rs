@@ -25,7 +25,8 @@
 //! Then, on a real machine: [`env`] answers tracepoint field types from
 //! tracefs, [`codegen`] turns each probe into BPF instructions (map layouts
 //! in [`layout`]), and [`runtime`] creates maps, loads, attaches, runs and
-//! prints. The system calls themselves are crate `bpf`'s.
+//! prints. The system calls themselves are crate `bpf`'s. [`offline`]
+//! generates code without a kernel (for the fuzzer and tests).
 
 pub mod ast;
 pub mod check;
@@ -35,6 +36,7 @@ pub mod env;
 pub mod format;
 pub mod layout;
 pub mod lex;
+pub mod offline;
 pub mod parse;
 pub mod runtime;
 pub mod span;

@@ -16,22 +16,18 @@
 //! layout (`format`), flags (the `whyslow` binary).
 
 mod maps;
+mod prepare;
 mod resolve;
 mod targets;
 mod user;
 
-use crate::ast::{Probe, Provider};
-use crate::codegen::{self, PrintfSite, Shared, Site};
+use crate::codegen::PrintfSite;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::env::TracefsEnvironment;
 use crate::format::{attaching_line, format_exit};
 use bpf::attach::{self, Attachment, UprobeTarget};
-use bpf::map::{Map, MapSpec, MapType};
-use bpf::prog::Program;
 use bpf::ringbuf::RingBuf;
-use bpf::tracefs::Tracefs;
+use prepare::Prepared;
 use resolve::Resolver;
-use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,13 +89,12 @@ pub struct RunReport {
     pub to_attaching: Duration,
 }
 
-/// Whether the program needs tracefs (it has tracepoints).
-fn needs_tracefs(source_probes: &[Probe]) -> bool {
-    source_probes.iter().any(|p| {
-        p.attach_points
-            .iter()
-            .any(|a| matches!(a.provider, Provider::Tracepoint { .. }))
-    })
+/// Compiles `source` and loads every program it makes (maps created, each
+/// program through the kernel's verifier) without attaching or running
+/// anything; returns how many programs were loaded. What a test uses to
+/// check that every construct makes verifiable code.
+pub fn load_only(source: &str) -> Result<usize, RunError> {
+    Ok(prepare::prepare(source, &mut |_| {})?.loaded.len())
 }
 
 /// Compiles, loads, attaches and runs `source` until it ends; writes what
@@ -113,121 +108,23 @@ pub fn run(
     notes: &mut dyn FnMut(&str),
 ) -> Result<RunReport, RunError> {
     let started = std::time::Instant::now();
-    let mut report = RunReport::default();
-    let parsed = crate::parse(source).map_err(|diagnostics| RunError::Compile {
-        diagnostics,
-        detail: String::new(),
-    })?;
-    let tracefs = if needs_tracefs(&parsed.probes) {
-        let tracefs = Tracefs::open()?;
-        if tracefs.mounted_now() {
-            notes(&format!(
-                "tracefs was not mounted; mounted it at {}",
-                tracefs.root().display()
-            ));
-            report.mounted_tracefs = Some(tracefs.root().to_path_buf());
-        }
-        Some(tracefs)
-    } else {
-        None
+    let Prepared {
+        begin,
+        end,
+        live,
+        stack_maps,
+        ring_map,
+        printfs,
+        loaded,
+        probe_count,
+        probe_names,
+        mounted_tracefs,
+    } = prepare::prepare(source, notes)?;
+    let mut report = RunReport {
+        mounted_tracefs,
+        ..RunReport::default()
     };
-    let checked = match &tracefs {
-        Some(t) => crate::check(parsed, &TracefsEnvironment::new(t)),
-        None => crate::check(parsed, &crate::NoEnvironment),
-    }
-    .map_err(|diagnostics| RunError::Compile {
-        diagnostics,
-        detail: String::new(),
-    })?;
-
-    // `probe` is an index into these names.
-    let mut probe_names: Vec<String> = Vec::new();
-    // BEGIN/END run in user space: check them before touching the kernel.
-    let mut begin = Vec::new();
-    let mut end = Vec::new();
-    for probe in &checked.program.probes {
-        for point in &probe.attach_points {
-            let (list, which) = match point.provider {
-                Provider::Begin => (&mut begin, "BEGIN"),
-                Provider::End => (&mut end, "END"),
-                _ => continue,
-            };
-            if let Some(pred) = &probe.predicate {
-                return Err(RunError::compile(Diagnostic::new(
-                    pred.span,
-                    format!("a predicate on {which} is not supported yet by whyslow trace"),
-                )));
-            }
-            let id = probe_id(&mut probe_names, which);
-            list.extend(user::actions(&probe.body, which, id).map_err(RunError::compile)?);
-        }
-    }
-
-    let live = maps::create(&checked.maps)?;
-    let map_refs = maps::refs(&live);
-    let stack_maps = maps::create_stacks(&checked.stacks)?;
-    let stack_fds: BTreeMap<u16, i32> = stack_maps.iter().map(|(&l, m)| (l, m.fd())).collect();
-    let ring_map = Map::create(MapSpec::new(
-        MapType::RingBuf,
-        "ws_output",
-        0,
-        0,
-        RINGBUF_BYTES,
-    ))?;
     let mut ring = RingBuf::new(&ring_map)?;
-
-    let mut printfs: Vec<PrintfSite> = Vec::new();
-    let mut printf_ids = HashMap::new();
-    let mut loaded: Vec<(Program, Target)> = Vec::new();
-    let mut probe_count = 0;
-    for probe in &checked.program.probes {
-        for point in &probe.attach_points {
-            if matches!(point.provider, Provider::Begin | Provider::End) {
-                probe_count += 1;
-                continue;
-            }
-            for target in targets::expand(point, tracefs.as_ref())? {
-                let fields = match &target {
-                    Target::Tracepoint { fields, .. } => fields.as_slice(),
-                    _ => &[],
-                };
-                let mut shared = Shared {
-                    maps: &map_refs,
-                    stack_maps: &stack_fds,
-                    ringbuf_fd: ring_map.fd(),
-                    printfs: &mut printfs,
-                    printf_ids: &mut printf_ids,
-                };
-                let site = Site {
-                    provider: &point.provider,
-                    fields,
-                    probe_id: probe_id(&mut probe_names, &target.probe_name()),
-                };
-                let insns =
-                    codegen::compile_probe(probe, site, &mut shared).map_err(RunError::compile)?;
-                let prog = match Program::load(target.prog_type(), &target.prog_name(), &insns) {
-                    Ok(prog) => prog,
-                    Err(bpf::Error::Verifier { log, .. }) => {
-                        let tail: Vec<&str> = log.lines().rev().take(12).collect();
-                        let tail: Vec<&str> = tail.into_iter().rev().collect();
-                        return Err(RunError::Compile {
-                            diagnostics: Diagnostics(vec![Diagnostic::new(
-                                probe.span,
-                                format!(
-                                    "the kernel verifier rejected the program of {} (a whyslow bug: please report it with this program)",
-                                    point.raw
-                                ),
-                            )]),
-                            detail: format!("verifier log (last lines):\n{}\n", tail.join("\n")),
-                        });
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                loaded.push((prog, target));
-                probe_count += 1;
-            }
-        }
-    }
 
     out.write_all(attaching_line(probe_count).as_bytes())
         .and_then(|()| out.flush())
