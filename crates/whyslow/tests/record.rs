@@ -228,8 +228,16 @@ fn pid_target_profiles_a_running_process() {
     let _ = child.wait();
     assert!(output.status.success(), "{:?}", text(&output));
     let folded = parse_folded(&std::fs::read_to_string(&out).unwrap());
+    // The split between the two hot functions, which load on the machine
+    // does not move (other stacks, e.g. kernel work, can grow under load).
     let a = leaf_percent(&folded, "hot_a");
-    assert!((a - 70.0).abs() <= 10.0, "hot_a {a:.1}%");
+    let b = leaf_percent(&folded, "hot_b");
+    let split = 100.0 * a / (a + b).max(f64::MIN_POSITIVE);
+    assert!(a + b >= 50.0, "hot_a {a:.1}% + hot_b {b:.1}%\n{folded:#?}");
+    assert!(
+        (split - 70.0).abs() <= 10.0,
+        "hot_a {split:.1}% of hot_a + hot_b\n{folded:#?}"
+    );
 }
 
 #[test]
