@@ -90,7 +90,7 @@ fn main() {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let addr = listener.local_addr().unwrap();
                 let series = Arc::new(store::series::MemorySeriesStore::new());
-                tokio::spawn(ingest::serve_grpc(listener, store, series, Limits::default(), std::future::pending()));
+                tokio::spawn(ingest::serve_grpc(listener, store, series, Limits::default(), None, std::future::pending()));
                 addr
             }
             (None, None) => unreachable!("a store exists unless remote"),

@@ -11,8 +11,10 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use gate::{Gate, Permission};
 use prost::Message;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use store::series::SeriesStore;
 use store::{SpanStore, StoreError};
@@ -68,17 +70,27 @@ pub fn http_router(
         .with_state(receiver)
 }
 
-/// Serves [`http_router`] on `listener` until `shutdown` resolves.
+/// Serves [`http_router`] on `listener` until `shutdown` resolves; with a
+/// `gate`, every request must show credentials that may ingest.
 pub async fn serve_http(
     listener: TcpListener,
     store: Arc<dyn SpanStore>,
     series: Arc<dyn SeriesStore>,
     limits: Limits,
+    gate: Option<Arc<Gate>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http_router(store, series, limits))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let mut router = http_router(store, series, limits);
+    if let Some(gate) = &gate {
+        router = gate.protect(router, Permission::Ingest);
+    }
+    // The peer address is what the gate's failure limiter counts by.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {

@@ -17,6 +17,7 @@ use crate::limits::Limits;
 use crate::otlp_export;
 use crate::otlp_metrics::metrics_grpc_service;
 use bytes::Buf;
+use gate::{Gate, GrpcGuardLayer, Permission};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -60,14 +61,18 @@ pub fn grpc_service(store: Arc<dyn SpanStore>, limits: Limits) -> OtlpGrpcServic
 
 /// Serves OTLP/gRPC traces (into `store`) and metrics (into `series`) on
 /// `listener` until `shutdown` resolves, then drains in-flight requests.
+/// With a `gate`, every call must show credentials that may ingest, checked
+/// before the call is admitted or its message read.
 pub async fn serve_grpc(
     listener: TcpListener,
     store: Arc<dyn SpanStore>,
     series: Arc<dyn SeriesStore>,
     limits: Limits,
+    gate: Option<Arc<Gate>>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     tonic::transport::Server::builder()
+        .layer(GrpcGuardLayer::new(gate, Permission::Ingest))
         .add_service(grpc_service(store, limits.clone()))
         .add_service(metrics_grpc_service(series, limits))
         .serve_with_incoming_shutdown(

@@ -42,6 +42,7 @@ async fn start() -> Servers {
         spans.clone(),
         series.clone(),
         Limits::default(),
+        None,
         std::future::pending(),
     ));
     tokio::spawn(ingest::serve_http(
@@ -49,6 +50,7 @@ async fn start() -> Servers {
         spans,
         series.clone(),
         Limits::default(),
+        None,
         std::future::pending(),
     ));
     Servers { series, grpc, http }

@@ -1,8 +1,19 @@
 // Thin wrappers over the query API (Jaeger-compatible routes plus whyslow's
 // analysis route). Every call resolves to the envelope's `data` or throws an
 // Error carrying the server's message.
+
+/** When the server wants a login (`serve --auth-file` renders a logout form)
+ * and a call was refused for want of one (the session ended), go log in and
+ * come back here. */
+export function loginIfRefused(resp) {
+  if (resp.status === 401 && document.querySelector('form.logout')) {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
+}
+
 async function getJSON(url) {
   const resp = await fetch(url, { headers: { accept: 'application/json' } });
+  loginIfRefused(resp);
   let body = null;
   try { body = await resp.json(); } catch { /* not JSON */ }
   if (!resp.ok) {
@@ -18,6 +29,7 @@ async function getJSON(url) {
  * body, or an Error with the server's message. */
 export async function getConnectJSON(url) {
   const res = await fetch(url, { headers: { accept: 'application/json' } });
+  loginIfRefused(res);
   let body = null;
   try { body = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) throw new Error(body && body.message ? `${body.code}: ${body.message}` : `${res.status} ${res.statusText}`);

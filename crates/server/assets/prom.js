@@ -3,6 +3,7 @@
 // time-range helpers shared by the Metrics and Services pages (ranges as
 // `5m`/`1h`, auto step, duration text). Every call resolves to the envelope's
 // `data` or throws a `PromError` carrying `errorType` and `error`.
+import { loginIfRefused } from '/static/api.js';
 
 export class PromError extends Error {
   constructor(status, errorType, error) {
@@ -31,6 +32,7 @@ async function call(path, params) {
   } catch (e) {
     throw new PromError(0, 'unavailable', `cannot reach the server: ${e.message}`);
   }
+  loginIfRefused(resp);
   let json = null;
   try { json = await resp.json(); } catch { /* not JSON */ }
   if (!json || json.status !== 'success') {

@@ -56,6 +56,8 @@ pub struct AppState {
     /// Latest status of the rule groups (`--rules`), for `/api/v1/rules`
     /// and `/api/v1/alerts`; empty without rules.
     pub rules: Arc<rules::RuleStates>,
+    /// The page's banner and logout button.
+    pub ui: ui::UiOptions,
 }
 
 /// Server-wide query options.
@@ -95,6 +97,7 @@ impl AppState {
             )),
             options,
             rules: Arc::default(),
+            ui: ui::UiOptions::default(),
         }
     }
 

@@ -5,15 +5,43 @@
 //! time, so `cargo build` is the only build step. The Profiles page draws with
 //! the flamegraph engine of `whyslow record`'s HTML pages, served from
 //! `crates/render/assets/` as they are (classic scripts, markup, CSS).
+//!
+//! Assets are looked up by exact name in a fixed list: no path reaches the
+//! file system, `..` and encoded separators match nothing, and there is no
+//! directory listing. No page has inline script, so a Content-Security-Policy
+//! of `script-src 'self'` holds. [`UiOptions`] add two server-rendered bits
+//! to the page: a banner when anyone may reach an open server, and a logout
+//! button when logins are on.
 
 use crate::AppState;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::borrow::Cow;
 
 const INDEX_HTML: &str = include_str!("../assets/index.html");
+
+/// What the page shows besides the app.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UiOptions {
+    /// A banner: the server listens beyond loopback and takes anyone.
+    pub anonymous_warning: bool,
+    /// A "Log out" button (`serve --auth-file`: browsers log in).
+    pub logout: bool,
+}
+
+/// The banner of [`UiOptions::anonymous_warning`].
+const ANONYMOUS_NOTICE: &str = "<div class=\"notice\" role=\"alert\" id=\"anonymous-notice\">\
+This server takes anyone's data and shows it to anyone who can reach it: it listens beyond \
+loopback without <code>--auth-file</code>. Restart it with <code>--auth-file</code> (tokens \
+from <code>whyslow auth token</code>), or with <code>--insecure-allow-anonymous</code> to \
+hide this notice.</div>";
+
+/// The button of [`UiOptions::logout`]: a form, so it needs no script.
+const LOGOUT_FORM: &str = "<form class=\"logout\" method=\"post\" action=\"/logout\">\
+<button type=\"submit\">Log out</button></form>";
 
 /// Static assets: (file name, content type, bytes).
 const ASSETS: &[(&str, &str, &[u8])] = &[
@@ -114,8 +142,23 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{file}", get(asset))
 }
 
-async fn index() -> Html<&'static str> {
-    Html(INDEX_HTML)
+async fn index(State(state): State<AppState>) -> Html<Cow<'static, str>> {
+    Html(index_html(state.ui))
+}
+
+/// The page, with what `options` add.
+fn index_html(options: UiOptions) -> Cow<'static, str> {
+    if options == UiOptions::default() {
+        return Cow::Borrowed(INDEX_HTML);
+    }
+    let mut html = INDEX_HTML.to_string();
+    if options.anonymous_warning {
+        html = html.replacen("<!--notice-->", ANONYMOUS_NOTICE, 1);
+    }
+    if options.logout {
+        html = html.replacen("<!--account-->", LOGOUT_FORM, 1);
+    }
+    Cow::Owned(html)
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
@@ -129,5 +172,49 @@ async fn asset(Path(file): Path<String>) -> Response {
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_page_has_inline_script() {
+        let pages = ASSETS
+            .iter()
+            .filter(|(_, content_type, _)| content_type.starts_with("text/html"))
+            .map(|(_, _, bytes)| String::from_utf8_lossy(bytes).into_owned())
+            .chain([INDEX_HTML.to_string()]);
+        for page in pages {
+            let lower = page.to_ascii_lowercase();
+            for script in lower.match_indices("<script").map(|(at, _)| &lower[at..]) {
+                let tag = &script[..script.find('>').unwrap_or(script.len())];
+                assert!(tag.contains(" src="), "inline script: {tag}");
+            }
+            assert!(!lower.contains("javascript:"));
+            for handler in [
+                " onclick=",
+                " onload=",
+                " onerror=",
+                " oninput=",
+                " onsubmit=",
+            ] {
+                assert!(!lower.contains(handler), "inline handler {handler}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_options_add_a_banner_and_a_logout_form() {
+        let plain = index_html(UiOptions::default());
+        assert!(matches!(plain, Cow::Borrowed(_)));
+        assert!(!plain.contains("anonymous-notice") && !plain.contains("/logout"));
+        let both = index_html(UiOptions {
+            anonymous_warning: true,
+            logout: true,
+        });
+        assert!(both.contains("id=\"anonymous-notice\""));
+        assert!(both.contains("<form class=\"logout\" method=\"post\" action=\"/logout\">"));
     }
 }

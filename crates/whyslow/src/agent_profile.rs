@@ -139,15 +139,15 @@ pub fn start_profiler(
     Ok(handle)
 }
 
-/// Ships queued requests to `authority` until `stop`, then tries for at most
+/// Ships queued requests with `poster` until `stop`, then tries for at most
 /// `grace` to send what is left.
 pub async fn ship(
-    authority: String,
+    mut poster: Poster,
     shipping: Arc<Shipping>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let mut poster = Poster::new(&authority);
+    let authority = poster.authority.clone();
     let mut failing = false;
     let mut backoff = Duration::from_millis(500);
     loop {

@@ -50,6 +50,12 @@ impl Pusher {
         })
     }
 
+    /// Sends `authorization` (an `Authorization` header value) with every push.
+    pub fn with_authorization(mut self, authorization: Option<String>) -> Self {
+        self.poster = self.poster.with_authorization(authorization);
+        self
+    }
+
     /// Encodes and sends one collection, retrying as the module doc says
     /// until `budget` has passed.
     pub async fn push(

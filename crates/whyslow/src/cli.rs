@@ -36,7 +36,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  whyslow serve\n  whyslow serve --data-dir /var/lib/whyslow --retention 3d --max-disk 50GB\n  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 ./my-service   # then open http://127.0.0.1:16686\n\nSizes use 1024-based units (512MB = 512 MiB); 0 means no disk limit."
     )]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// HTTP load test: open model (--rate, --stages) or closed (-c only); coordinated-omission-correct latency.
     #[command(after_help = crate::cmd_load::AFTER_HELP)]
     Load(Box<LoadArgs>),
@@ -163,6 +163,17 @@ pub struct AgentArgs {
     /// How often a profile is cut and shipped.
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub profile_interval: Duration,
+    /// A file holding the token (`whyslow auth token`) that pushes to --server carry as
+    /// `Authorization: Bearer TOKEN`; it needs the ingest (or admin) role.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub token_file: Option<PathBuf>,
+    /// Tokens that may read --listen's /metrics, one a line: ROLE HASH [NAME], as `serve
+    /// --auth-file` takes them (read or admin roles pass).
+    #[arg(long, value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// Serve /metrics beyond loopback without --auth-file and without the warning.
+    #[arg(long, conflicts_with = "auth_file")]
+    pub insecure_allow_anonymous: bool,
 }
 
 /// `whyslow use`.
@@ -222,6 +233,16 @@ pub struct ServeArgs {
     /// Port of the web UI and the Jaeger-compatible query API.
     #[arg(long, default_value_t = 16686, value_name = "PORT")]
     pub http_port: u16,
+    /// Tokens that may use every listener, one a line: ROLE HASH [NAME] (`whyslow auth hash`
+    /// prints them). ingest may write signals, read may use the APIs and the UI (browsers log in
+    /// with the token), admin both. Clients send `Authorization: Bearer TOKEN` or Basic auth with
+    /// the token as password.
+    #[arg(long, value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// Take anyone's data and show it to anyone without the warning that binding beyond loopback
+    /// without --auth-file prints.
+    #[arg(long, conflicts_with = "auth_file")]
+    pub insecure_allow_anonymous: bool,
     /// Delete traces and metric samples older than this (e.g. 7d, 12h, 30m; metrics count back from
     /// their newest sample).
     #[arg(long, default_value = "7d", value_parser = crate::cmd_serve::parse_age, value_name = "AGE")]

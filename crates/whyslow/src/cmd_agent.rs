@@ -11,6 +11,9 @@
 //! statfs) runs on its blocking pool, one collection at a time. A collector
 //! whose source is missing or broken is logged once (and again after it
 //! recovers and fails anew); `node_scrape_collector_success` says so per scrape.
+//!
+//! `--token-file` makes every push carry `Authorization: Bearer TOKEN`;
+//! `--auth-file` asks readers of `--listen` for a read token.
 
 use crate::agent_push::{Pushed, Pusher};
 use crate::cli::AgentArgs;
@@ -67,6 +70,26 @@ pub fn run(args: AgentArgs) -> Result<()> {
     if let Some(url) = &args.server {
         Pusher::new(url, String::new())?; // refuse a bad URL before binding anything
     }
+    // Refuse a bad token or auth file before binding anything too.
+    let authorization = match &args.token_file {
+        Some(path) => Some(format!("Bearer {}", crate::access::read_token_file(path)?)),
+        None => None,
+    };
+    let gate = match &args.auth_file {
+        Some(path) => Some(crate::access::load_gate(
+            path,
+            Vec::new(),
+            gate::GateOptions::default(),
+        )?),
+        None => None,
+    };
+    if let Some(addr) = listen {
+        if crate::access::open_beyond_loopback(addr.ip(), gate.is_some())
+            && !args.insecure_allow_anonymous
+        {
+            crate::access::warn_open("whyslow agent", "--listen serves /metrics", addr.ip());
+        }
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -74,10 +97,31 @@ pub fn run(args: AgentArgs) -> Result<()> {
         .thread_keep_alive(Duration::from_secs(60))
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(agent(args, listen))
+    runtime.block_on(agent(
+        args,
+        Access {
+            listen,
+            gate,
+            authorization,
+        },
+    ))
 }
 
-async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
+/// Where the agent listens and with which credentials it talks.
+struct Access {
+    listen: Option<SocketAddr>,
+    /// Asks readers of `--listen` for a read token.
+    gate: Option<Arc<gate::Gate>>,
+    /// The `Authorization` header value of pushes to `--server`.
+    authorization: Option<String>,
+}
+
+async fn agent(args: AgentArgs, access: Access) -> Result<()> {
+    let Access {
+        listen,
+        gate,
+        authorization,
+    } = access;
     let mut host = Host::new(Paths::default());
     if args.gather_smaps {
         host = host.with(Extra::ProcessesWithSmaps);
@@ -102,13 +146,22 @@ async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
             .context("reading the listener's address")?;
         port = Some(local.port());
         eprintln!("whyslow agent: serving host metrics at http://{local}/metrics");
-        let router = Router::new()
+        let mut router = Router::new()
             .route("/metrics", get(metrics))
             .route("/", get(index))
             .with_state(Arc::clone(&shared));
-        server = Some(tokio::spawn(
-            async move { axum::serve(listener, router).await },
-        ));
+        if let Some(gate) = &gate {
+            router = gate.protect(router, gate::Permission::Read);
+        }
+        let router = gate::security_headers(router);
+        server = Some(tokio::spawn(async move {
+            // The peer address is what the gate's failure limiter counts by.
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+        }));
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let pusher = match &args.server {
@@ -117,7 +170,8 @@ async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
                 let host = host::hostname();
                 port.map_or(host.clone(), |p| format!("{host}:{p}"))
             });
-            let pusher = Pusher::new(url, instance.clone())?;
+            let pusher =
+                Pusher::new(url, instance.clone())?.with_authorization(authorization.clone());
             eprintln!(
                 "whyslow agent: pushing to {url} every {:?} as job=\"node\", instance=\"{instance}\"",
                 args.interval
@@ -132,7 +186,12 @@ async fn agent(args: AgentArgs, listen: Option<SocketAddr>) -> Result<()> {
         None => None,
     };
     let profiling = match (&args.server, args.no_profile) {
-        (Some(url), false) => Some(start_profiling(&args, url, stop_rx.clone())?),
+        (Some(url), false) => Some(start_profiling(
+            &args,
+            url,
+            authorization.clone(),
+            stop_rx.clone(),
+        )?),
         (None, false) => {
             eprintln!("whyslow agent: not profiling: there is no --server to ship profiles to");
             None
@@ -177,10 +236,12 @@ struct Profiling {
     shipper: tokio::task::JoinHandle<()>,
 }
 
-/// Starts continuous profiling shipped to `url`'s host and port.
+/// Starts continuous profiling shipped to `url`'s host and port (with
+/// `authorization` as the `Authorization` header, if any).
 fn start_profiling(
     args: &AgentArgs,
     url: &str,
+    authorization: Option<String>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Profiling> {
     let authority = crate::agent_push::authority(url)?;
@@ -203,8 +264,9 @@ fn start_profiling(
         Arc::clone(&shipping),
         Arc::clone(&stop_flag),
     )?;
+    let poster = crate::http_post::Poster::new(&authority).with_authorization(authorization);
     let shipper = tokio::spawn(crate::agent_profile::ship(
-        authority,
+        poster,
         Arc::clone(&shipping),
         stop,
         Duration::from_secs(5),

@@ -15,8 +15,12 @@
 //! So ingest holds at most the budget, plus one request larger than the
 //! in-flight share when it is the only one in flight, plus the growth of
 //! existing series' chunks until the next block cut.
+//!
+//! With `--auth-file` every listener asks for credentials
+//! ([`crate::serve_access`]).
 
 use crate::cli::ServeArgs;
+use crate::serve_access::Access;
 use anyhow::{Context, Result};
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -32,6 +36,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
         print!("{}", crate::serve_rules::DEFAULT_RULES);
         return Ok(());
     }
+    // First: the warning about open listeners comes at once, and a bad
+    // --auth-file stops serve before anything is opened.
+    let access = Access::open(&args)?;
     let scrape_targets = match &args.scrape_config {
         Some(path) => ingest::scrape::load(path)?,
         None => Vec::new(),
@@ -71,7 +78,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
         profiles,
         span_engine: spans,
     };
-    let result = runtime.block_on(serve(&args, stores, budget, scrape_targets, rule_groups));
+    let result = runtime.block_on(serve(
+        &args,
+        stores,
+        budget,
+        scrape_targets,
+        rule_groups,
+        access,
+    ));
     // Servers have stopped and dropped their store handles: the store closes here.
     drop(runtime);
     result
@@ -148,6 +162,7 @@ async fn serve(
     budget: MemoryBudget,
     mut scrape_targets: Vec<ingest::scrape::Target>,
     rule_groups: Vec<rules::GroupSpec>,
+    access: Access,
 ) -> Result<()> {
     let Stores {
         spans: store,
@@ -177,6 +192,7 @@ async fn serve(
             own.labels.set("instance", instance);
         }
         own.interval = args.self_scrape_interval;
+        own.authorization = access.self_scrape.clone();
         own.timeout = own.timeout.min(args.self_scrape_interval);
         scrape_targets.push(own);
     }
@@ -218,6 +234,7 @@ async fn serve(
         Arc::clone(&store),
         Arc::clone(&series),
         limits.clone(),
+        access.gate.clone(),
         stopped(stop_rx.clone()),
     ));
     let query = server::QueryOptions {
@@ -231,6 +248,10 @@ async fn serve(
     };
     let mut app_state = server::AppState::new(Arc::clone(&store), Arc::clone(&series), query);
     app_state.profiles = Arc::clone(&profiles);
+    app_state.ui = server::ui::UiOptions {
+        anonymous_warning: access.warn_open,
+        logout: access.gate.is_some(),
+    };
     let rules_runner = crate::serve_rules::start(
         args,
         rule_groups,
@@ -259,15 +280,18 @@ async fn serve(
         Arc::clone(&store),
         Arc::clone(&series),
         limits.clone(),
+        access.gate.clone(),
         stopped(stop_rx.clone()),
     ));
-    let app = server::router_for(app_state);
+    let read = server::router_for(app_state).merge(crate::serve_metrics::router(own_metrics));
+    let write = ingest::pyroscope_router(profiles, limits.clone())
+        .merge(ingest::prometheus_router(Arc::clone(&series), limits));
+    let app = access.ui_router(read, write);
     let ui_task = tokio::spawn(
         axum::serve(
             ui,
-            app.merge(crate::serve_metrics::router(own_metrics))
-                .merge(ingest::pyroscope_router(profiles, limits.clone()))
-                .merge(ingest::prometheus_router(Arc::clone(&series), limits)),
+            // The peer address is what the gate's failure limiter counts by.
+            app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(stopped(stop_rx))
         .into_future(),

@@ -2,7 +2,8 @@
 //! it breaks, for the agent's pushes (remote_write metrics and Pyroscope
 //! profiles): POST a body, get the status, `Retry-After` and the first
 //! 4 KiB of the answer. hyper's client connection, without a pool: the agent
-//! talks to one server, one request at a time.
+//! talks to one server, one request at a time. With `--token-file` every
+//! request carries `Authorization: Bearer TOKEN`.
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -17,6 +18,8 @@ use tokio::net::TcpStream;
 pub struct Poster {
     /// `host:port`.
     pub authority: String,
+    /// The `Authorization` header value of every request, if any.
+    authorization: Option<String>,
     connection: Option<SendRequest<Full<Bytes>>>,
 }
 
@@ -35,8 +38,15 @@ impl Poster {
     pub fn new(authority: &str) -> Self {
         Self {
             authority: authority.to_string(),
+            authorization: None,
             connection: None,
         }
+    }
+
+    /// Sends `authorization` (an `Authorization` header value) with every request.
+    pub fn with_authorization(mut self, authorization: Option<String>) -> Self {
+        self.authorization = authorization;
+        self
     }
 
     /// POSTs `body` to `path` with `headers`; `Err` when no answer came.
@@ -62,6 +72,9 @@ impl Poster {
             );
         for (name, value) in headers {
             request = request.header(name, *value);
+        }
+        if let Some(authorization) = &self.authorization {
+            request = request.header(header::AUTHORIZATION, authorization.as_str());
         }
         let request = request
             .body(Full::new(body))

@@ -2,6 +2,7 @@
 //! `cmd_*` module. It wires library crates together and holds no logic of its own
 //! beyond turning their results into files, tables and exit codes.
 
+mod access;
 mod agent_profile;
 mod agent_push;
 mod ansi_stderr;
@@ -22,6 +23,7 @@ mod cmd_use;
 mod http_post;
 mod interrupt;
 mod output;
+mod serve_access;
 mod serve_clickhouse;
 mod serve_debuginfo;
 mod serve_metrics;
@@ -50,7 +52,7 @@ fn main() -> ExitCode {
         cli::Command::Report(args) => cmd_report::run(args),
         cli::Command::Diff(args) => cmd_diff::run(args),
         cli::Command::Demo(args) => cmd_demo::run(args),
-        cli::Command::Serve(args) => cmd_serve::run(args),
+        cli::Command::Serve(args) => cmd_serve::run(*args),
         cli::Command::Agent(args) => cmd_agent::run(args),
         cli::Command::Slo(args) => cmd_slo::run(args),
         cli::Command::Auth(args) => cmd_auth::run(args),

@@ -114,6 +114,19 @@ pub struct Target {
     pub sample_limit: u64,
     /// Largest body taken, before and after gzip.
     pub body_size_limit: usize,
+    /// Sent as the `Authorization` header of each scrape (`serve` scraping
+    /// itself behind `--auth-file`).
+    pub authorization: Option<Authorization>,
+}
+
+/// An `Authorization` header value; `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Authorization(pub String);
+
+impl std::fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Authorization(…)")
+    }
 }
 
 impl Target {
@@ -132,6 +145,7 @@ impl Target {
             honor_timestamps: true,
             sample_limit: 0,
             body_size_limit: MAX_BODY_BYTES,
+            authorization: None,
         }
     }
 
@@ -312,6 +326,7 @@ pub fn parse(text: &str, source: &str) -> Result<Vec<Target>, ScrapeError> {
                     honor_timestamps: job.honor_timestamps,
                     sample_limit: job.sample_limit,
                     body_size_limit,
+                    authorization: None,
                 });
             }
         }

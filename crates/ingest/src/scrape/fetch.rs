@@ -34,6 +34,7 @@ pub(super) struct Fetcher {
     timeout_seconds: String,
     user_agent: String,
     limit: usize,
+    authorization: Option<String>,
     connection: Option<SendRequest<Empty<Bytes>>>,
 }
 
@@ -55,6 +56,7 @@ impl Fetcher {
             timeout_seconds: format!("{}", target.timeout.as_secs_f64()),
             user_agent: format!("whyslow/{}", env!("CARGO_PKG_VERSION")),
             limit: target.body_size_limit,
+            authorization: target.authorization.as_ref().map(|a| a.0.clone()),
             connection: None,
         }
     }
@@ -70,7 +72,7 @@ impl Fetcher {
             Some(sender) => sender,
             None => self.connect().await?,
         };
-        let request = hyper::Request::get(self.path.as_str())
+        let mut request = hyper::Request::get(self.path.as_str())
             .header(header::HOST, self.authority.as_str())
             .header(header::ACCEPT, ACCEPT_HEADER)
             .header(header::ACCEPT_ENCODING, "gzip")
@@ -78,7 +80,11 @@ impl Fetcher {
             .header(
                 "X-Prometheus-Scrape-Timeout-Seconds",
                 self.timeout_seconds.as_str(),
-            )
+            );
+        if let Some(authorization) = &self.authorization {
+            request = request.header(header::AUTHORIZATION, authorization.as_str());
+        }
+        let request = request
             .body(Empty::<Bytes>::new())
             .map_err(|e| format!("building the request: {e}"))?;
         let response = sender

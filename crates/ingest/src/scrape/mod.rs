@@ -18,7 +18,7 @@ mod scraper;
 mod stats;
 mod validate;
 
-pub use config::{load, parse, yaml_error, Target, SELF_JOB};
+pub use config::{load, parse, yaml_error, Authorization, Target, SELF_JOB};
 pub use fetch::MAX_BODY_BYTES;
 pub use scraper::{ScrapeOutcome, TargetScraper};
 pub use stats::{ScrapeStats, ScrapeStatsSnapshot};

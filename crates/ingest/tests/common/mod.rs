@@ -90,6 +90,7 @@ pub async fn start_http(store: Arc<MemoryStore>, limits: Limits) -> SocketAddr {
         store,
         Arc::new(store::series::MemorySeriesStore::new()),
         limits,
+        None,
         std::future::pending(),
     ));
     addr
@@ -104,6 +105,7 @@ pub async fn start_grpc(store: Arc<MemoryStore>, limits: Limits) -> SocketAddr {
         store,
         Arc::new(store::series::MemorySeriesStore::new()),
         limits,
+        None,
         std::future::pending(),
     ));
     addr

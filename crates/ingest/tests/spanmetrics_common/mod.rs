@@ -85,6 +85,7 @@ impl Pipeline {
             tee,
             Arc::clone(&series) as Arc<dyn SeriesStore>,
             Limits::default(),
+            None,
             async move {
                 let _ = http_stopped.await;
             },
