@@ -3,7 +3,9 @@ pyroscope-otel linking its spans to its samples and the OTel SDK sending
 those spans over OTLP/HTTP. Used by crates/whyslow/tests/serve_profiles.rs.
 
 Usage: push_cpu.py --server http://127.0.0.1:PORT --otlp http://127.0.0.1:PORT
-                   --seconds N --app NAME
+                   --seconds N --app NAME [--basic-auth USER:PASSWORD]
+With --basic-auth the SDK sends its basic-auth option (serve_auth.rs: the
+token as password); the OTLP exporter takes OTEL_EXPORTER_OTLP_HEADERS.
 Prints one JSON line: {"trace_id": "...", "span_id": "..."} of the span
 that ran the hot loop.
 """
@@ -42,7 +44,9 @@ def main():
     parser.add_argument("--otlp", required=True)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--app", default="wsprof-app")
+    parser.add_argument("--basic-auth", default=":")
     args = parser.parse_args()
+    user, _, password = args.basic_auth.partition(":")
 
     pyroscope.configure(
         application_name=args.app,
@@ -50,6 +54,8 @@ def main():
         sample_rate=100,
         upload_interval=1,
         tags={"region": "test-1"},
+        basic_auth_username=user,
+        basic_auth_password=password,
     )
     provider = TracerProvider(resource=Resource.create({"service.name": args.app}))
     provider.add_span_processor(PyroscopeSpanProcessor())
