@@ -110,11 +110,11 @@ function snappyBlock(data) {
   return Buffer.concat(parts);
 }
 
-/** POSTs series to `/api/v1/write`; resolves to the HTTP response. */
-export function remoteWrite(base, series) {
+/** POSTs series to `/api/v1/write` (plus `headers`, e.g. authorization); resolves to the HTTP response. */
+export function remoteWrite(base, series, headers = {}) {
   return fetch(`${base}/api/v1/write`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' },
+    headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0', ...headers },
     body: snappyBlock(writeRequest(series)),
   });
 }
@@ -130,17 +130,17 @@ export async function promApi(base, pathAndQuery) {
   }
 }
 
-/** POSTs OTLP/JSON `traces` to serve's OTLP/HTTP port; resolves to the response. */
-export function postTraces(serve, traces) {
-  return fetch(`${serve.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(traces) });
+/** POSTs OTLP/JSON `traces` to serve's OTLP/HTTP port (plus `headers`); resolves to the response. */
+export function postTraces(serve, traces, headers = {}) {
+  return fetch(`${serve.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(traces) });
 }
 
 /**
  * Pushes one pprof `profile` (a Buffer) for the series `labels` ({name: value})
- * with Pyroscope's push API as Connect JSON; resolves to the response.
+ * with Pyroscope's push API as Connect JSON (plus `headers`); resolves to the response.
  */
-export function pushPprof(serve, labels, profile) {
+export function pushPprof(serve, labels, profile, headers = {}) {
   const push = { series: [{ labels: Object.entries(labels).map(([name, value]) => ({ name, value })),
     samples: [{ rawProfile: profile.toString('base64') }] }] };
-  return fetch(`${serve.ui}/push.v1.PusherService/Push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(push) });
+  return fetch(`${serve.ui}/push.v1.PusherService/Push`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(push) });
 }
