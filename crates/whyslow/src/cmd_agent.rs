@@ -70,26 +70,8 @@ pub fn run(args: AgentArgs) -> Result<()> {
     if let Some(url) = &args.server {
         Pusher::new(url, String::new())?; // refuse a bad URL before binding anything
     }
-    // Refuse a bad token or auth file before binding anything too.
-    let authorization = match &args.token_file {
-        Some(path) => Some(format!("Bearer {}", crate::access::read_token_file(path)?)),
-        None => None,
-    };
-    let gate = match &args.auth_file {
-        Some(path) => Some(crate::access::load_gate(
-            path,
-            Vec::new(),
-            gate::GateOptions::default(),
-        )?),
-        None => None,
-    };
-    if let Some(addr) = listen {
-        if crate::access::open_beyond_loopback(addr.ip(), gate.is_some())
-            && !args.insecure_allow_anonymous
-        {
-            crate::access::warn_open("whyslow agent", "--listen serves /metrics", addr.ip());
-        }
-    }
+    // A bad token or auth file is refused before anything is bound too.
+    let access = Access::from_args(&args, listen)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -97,14 +79,7 @@ pub fn run(args: AgentArgs) -> Result<()> {
         .thread_keep_alive(Duration::from_secs(60))
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(agent(
-        args,
-        Access {
-            listen,
-            gate,
-            authorization,
-        },
-    ))
+    runtime.block_on(agent(args, access))
 }
 
 /// Where the agent listens and with which credentials it talks.
@@ -114,6 +89,36 @@ struct Access {
     gate: Option<Arc<gate::Gate>>,
     /// The `Authorization` header value of pushes to `--server`.
     authorization: Option<String>,
+}
+
+impl Access {
+    /// Reads `--token-file` and `--auth-file`; warns when `--listen` takes anyone.
+    fn from_args(args: &AgentArgs, listen: Option<SocketAddr>) -> Result<Access> {
+        let authorization = match &args.token_file {
+            Some(path) => Some(format!("Bearer {}", crate::access::read_token_file(path)?)),
+            None => None,
+        };
+        let gate = match &args.auth_file {
+            Some(path) => Some(crate::access::load_gate(
+                path,
+                Vec::new(),
+                gate::GateOptions::default(),
+            )?),
+            None => None,
+        };
+        if let Some(addr) = listen {
+            if crate::access::open_beyond_loopback(addr.ip(), gate.is_some())
+                && !args.insecure_allow_anonymous
+            {
+                crate::access::warn_open("whyslow agent", "--listen serves /metrics", addr.ip());
+            }
+        }
+        Ok(Access {
+            listen,
+            gate,
+            authorization,
+        })
+    }
 }
 
 async fn agent(args: AgentArgs, access: Access) -> Result<()> {
