@@ -15,12 +15,17 @@ scope tags included) and `GET /api/traces?service=` are checked too.
     python send_and_verify.py --grpc 127.0.0.1:4317 --http http://127.0.0.1:4318 \
         --query http://127.0.0.1:16686
 
+With `--ca FILE` every connection is TLS trusting that CA: gRPC with channel
+credentials, https:// URLs for OTLP/HTTP and the query API.
+
 Exit status 0 when everything matched; the failures are printed otherwise.
 """
 
 import argparse
 import base64
 import json
+import os
+import ssl
 import sys
 import time
 import urllib.request
@@ -43,6 +48,8 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 import grpc
 
 FAILURES = []
+# The TLS context of --ca for the query API (None: plain http).
+SSL_CONTEXT = None
 
 
 def check(condition, what):
@@ -166,7 +173,7 @@ def spans_by_id(traces_data):
 
 
 def get_json(url):
-    with urllib.request.urlopen(url, timeout=10) as response:
+    with urllib.request.urlopen(url, timeout=10, context=SSL_CONTEXT) as response:
         return json.load(response)
 
 
@@ -268,12 +275,25 @@ def main():
     parser.add_argument("--grpc", required=True, help="OTLP/gRPC host:port")
     parser.add_argument("--http", required=True, help="OTLP/HTTP base URL")
     parser.add_argument("--query", help="query API base URL (skip read-back when absent)")
+    parser.add_argument("--ca", help="PEM CA file: speak TLS everywhere, trusting it")
     args = parser.parse_args()
+
+    global SSL_CONTEXT
+    tls = {"insecure": True}
+    http_tls = {}
+    if args.ca:
+        with open(args.ca, "rb") as ca:
+            tls = {"insecure": False, "credentials": grpc.ssl_channel_credentials(ca.read())}
+        http_tls = {"certificate_file": args.ca}
+        # requests lets REQUESTS_CA_BUNDLE (set on many machines) win over a
+        # session's own CA file, which is how the HTTP exporter passes it.
+        os.environ["REQUESTS_CA_BUNDLE"] = args.ca
+        SSL_CONTEXT = ssl.create_default_context(cafile=args.ca)
 
     sent = []
     grpc_spans = record_spans("e2e-grpc")
     export(
-        GrpcExporter(endpoint=args.grpc, insecure=True, compression=grpc.Compression.Gzip, timeout=10),
+        GrpcExporter(endpoint=args.grpc, compression=grpc.Compression.Gzip, timeout=10, **tls),
         grpc_spans,
         "gRPC",
     )
@@ -281,7 +301,10 @@ def main():
     http_spans = record_spans("e2e-http")
     export(
         HttpExporter(
-            endpoint=f"{args.http}/v1/traces", compression=HttpCompression.NoCompression, timeout=10
+            endpoint=f"{args.http}/v1/traces",
+            compression=HttpCompression.NoCompression,
+            timeout=10,
+            **http_tls,
         ),
         http_spans,
         "HTTP",

@@ -1,6 +1,8 @@
 //! The client's address, as the listener recorded it in the request's
-//! extensions: axum's `ConnectInfo<SocketAddr>`, or tonic's connection info
-//! (`TcpConnectInfo`, `TlsConnectInfo` when tonic does TLS).
+//! extensions: axum's `ConnectInfo<tls::Peer>` (servers on a `tls::Listener`,
+//! plain or TLS) or `ConnectInfo<SocketAddr>` (on a `TcpListener`), or
+//! tonic's connection info (`TcpConnectInfo`, also what a `tls::Listener`'s
+//! connections give; `TlsConnectInfo` when tonic does TLS).
 //!
 //! A request without any gets [`UNKNOWN_PEER`]: all such clients share one
 //! entry of the failure limiter, which fails closed (they are blocked
@@ -15,6 +17,9 @@ pub const UNKNOWN_PEER: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 
 /// The client's IP address from `extensions`.
 pub(crate) fn peer_ip(extensions: &mut Extensions) -> IpAddr {
+    if let Some(ConnectInfo(tls::Peer(address))) = extensions.get::<ConnectInfo<tls::Peer>>() {
+        return address.ip();
+    }
     if let Some(ConnectInfo(address)) = extensions.get::<ConnectInfo<SocketAddr>>() {
         return address.ip();
     }
@@ -44,6 +49,10 @@ mod tests {
         let mut axum_style = Extensions::new();
         axum_style.insert(ConnectInfo(client));
         assert_eq!(peer_ip(&mut axum_style), client.ip());
+
+        let mut tls_listener_style = Extensions::new();
+        tls_listener_style.insert(ConnectInfo(tls::Peer(client)));
+        assert_eq!(peer_ip(&mut tls_listener_style), client.ip());
 
         let mut tonic_style = Extensions::new();
         tonic_style.insert(TcpConnectInfo {

@@ -14,11 +14,9 @@ use axum::Router;
 use gate::{Gate, Permission};
 use prost::Message;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use store::series::SeriesStore;
 use store::{SpanStore, StoreError};
-use tokio::net::TcpListener;
 
 /// The request's `Content-Type` as sent and its media type (lowercase,
 /// parameters such as `charset` dropped); `None` without the header.
@@ -70,10 +68,11 @@ pub fn http_router(
         .with_state(receiver)
 }
 
-/// Serves [`http_router`] on `listener` until `shutdown` resolves; with a
-/// `gate`, every request must show credentials that may ingest.
+/// Serves [`http_router`] on `listener` (a `TcpListener`, or a
+/// [`tls::Listener`] with TLS) until `shutdown` resolves; with a `gate`,
+/// every request must show credentials that may ingest.
 pub async fn serve_http(
-    listener: TcpListener,
+    listener: impl Into<tls::Listener>,
     store: Arc<dyn SpanStore>,
     series: Arc<dyn SeriesStore>,
     limits: Limits,
@@ -86,8 +85,8 @@ pub async fn serve_http(
     }
     // The peer address is what the gate's failure limiter counts by.
     axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        listener.into(),
+        router.into_make_service_with_connect_info::<tls::Peer>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

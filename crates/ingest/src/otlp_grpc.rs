@@ -29,7 +29,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use store::series::SeriesStore;
 use store::{SpanStore, StoreError};
-use tokio::net::TcpListener;
 use tonic::codec::{BufferSettings, Codec, CompressionEncoding, DecodeBuf, Decoder};
 use tonic::codegen::{http, Body, BoxFuture, Service, StdError};
 use tonic::server::{Grpc, NamedService, UnaryService};
@@ -60,11 +59,12 @@ pub fn grpc_service(store: Arc<dyn SpanStore>, limits: Limits) -> OtlpGrpcServic
 }
 
 /// Serves OTLP/gRPC traces (into `store`) and metrics (into `series`) on
-/// `listener` until `shutdown` resolves, then drains in-flight requests.
+/// `listener` (a `TcpListener`, or a [`tls::Listener`] with TLS offering
+/// ALPN h2) until `shutdown` resolves, then drains in-flight requests.
 /// With a `gate`, every call must show credentials that may ingest, checked
 /// before the call is admitted or its message read.
 pub async fn serve_grpc(
-    listener: TcpListener,
+    listener: impl Into<tls::Listener>,
     store: Arc<dyn SpanStore>,
     series: Arc<dyn SeriesStore>,
     limits: Limits,
@@ -75,10 +75,7 @@ pub async fn serve_grpc(
         .layer(GrpcGuardLayer::new(gate, Permission::Ingest))
         .add_service(grpc_service(store, limits.clone()))
         .add_service(metrics_grpc_service(series, limits))
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(listener.into().into_incoming(), shutdown)
         .await
 }
 

@@ -13,7 +13,8 @@
 //! 3. [`Listener`] accepts TCP and runs each handshake in its own task with
 //!    a timeout, handing finished connections ([`Connection`], plain or TLS)
 //!    to `axum::serve` (it is an `axum::serve::Listener`) or to tonic's
-//!    `serve_with_incoming_shutdown` ([`Listener::into_incoming`]).
+//!    `serve_with_incoming_shutdown` ([`Listener::into_incoming`]). axum
+//!    servers on it take the client's address as `ConnectInfo<`[`Peer`]`>`.
 //! 4. [`Client`] is the agent's side: trust `--tls-ca` or the public roots,
 //!    present `--tls-client-cert`/`--tls-client-key` when given.
 //!
@@ -47,6 +48,7 @@ mod error;
 mod failures;
 mod handshake;
 mod listener;
+mod peer;
 mod pem;
 pub mod reload;
 mod resolver;
@@ -59,5 +61,6 @@ pub use connection::Connection;
 pub use error::TlsError;
 pub use handshake::{HandshakeError, HANDSHAKE_TIMEOUT};
 pub use listener::Listener;
+pub use peer::Peer;
 pub use resolver::{Loaded, ReloadingResolver};
 pub use server::{Alpn, ServerFiles, ServerTls};

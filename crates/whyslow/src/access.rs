@@ -3,18 +3,16 @@
 //! takes anyone, and the agent's `--token-file`.
 
 use anyhow::{Context, Result};
-use auth::{AuthFile, Authenticator, Entry};
+use auth::{AuthFile, Authenticator};
 use gate::{Gate, GateOptions};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The gate over the tokens of `path` plus `extra` entries (serve's own
-/// self-scrape token). A bad file stops the command with the file, line and
-/// what is wrong.
-pub fn load_gate(path: &Path, extra: Vec<Entry>, options: GateOptions) -> Result<Arc<Gate>> {
-    let mut file = AuthFile::load(path).context("--auth-file")?;
-    file.entries.extend(extra);
+/// The gate over the tokens of `path`. A bad file stops the command with
+/// the file, line and what is wrong.
+pub fn load_gate(path: &Path, options: GateOptions) -> Result<Arc<Gate>> {
+    let file = AuthFile::load(path).context("--auth-file")?;
     let authenticator = Authenticator::new(file).context("setting up --auth-file")?;
     Ok(Gate::new(Arc::new(authenticator), options))
 }

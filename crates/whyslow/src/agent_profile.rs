@@ -16,7 +16,7 @@
 //! While the server is away, cut profiles wait in a queue of at most
 //! [`MAX_QUEUED`] requests; past that the oldest is dropped and counted.
 
-use crate::http_post::Poster;
+use crate::http_post::{Endpoint, Poster};
 use anyhow::Result;
 use bytes::Bytes;
 use flate2::write::GzEncoder;
@@ -139,15 +139,16 @@ pub fn start_profiler(
     Ok(handle)
 }
 
-/// Ships queued requests with `poster` until `stop`, then tries for at most
+/// Ships queued requests to `endpoint` until `stop`, then tries for at most
 /// `grace` to send what is left.
 pub async fn ship(
-    mut poster: Poster,
+    endpoint: Endpoint,
     shipping: Arc<Shipping>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let authority = poster.authority.clone();
+    let authority = endpoint.authority.clone();
+    let mut poster = Poster::new(&endpoint);
     let mut failing = false;
     let mut backoff = Duration::from_millis(500);
     loop {

@@ -10,8 +10,7 @@
 //! 500 ms, honouring `Retry-After`, for at most one interval; other 4xx
 //! answers drop the batch (retrying cannot fix it) and say why.
 
-use crate::http_post::{Answer, Poster};
-use anyhow::{bail, Result};
+use crate::http_post::{Answer, Endpoint, Poster};
 use bytes::Bytes;
 use hyper::header;
 use ingest::remote_write::proto::{Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
@@ -37,23 +36,15 @@ pub enum Pushed {
 }
 
 impl Pusher {
-    /// Parses `http://host:port[/path]` (path defaults to /api/v1/write).
-    pub fn new(url: &str, instance: String) -> Result<Self> {
-        let (authority, path) = split_url(url)?;
-        let path = path.unwrap_or("/api/v1/write");
-        Ok(Self {
-            poster: Poster::new(authority),
-            path: path.to_string(),
+    /// Pushes to `path` (default /api/v1/write) at `endpoint`.
+    pub fn new(endpoint: &Endpoint, path: Option<&str>, instance: String) -> Self {
+        Self {
+            poster: Poster::new(endpoint),
+            path: path.unwrap_or("/api/v1/write").to_string(),
             job: "node".to_string(),
             instance,
             pushes: 0,
-        })
-    }
-
-    /// Sends `authorization` (an `Authorization` header value) with every push.
-    pub fn with_authorization(mut self, authorization: Option<String>) -> Self {
-        self.poster = self.poster.with_authorization(authorization);
-        self
+        }
     }
 
     /// Encodes and sends one collection, retrying as the module doc says
@@ -156,30 +147,6 @@ impl Pusher {
     }
 }
 
-/// `host:port` and the path (when the URL names one) of an `http://` --server URL.
-fn split_url(url: &str) -> Result<(&str, Option<&str>)> {
-    let Some(rest) = url.strip_prefix("http://") else {
-        bail!("--server {url}: only http:// URLs are supported (e.g. http://127.0.0.1:16686)");
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) if rest[i..].trim_end_matches('/').is_empty() => (&rest[..i], None),
-        Some(i) => (&rest[..i], Some(&rest[i..])),
-        None => (rest, None),
-    };
-    let has_port = authority
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
-    if authority.is_empty() || !has_port {
-        bail!("--server {url}: give host and port, e.g. http://127.0.0.1:16686");
-    }
-    Ok((authority, path))
-}
-
-/// The `host:port` of a --server URL.
-pub fn authority(url: &str) -> Result<String> {
-    Ok(split_url(url)?.0.to_string())
-}
-
 fn label(name: &str, value: &str) -> Label {
     Label {
         name: name.to_string(),
@@ -192,21 +159,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn server_urls() {
-        let p = Pusher::new("http://127.0.0.1:16686", "h".into()).expect("url");
-        assert_eq!(
-            (p.poster.authority.as_str(), p.path.as_str()),
-            ("127.0.0.1:16686", "/api/v1/write")
-        );
-        let p = Pusher::new("http://h:9090/api/v1/write", "h".into()).expect("url");
-        assert_eq!(p.path, "/api/v1/write");
-        assert!(Pusher::new("https://h:1", "h".into()).is_err());
-        assert!(Pusher::new("http://h", "h".into()).is_err());
-    }
-
-    #[test]
     fn encodes_sorted_labels_with_job_and_instance() {
-        let p = Pusher::new("http://127.0.0.1:1", "vm:9469".into()).expect("url");
+        let (endpoint, path) =
+            Endpoint::from_url("http://127.0.0.1:1", &tls::ClientFiles::default()).expect("url");
+        let p = Pusher::new(&endpoint, path, "vm:9469".into());
         let mut f = host::Family::new("node_cpu_seconds_total", "Seconds.", host::Kind::Counter);
         f.push(vec![("cpu", "0".into()), ("mode", "idle".into())], 1.5);
         let body = p.encode(&[f], 1000, true);

@@ -174,6 +174,35 @@ pub struct AgentArgs {
     /// Serve /metrics beyond loopback without --auth-file and without the warning.
     #[arg(long, conflicts_with = "auth_file")]
     pub insecure_allow_anonymous: bool,
+    /// TLS for --listen.
+    #[command(flatten)]
+    pub tls: ListenTlsArgs,
+    /// PEM CA certificates to trust for an https:// --server (default: the public web roots).
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM certificate to present to an https:// --server that requires client certificates
+    /// (mutual TLS), with --tls-client-key.
+    #[arg(long, value_name = "FILE", requires_all = ["tls_client_key", "server"])]
+    pub tls_client_cert: Option<PathBuf>,
+    /// PEM private key of --tls-client-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_client_cert")]
+    pub tls_client_key: Option<PathBuf>,
+}
+
+/// TLS on every listener of a command (`serve`'s three ports, `agent --listen`).
+#[derive(Debug, Clone, Args)]
+pub struct ListenTlsArgs {
+    /// Serve TLS (https, gRPC over TLS) with this PEM certificate chain, the server's certificate
+    /// first; re-read on SIGHUP or when the file changes, without dropping connections.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, RSA or EC; not encrypted).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Mutual TLS: refuse, at the handshake, clients without a certificate issued by a CA in this
+    /// PEM file.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// `whyslow use`.
@@ -316,6 +345,9 @@ pub struct ServeArgs {
     /// Print the built-in rule file and exit.
     #[arg(long)]
     pub print_default_rules: bool,
+    /// TLS for every listener.
+    #[command(flatten)]
+    pub tls: ListenTlsArgs,
 }
 
 /// A duration that may be zero (`0` turns the feature off): the grammar of

@@ -14,9 +14,15 @@
 //!
 //! `--token-file` makes every push carry `Authorization: Bearer TOKEN`;
 //! `--auth-file` asks readers of `--listen` for a read token.
+//!
+//! TLS: `--tls-cert`/`--tls-key` (and `--tls-client-ca`) make `--listen`
+//! https, reloaded on SIGHUP or file change (`listen_tls.rs`); an https://
+//! `--server` is trusted through `--tls-ca` (else the public roots), with
+//! `--tls-client-cert`/`--tls-client-key` for a server that wants one.
 
 use crate::agent_push::{Pushed, Pusher};
 use crate::cli::AgentArgs;
+use crate::http_post::Endpoint;
 use anyhow::{bail, Context, Result};
 use axum::extract::State;
 use axum::http::header;
@@ -30,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// `whyslow agent --help` examples.
-pub const AFTER_HELP: &str = "Examples:\n  whyslow agent                                   # http://127.0.0.1:9469/metrics for Prometheus\n  whyslow agent --server http://127.0.0.1:16686   # and push to `whyslow serve` every 10 s\n  whyslow agent --listen off --server http://127.0.0.1:16686 --interval 15s\n\nMetric names, labels and units are node_exporter's (cpu, meminfo, loadavg, pressure,\ndiskstats, filesystem, netdev, netstat, vmstat, stat, filefd, uname collectors), so\nits dashboards and alert rules work unchanged; per-process metrics are process-exporter's\n(namedprocess_namegroup_*, grouped by command name) and per-cgroup metrics cAdvisor's\n(container_*{id=\"/system.slice/x.service\"}). Pushed series carry job=\"node\" and\ninstance=<hostname:port>.";
+pub const AFTER_HELP: &str = "Examples:\n  whyslow agent                                   # http://127.0.0.1:9469/metrics for Prometheus\n  whyslow agent --server http://127.0.0.1:16686   # and push to `whyslow serve` every 10 s\n  whyslow agent --listen off --server http://127.0.0.1:16686 --interval 15s\n  whyslow agent --server https://serve.example:16686 --tls-ca ca.pem   # serve with --tls-cert\n\nMetric names, labels and units are node_exporter's (cpu, meminfo, loadavg, pressure,\ndiskstats, filesystem, netdev, netstat, vmstat, stat, filefd, uname collectors), so\nits dashboards and alert rules work unchanged; per-process metrics are process-exporter's\n(namedprocess_namegroup_*, grouped by command name) and per-cgroup metrics cAdvisor's\n(container_*{id=\"/system.slice/x.service\"}). Pushed series carry job=\"node\" and\ninstance=<hostname:port>.";
 
 /// The collectors and which of them have been reported failing.
 struct Collector {
@@ -67,10 +73,10 @@ pub fn run(args: AgentArgs) -> Result<()> {
     if listen.is_none() && args.server.is_none() {
         bail!("--listen off without --server leaves the agent nothing to do: give --server URL or a --listen address");
     }
-    if let Some(url) = &args.server {
-        Pusher::new(url, String::new())?; // refuse a bad URL before binding anything
+    if listen.is_none() && args.tls.tls_cert.is_some() {
+        bail!("--tls-cert and --tls-key are for --listen, which is off: leave them out or give --listen ADDR:PORT");
     }
-    // A bad token or auth file is refused before anything is bound too.
+    // A bad URL, token, auth or TLS file is refused before anything is bound.
     let access = Access::from_args(&args, listen)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -82,30 +88,36 @@ pub fn run(args: AgentArgs) -> Result<()> {
     runtime.block_on(agent(args, access))
 }
 
-/// Where the agent listens and with which credentials it talks.
+/// Where the agent listens and with which credentials and TLS it talks.
 struct Access {
     listen: Option<SocketAddr>,
+    /// TLS for `--listen`.
+    listen_tls: Option<tls::ServerTls>,
     /// Asks readers of `--listen` for a read token.
     gate: Option<Arc<gate::Gate>>,
-    /// The `Authorization` header value of pushes to `--server`.
-    authorization: Option<String>,
+    /// `--server` (with its TLS and `Authorization` header) and the path it names.
+    server: Option<(Endpoint, Option<String>)>,
 }
 
 impl Access {
-    /// Reads `--token-file` and `--auth-file`; warns when `--listen` takes anyone.
+    /// Reads `--server` with its TLS files and `--token-file`, `--auth-file`
+    /// and `--listen`'s TLS files; warns when `--listen` takes anyone.
     fn from_args(args: &AgentArgs, listen: Option<SocketAddr>) -> Result<Access> {
-        let authorization = match &args.token_file {
-            Some(path) => Some(format!("Bearer {}", crate::access::read_token_file(path)?)),
+        let server = match &args.server {
+            Some(url) => Some(server_endpoint(url, args)?),
             None => None,
         };
         let gate = match &args.auth_file {
             Some(path) => Some(crate::access::load_gate(
                 path,
-                Vec::new(),
-                gate::GateOptions::default(),
+                gate::GateOptions {
+                    secure_cookies: args.tls.tls_cert.is_some(),
+                    ..gate::GateOptions::default()
+                },
             )?),
             None => None,
         };
+        let listen_tls = crate::listen_tls::load(&args.tls, " agent")?;
         if let Some(addr) = listen {
             if crate::access::open_beyond_loopback(addr.ip(), gate.is_some())
                 && !args.insecure_allow_anonymous
@@ -115,17 +127,40 @@ impl Access {
         }
         Ok(Access {
             listen,
+            listen_tls,
             gate,
-            authorization,
+            server,
         })
     }
+}
+
+/// `--server URL` with the TLS files an https:// URL uses and the
+/// `--token-file` token, and its path.
+fn server_endpoint(url: &str, args: &AgentArgs) -> Result<(Endpoint, Option<String>)> {
+    let files = tls::ClientFiles {
+        ca: args.tls_ca.clone(),
+        identity: args
+            .tls_client_cert
+            .clone()
+            .zip(args.tls_client_key.clone()),
+    };
+    let (endpoint, path) = Endpoint::from_url(url, &files)?;
+    let authorization = match &args.token_file {
+        Some(path) => Some(format!("Bearer {}", crate::access::read_token_file(path)?)),
+        None => None,
+    };
+    Ok((
+        endpoint.with_authorization(authorization),
+        path.map(str::to_string),
+    ))
 }
 
 async fn agent(args: AgentArgs, access: Access) -> Result<()> {
     let Access {
         listen,
+        listen_tls,
         gate,
-        authorization,
+        server: server_endpoint,
     } = access;
     let mut host = Host::new(Paths::default());
     if args.gather_smaps {
@@ -146,11 +181,20 @@ async fn agent(args: AgentArgs, access: Access) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("--listen {addr}: cannot bind (is another agent or node_exporter on it? pick another port)"))?;
+        let listener = crate::listen_tls::listener(
+            listener,
+            listen_tls.as_ref(),
+            tls::Alpn::Http1,
+            "agent /metrics",
+        )?;
         let local = listener
             .local_addr()
             .context("reading the listener's address")?;
         port = Some(local.port());
-        eprintln!("whyslow agent: serving host metrics at http://{local}/metrics");
+        eprintln!(
+            "whyslow agent: serving host metrics at {}://{local}/metrics",
+            listener.scheme()
+        );
         let mut router = Router::new()
             .route("/metrics", get(metrics))
             .route("/", get(index))
@@ -163,22 +207,29 @@ async fn agent(args: AgentArgs, access: Access) -> Result<()> {
             // The peer address is what the gate's failure limiter counts by.
             axum::serve(
                 listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
+                router.into_make_service_with_connect_info::<tls::Peer>(),
             )
             .await
         }));
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let pusher = match &args.server {
-        Some(url) => {
+    let reload = listen_tls.as_ref().map(|server| {
+        let mut stop = stop_rx.clone();
+        crate::listen_tls::spawn_reload(server, " agent", async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        })
+    });
+    let pusher = match &server_endpoint {
+        Some((endpoint, path)) => {
             let instance = args.instance.clone().unwrap_or_else(|| {
                 let host = host::hostname();
                 port.map_or(host.clone(), |p| format!("{host}:{p}"))
             });
-            let pusher =
-                Pusher::new(url, instance.clone())?.with_authorization(authorization.clone());
+            let pusher = Pusher::new(endpoint, path.as_deref(), instance.clone());
             eprintln!(
-                "whyslow agent: pushing to {url} every {:?} as job=\"node\", instance=\"{instance}\"",
+                "whyslow agent: pushing to {}{} every {:?} as job=\"node\", instance=\"{instance}\"",
+                endpoint.base_url(),
+                path.as_deref().unwrap_or("/api/v1/write"),
                 args.interval
             );
             Some(tokio::spawn(push_loop(
@@ -190,13 +241,8 @@ async fn agent(args: AgentArgs, access: Access) -> Result<()> {
         }
         None => None,
     };
-    let profiling = match (&args.server, args.no_profile) {
-        (Some(url), false) => Some(start_profiling(
-            &args,
-            url,
-            authorization.clone(),
-            stop_rx.clone(),
-        )?),
+    let profiling = match (&server_endpoint, args.no_profile) {
+        (Some((endpoint, _)), false) => Some(start_profiling(&args, endpoint, stop_rx.clone())?),
         (None, false) => {
             eprintln!("whyslow agent: not profiling: there is no --server to ship profiles to");
             None
@@ -212,6 +258,9 @@ async fn agent(args: AgentArgs, access: Access) -> Result<()> {
     };
     eprintln!("whyslow agent: {signal}, stopping");
     let _ = stop_tx.send(true);
+    if let Some(reload) = reload {
+        let _ = reload.await;
+    }
     if let Some(profiling) = profiling {
         profiling
             .stop
@@ -241,15 +290,12 @@ struct Profiling {
     shipper: tokio::task::JoinHandle<()>,
 }
 
-/// Starts continuous profiling shipped to `url`'s host and port (with
-/// `authorization` as the `Authorization` header, if any).
+/// Starts continuous profiling shipped to `endpoint`.
 fn start_profiling(
     args: &AgentArgs,
-    url: &str,
-    authorization: Option<String>,
+    endpoint: &Endpoint,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Profiling> {
-    let authority = crate::agent_push::authority(url)?;
     let shipping = Arc::new(crate::agent_profile::Shipping::default());
     let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let options = crate::agent_profile::ProfileOptions {
@@ -259,19 +305,19 @@ fn start_profiling(
         host: host::hostname(),
     };
     eprintln!(
-        "whyslow agent: profiling every CPU at {} Hz{}, shipping every {:?} to http://{authority}/push.v1.PusherService/Push",
+        "whyslow agent: profiling every CPU at {} Hz{}, shipping every {:?} to {}/push.v1.PusherService/Push",
         args.profile_hz,
         if args.off_cpu { " with off-CPU time" } else { "" },
-        args.profile_interval
+        args.profile_interval,
+        endpoint.base_url()
     );
     let thread = crate::agent_profile::start_profiler(
         options,
         Arc::clone(&shipping),
         Arc::clone(&stop_flag),
     )?;
-    let poster = crate::http_post::Poster::new(&authority).with_authorization(authorization);
     let shipper = tokio::spawn(crate::agent_profile::ship(
-        poster,
+        endpoint.clone(),
         Arc::clone(&shipping),
         stop,
         Duration::from_secs(5),

@@ -1,7 +1,10 @@
 //! `whyslow serve`: opens the embedded store and runs three listeners on one
 //! small tokio runtime — OTLP/gRPC, OTLP/HTTP (+ Zipkin), and the query API
 //! with the web UI — until Ctrl-C or SIGTERM, then drains in-flight requests
-//! and closes the store (which commits every queued batch).
+//! and closes the store (which commits every queued batch). With
+//! `--tls-cert`/`--tls-key` all three speak TLS (gRPC with ALPN h2), with
+//! `--tls-client-ca` only to clients holding a certificate from that CA
+//! (`listen_tls.rs`); serve's scrape of its own /metrics stays in process.
 //!
 //! `--memory-budget` is split three ways ([`MemoryBudget::split`]): a
 //! quarter ([`IN_FLIGHT_SHARE`]) admits requests in flight (bodies being
@@ -27,6 +30,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use store::{EmbeddedConfig, EmbeddedStore, ProfileStore, SeriesStore, SpanStore};
+use tls::Alpn;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -170,47 +174,37 @@ async fn serve(
         profiles,
         span_engine: spans,
     } = stores;
-    let grpc = bind(args, args.otlp_grpc_port, "OTLP/gRPC").await?;
-    let otlp_http = bind(args, args.otlp_http_port, "OTLP/HTTP").await?;
-    let ui = bind(args, args.http_port, "UI and query API").await?;
-    println!("OTLP/gRPC   listening on {}", local(&grpc)?);
+    let tls = crate::listen_tls::load(&args.tls, "")?;
+    let listen = |port, what, alpn| bind(args, port, what, tls.as_ref(), alpn);
+    let grpc = listen(args.otlp_grpc_port, "OTLP/gRPC", Alpn::H2).await?;
+    let otlp_http = listen(args.otlp_http_port, "OTLP/HTTP", Alpn::Http1).await?;
+    let ui = listen(args.http_port, "UI and query API", Alpn::Http1).await?;
+    let ui_url = format!("{}://{}", ui.scheme(), local(&ui)?);
+    // gRPC clients take a bare host:port for plaintext, https:// for TLS.
+    let grpc_scheme = if grpc.is_tls() { "https://" } else { "" };
+    println!("OTLP/gRPC   listening on {grpc_scheme}{}", local(&grpc)?);
     println!(
-        "OTLP/HTTP   listening on http://{}/v1/traces and /v1/metrics (Zipkin v2 JSON: /api/v2/spans)",
+        "OTLP/HTTP   listening on {}://{}/v1/traces and /v1/metrics (Zipkin v2 JSON: /api/v2/spans)",
+        otlp_http.scheme(),
         local(&otlp_http)?
     );
-    println!("UI and API  listening on http://{}/", local(&ui)?);
-    // serve scrapes its own /metrics too (job "whyslow").
+    println!("UI and API  listening on {ui_url}/");
     // Instances sharing a ClickHouse store tell their own series apart by
     // `instance` = host name and UI port (loopback addresses repeat across hosts).
     let instance = args
         .store
         .is_some()
         .then(|| format!("{}:{}", host_name(), local(&ui).map_or(0, |a| a.port())));
-    if !args.self_scrape_interval.is_zero() {
-        let mut own = ingest::scrape::Target::self_scrape(local(&ui)?);
-        if let Some(instance) = &instance {
-            own.labels.set("instance", instance);
-        }
-        own.interval = args.self_scrape_interval;
-        own.authorization = access.self_scrape.clone();
-        own.timeout = own.timeout.min(args.self_scrape_interval);
-        scrape_targets.push(own);
-    }
-    if !scrape_targets.is_empty() {
-        println!(
-            "Scraping    {} target{} every {}",
-            scrape_targets.len(),
-            if scrape_targets.len() == 1 { "" } else { "s" },
-            scrape_intervals(&scrape_targets)
-        );
-    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let reload_task = tls
+        .as_ref()
+        .map(|server| crate::listen_tls::spawn_reload(server, "", stopped(stop_rx.clone())));
     // RED and service-graph metrics from every span the store accepts; the
     // last flush runs once the receivers have drained.
     let span_metrics = Arc::new(ingest::spanmetrics::SpanMetrics::new(
         ingest::spanmetrics::SpanMetricsOptions {
-            instance,
+            instance: instance.clone(),
             ..Default::default()
         },
     ));
@@ -252,17 +246,6 @@ async fn serve(
         anonymous_warning: access.warn_open,
         logout: access.gate.is_some(),
     };
-    let rules_runner = crate::serve_rules::start(
-        args,
-        rule_groups,
-        &series,
-        &app_state.engine,
-        local(&ui)?,
-        stop_rx.clone(),
-    );
-    if let Some(runner) = &rules_runner {
-        app_state.rules = Arc::clone(&runner.states);
-    }
     let own_metrics = Arc::new(crate::serve_metrics::ServeMetrics {
         series: Arc::clone(&series),
         spans,
@@ -273,6 +256,37 @@ async fn serve(
         queries: Arc::clone(&app_state.query_metrics),
         span_metrics,
     });
+    // serve scrapes its own /metrics too (job "whyslow"), in process: past
+    // TLS and the gate, so it needs no certificate and no token.
+    if !args.self_scrape_interval.is_zero() {
+        let router = crate::serve_metrics::router(Arc::clone(&own_metrics));
+        let mut own = ingest::scrape::Target::self_scrape(local(&ui)?, router);
+        if let Some(instance) = &instance {
+            own.labels.set("instance", instance);
+        }
+        own.interval = args.self_scrape_interval;
+        own.timeout = own.timeout.min(args.self_scrape_interval);
+        scrape_targets.push(own);
+    }
+    if !scrape_targets.is_empty() {
+        println!(
+            "Scraping    {} target{} every {}",
+            scrape_targets.len(),
+            if scrape_targets.len() == 1 { "" } else { "s" },
+            scrape_intervals(&scrape_targets)
+        );
+    }
+    let rules_runner = crate::serve_rules::start(
+        args,
+        rule_groups,
+        &series,
+        &app_state.engine,
+        &ui_url,
+        stop_rx.clone(),
+    );
+    if let Some(runner) = &rules_runner {
+        app_state.rules = Arc::clone(&runner.states);
+    }
     let scrape_tasks =
         ingest::scrape::spawn_scrapers(scrape_targets, &series, &own_metrics.scrape, &stop_rx);
     let http_task = tokio::spawn(ingest::serve_http(
@@ -291,7 +305,7 @@ async fn serve(
         axum::serve(
             ui,
             // The peer address is what the gate's failure limiter counts by.
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            app.into_make_service_with_connect_info::<tls::Peer>(),
         )
         .with_graceful_shutdown(stopped(stop_rx))
         .into_future(),
@@ -310,6 +324,9 @@ async fn serve(
     }
     let _ = red_stop_tx.send(true);
     red_task.await.context("span metrics flush task")?;
+    if let Some(task) = reload_task {
+        task.await.context("TLS reload task")?;
+    }
     for task in scrape_tasks {
         task.await.context("scrape task")?;
     }
@@ -473,14 +490,21 @@ impl MemoryBudget {
     }
 }
 
-async fn bind(args: &ServeArgs, port: u16, what: &str) -> Result<TcpListener> {
+async fn bind(
+    args: &ServeArgs,
+    port: u16,
+    what: &str,
+    tls: Option<&tls::ServerTls>,
+    alpn: Alpn,
+) -> Result<tls::Listener> {
     let addr = SocketAddr::new(args.bind, port);
-    TcpListener::bind(addr).await.with_context(|| {
+    let tcp = TcpListener::bind(addr).await.with_context(|| {
         format!("binding the {what} listener on {addr} (port in use? choose another with the --*-port options)")
-    })
+    })?;
+    crate::listen_tls::listener(tcp, tls, alpn, what)
 }
 
-fn local(listener: &TcpListener) -> Result<SocketAddr> {
+fn local(listener: &tls::Listener) -> Result<SocketAddr> {
     listener
         .local_addr()
         .context("reading a listener's address")

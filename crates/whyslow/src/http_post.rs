@@ -2,22 +2,106 @@
 //! it breaks, for the agent's pushes (remote_write metrics and Pyroscope
 //! profiles): POST a body, get the status, `Retry-After` and the first
 //! 4 KiB of the answer. hyper's client connection, without a pool: the agent
-//! talks to one server, one request at a time. With `--token-file` every
-//! request carries `Authorization: Bearer TOKEN`.
+//! talks to one server, one request at a time. An https:// `--server` gets
+//! TLS under it ([`tls::Client`]: `--tls-ca`, `--tls-client-cert`); with
+//! `--token-file` every request carries `Authorization: Bearer TOKEN`.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header;
 use hyper_util::rt::TokioIo;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+
+/// Where `--server` points: `host:port`, TLS for an https:// URL, and
+/// the credentials every request shows.
+#[derive(Clone)]
+pub struct Endpoint {
+    /// `host:port`.
+    pub authority: String,
+    /// TLS to the server (https://), or `None` (http://).
+    pub tls: Option<tls::Client>,
+    /// The `Authorization` header value of every request, if any.
+    authorization: Option<String>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    /// Without the credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("authority", &self.authority)
+            .field("tls", &self.tls)
+            .field("authorization", &self.authorization.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl Endpoint {
+    /// Parses `http(s)://host:port[/path]`; returns the endpoint and the
+    /// path when the URL names one. `files` say whom an https:// server
+    /// may be and what to present to it; they are refused with http://.
+    pub fn from_url<'a>(url: &'a str, files: &tls::ClientFiles) -> Result<(Self, Option<&'a str>)> {
+        let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+            (Some(rest), _) => (true, rest),
+            (None, Some(rest)) => (false, rest),
+            (None, None) => bail!(
+                "--server {url}: give an http:// or https:// URL (e.g. http://127.0.0.1:16686)"
+            ),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) if rest[i..].trim_end_matches('/').is_empty() => (&rest[..i], None),
+            Some(i) => (&rest[..i], Some(&rest[i..])),
+            None => (rest, None),
+        };
+        let host = authority
+            .rsplit_once(':')
+            .filter(|(_, port)| port.parse::<u16>().is_ok())
+            .map(|(host, _)| host);
+        let Some(host) = host.filter(|h| !h.is_empty()) else {
+            bail!("--server {url}: give host and port, e.g. http://127.0.0.1:16686");
+        };
+        let tls = if https {
+            Some(tls::Client::new(files, host).with_context(|| {
+                format!("--server {url}: --tls-ca, --tls-client-cert, --tls-client-key")
+            })?)
+        } else {
+            if files.ca.is_some() || files.identity.is_some() {
+                bail!(
+                    "--server {url}: --tls-ca and --tls-client-cert apply to an https:// server; \
+                     use https:// or leave them out"
+                );
+            }
+            None
+        };
+        let endpoint = Self {
+            authority: authority.to_string(),
+            tls,
+            authorization: None,
+        };
+        Ok((endpoint, path))
+    }
+
+    /// Sends `authorization` (an `Authorization` header value) with every request.
+    pub fn with_authorization(mut self, authorization: Option<String>) -> Self {
+        self.authorization = authorization;
+        self
+    }
+
+    /// `http://host:port` or `https://host:port`.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority)
+    }
+}
 
 /// A server's `host:port` and the open connection to it.
 pub struct Poster {
     /// `host:port`.
     pub authority: String,
+    tls: Option<tls::Client>,
     /// The `Authorization` header value of every request, if any.
     authorization: Option<String>,
     connection: Option<SendRequest<Full<Bytes>>>,
@@ -34,19 +118,14 @@ pub struct Answer {
 }
 
 impl Poster {
-    /// A poster to `authority` (`host:port`); connects on first use.
-    pub fn new(authority: &str) -> Self {
+    /// A poster to `endpoint`; connects on first use.
+    pub fn new(endpoint: &Endpoint) -> Self {
         Self {
-            authority: authority.to_string(),
-            authorization: None,
+            authority: endpoint.authority.clone(),
+            tls: endpoint.tls.clone(),
+            authorization: endpoint.authorization.clone(),
             connection: None,
         }
-    }
-
-    /// Sends `authorization` (an `Authorization` header value) with every request.
-    pub fn with_authorization(mut self, authorization: Option<String>) -> Self {
-        self.authorization = authorization;
-        self
     }
 
     /// POSTs `body` to `path` with `headers`; `Err` when no answer came.
@@ -115,6 +194,26 @@ impl Poster {
                     )
                 })?;
         let _ = stream.set_nodelay(true);
+        let Some(client) = &self.tls else {
+            return self.http1(stream).await;
+        };
+        let stream = tokio::time::timeout(Duration::from_secs(10), client.connect(stream))
+            .await
+            .with_context(|| format!("TLS handshake with {} timed out", self.authority))?
+            .with_context(|| {
+                format!(
+                    "TLS handshake with {} (does it serve https? is its CA given with --tls-ca? \
+                     does it want a client certificate, --tls-client-cert?)",
+                    self.authority
+                )
+            })?;
+        self.http1(stream).await
+    }
+
+    async fn http1<S>(&self, stream: S) -> Result<SendRequest<Full<Bytes>>>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .with_context(|| format!("HTTP handshake with {}", self.authority))?;
@@ -122,5 +221,51 @@ impl Poster {
             let _ = connection.await;
         });
         Ok(sender)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(url: &str) -> Result<(String, Option<String>, bool)> {
+        let (endpoint, path) = Endpoint::from_url(url, &tls::ClientFiles::default())?;
+        Ok((
+            endpoint.authority,
+            path.map(str::to_string),
+            endpoint.tls.is_some(),
+        ))
+    }
+
+    #[test]
+    fn server_urls() {
+        assert_eq!(
+            parse("http://127.0.0.1:16686").expect("url"),
+            ("127.0.0.1:16686".into(), None, false)
+        );
+        assert_eq!(
+            parse("http://h:9090/api/v1/write").expect("url"),
+            ("h:9090".into(), Some("/api/v1/write".into()), false)
+        );
+        assert_eq!(
+            parse("https://[::1]:16686/").expect("url"),
+            ("[::1]:16686".into(), None, true)
+        );
+        assert!(parse("ftp://h:1").is_err());
+        assert!(parse("http://h").is_err());
+        assert!(parse("https://:1").is_err());
+    }
+
+    #[test]
+    fn tls_files_with_plain_http_are_refused() {
+        let files = tls::ClientFiles {
+            ca: Some("ca.pem".into()),
+            identity: None,
+        };
+        let error = Endpoint::from_url("http://127.0.0.1:1", &files).expect_err("refused");
+        assert!(
+            error.to_string().contains("apply to an https:// server"),
+            "{error}"
+        );
     }
 }

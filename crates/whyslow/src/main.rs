@@ -22,6 +22,7 @@ mod cmd_trace;
 mod cmd_use;
 mod http_post;
 mod interrupt;
+mod listen_tls;
 mod output;
 mod serve_access;
 mod serve_clickhouse;

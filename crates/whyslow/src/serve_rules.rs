@@ -6,7 +6,6 @@
 
 use crate::cli::ServeArgs;
 use anyhow::{Context, Result};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use store::SeriesStore;
 use tokio::sync::watch;
@@ -63,13 +62,13 @@ pub fn load(args: &ServeArgs) -> Result<Vec<rules::GroupSpec>> {
 }
 
 /// Starts the evaluator when there are rule groups; `ui` is serve's own
-/// address (for alerts' `generatorURL`).
+/// base URL, `http(s)://host:port` (for alerts' `generatorURL`).
 pub fn start(
     args: &ServeArgs,
     groups: Vec<rules::GroupSpec>,
     series: &Arc<dyn SeriesStore>,
     engine: &promql::Engine,
-    ui: SocketAddr,
+    ui: &str,
     stop: watch::Receiver<bool>,
 ) -> Option<rules::RulesRunner> {
     if groups.is_empty() {
@@ -96,7 +95,7 @@ pub fn start(
     let notify = rules::NotifyOptions {
         alertmanagers: args.alertmanagers.clone(),
         webhooks: args.alert_webhooks.clone(),
-        external_url: format!("http://{ui}"),
+        external_url: ui.to_string(),
     };
     let engine = engine
         .clone()

@@ -138,8 +138,43 @@ fn agent_refuses_unusable_settings() {
         (vec!["--listen", "off"], "nothing to do"),
         (vec!["--listen", "localhost"], "expected ADDR:PORT"),
         (
-            vec!["--listen", "off", "--server", "https://h:1"],
-            "only http://",
+            vec!["--listen", "off", "--server", "ftp://h:1"],
+            "give an http:// or https:// URL",
+        ),
+        (
+            vec![
+                "--listen",
+                "off",
+                "--server",
+                "http://h:1",
+                "--tls-ca",
+                "ca.pem",
+            ],
+            "apply to an https:// server",
+        ),
+        (
+            vec![
+                "--listen",
+                "off",
+                "--server",
+                "https://h:1",
+                "--tls-cert",
+                "c.pem",
+                "--tls-key",
+                "k.pem",
+            ],
+            "--tls-cert and --tls-key are for --listen",
+        ),
+        (
+            vec![
+                "--listen",
+                "off",
+                "--server",
+                "https://h:1",
+                "--tls-ca",
+                "/nonexistent/ca.pem",
+            ],
+            "cannot read CA certificate file /nonexistent/ca.pem",
         ),
         (
             vec!["--interval", "0s", "--server", "http://127.0.0.1:1"],

@@ -90,7 +90,7 @@ struct StaticConfig {
 }
 
 /// One target to scrape, with everything its scraper needs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Target {
     /// `job` label value.
     pub job: String,
@@ -114,18 +114,20 @@ pub struct Target {
     pub sample_limit: u64,
     /// Largest body taken, before and after gzip.
     pub body_size_limit: usize,
-    /// Sent as the `Authorization` header of each scrape (`serve` scraping
-    /// itself behind `--auth-file`).
-    pub authorization: Option<Authorization>,
+    /// Serves the target's requests in this process instead of over TCP.
+    pub in_process: Option<InProcess>,
 }
 
-/// An `Authorization` header value; `Debug` does not show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Authorization(pub String);
+/// A router that answers a target's scrapes in this process: `serve`'s own
+/// `/metrics`, reached without a socket, so TLS and credentials (`--auth-file`)
+/// on its port do not stand in the way. The request and response are the
+/// same HTTP messages a scrape over TCP exchanges.
+#[derive(Clone)]
+pub struct InProcess(pub axum::Router);
 
-impl std::fmt::Debug for Authorization {
+impl std::fmt::Debug for InProcess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Authorization(…)")
+        f.write_str("InProcess(..)")
     }
 }
 
@@ -145,13 +147,14 @@ impl Target {
             honor_timestamps: true,
             sample_limit: 0,
             body_size_limit: MAX_BODY_BYTES,
-            authorization: None,
+            in_process: None,
         }
     }
 
-    /// `serve`'s own `/metrics` at `address` as job [`SELF_JOB`], every 15 s
-    /// (over loopback when `address` is the unspecified 0.0.0.0 or ::).
-    pub fn self_scrape(mut address: std::net::SocketAddr) -> Self {
+    /// `serve`'s own `/metrics` as job [`SELF_JOB`], every 15 s, answered
+    /// by `router` in process; `address` (the UI port; loopback when it is
+    /// the unspecified 0.0.0.0 or ::) names the `instance`.
+    pub fn self_scrape(mut address: std::net::SocketAddr, router: axum::Router) -> Self {
         if address.ip().is_unspecified() {
             address.set_ip(if address.is_ipv4() {
                 std::net::Ipv4Addr::LOCALHOST.into()
@@ -161,6 +164,7 @@ impl Target {
         }
         Self {
             interval: Duration::from_secs(15),
+            in_process: Some(InProcess(router)),
             ..Self::new(SELF_JOB, &address.to_string())
         }
     }
@@ -326,7 +330,7 @@ pub fn parse(text: &str, source: &str) -> Result<Vec<Target>, ScrapeError> {
                     honor_timestamps: job.honor_timestamps,
                     sample_limit: job.sample_limit,
                     body_size_limit,
-                    authorization: None,
+                    in_process: None,
                 });
             }
         }

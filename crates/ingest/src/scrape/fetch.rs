@@ -1,7 +1,8 @@
 //! One scrape's HTTP request: `GET` with Prometheus's `Accept` header (
 //! OpenMetrics first, then the text format), `Accept-Encoding: gzip` and
 //! `X-Prometheus-Scrape-Timeout-Seconds`, over an HTTP/1.1 connection kept
-//! open between scrapes. The body is read up to the target's
+//! open between scrapes, or to the target's in-process router (`serve`'s
+//! own `/metrics`, [`super::config::InProcess`]). The body is read up to the target's
 //! `body_size_limit` ([`MAX_BODY_BYTES`] by default), before and after gzip,
 //! so a runaway target costs a failed scrape, not memory.
 //! The caller bounds the whole exchange with the scrape timeout.
@@ -15,6 +16,7 @@ use hyper::header;
 use hyper_util::rt::TokioIo;
 use std::io::Read;
 use tokio::net::TcpStream;
+use tower::Service;
 
 /// Largest scrape body taken, compressed or not, unless `body_size_limit` says otherwise.
 pub const MAX_BODY_BYTES: usize = 64 << 20;
@@ -34,8 +36,8 @@ pub(super) struct Fetcher {
     timeout_seconds: String,
     user_agent: String,
     limit: usize,
-    authorization: Option<String>,
     connection: Option<SendRequest<Empty<Bytes>>>,
+    in_process: Option<axum::Router>,
 }
 
 impl Fetcher {
@@ -56,14 +58,30 @@ impl Fetcher {
             timeout_seconds: format!("{}", target.timeout.as_secs_f64()),
             user_agent: format!("whyslow/{}", env!("CARGO_PKG_VERSION")),
             limit: target.body_size_limit,
-            authorization: target.authorization.as_ref().map(|a| a.0.clone()),
             connection: None,
+            in_process: target.in_process.as_ref().map(|local| local.0.clone()),
         }
     }
 
     /// Fetches the metrics once. Errors are short phrases for the log line
     /// ("connection refused", "HTTP status 500 Internal Server Error").
     pub(super) async fn fetch(&mut self) -> Result<Fetched, String> {
+        if let Some(router) = &mut self.in_process {
+            let request = request(
+                &self.path,
+                &self.authority,
+                &self.timeout_seconds,
+                &self.user_agent,
+            )
+            .body(axum::body::Body::empty())
+            .map_err(|e| format!("building the request: {e}"))?;
+            // A Router is always ready; its error type is Infallible.
+            let response = match router.call(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            return read_response(response, self.limit).await;
+        }
         let reused = match self.connection.take() {
             Some(mut sender) => sender.ready().await.is_ok().then_some(sender),
             None => None,
@@ -72,52 +90,22 @@ impl Fetcher {
             Some(sender) => sender,
             None => self.connect().await?,
         };
-        let mut request = hyper::Request::get(self.path.as_str())
-            .header(header::HOST, self.authority.as_str())
-            .header(header::ACCEPT, ACCEPT_HEADER)
-            .header(header::ACCEPT_ENCODING, "gzip")
-            .header(header::USER_AGENT, self.user_agent.as_str())
-            .header(
-                "X-Prometheus-Scrape-Timeout-Seconds",
-                self.timeout_seconds.as_str(),
-            );
-        if let Some(authorization) = &self.authorization {
-            request = request.header(header::AUTHORIZATION, authorization.as_str());
-        }
-        let request = request
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| format!("building the request: {e}"))?;
+        let request = request(
+            &self.path,
+            &self.authority,
+            &self.timeout_seconds,
+            &self.user_agent,
+        )
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("building the request: {e}"))?;
         let response = sender
             .send_request(request)
             .await
             .map_err(|e| format!("request failed: {e}"))?;
-        let status = response.status();
-        let headers = response.headers();
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let gzip = headers
-            .get(header::CONTENT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-        let limit = self.limit;
-        let body = Limited::new(response.into_body(), limit)
-            .collect()
-            .await
-            .map_err(|e| format!("reading the body: {e} (body_size_limit is {limit} bytes)"))?
-            .to_bytes();
-        if !status.is_success() {
-            return Err(format!("server returned HTTP status {status}"));
-        }
+        let fetched = read_response(response, self.limit).await?;
         // Keep the connection for the next scrape.
         self.connection = Some(sender);
-        let body = if gzip {
-            gunzip(&body, limit)?
-        } else {
-            body.to_vec()
-        };
-        Ok(Fetched { body, content_type })
+        Ok(fetched)
     }
 
     async fn connect(&self) -> Result<SendRequest<Empty<Bytes>>, String> {
@@ -134,6 +122,54 @@ impl Fetcher {
         });
         Ok(sender)
     }
+}
+
+/// The GET a scrape sends, headers as Prometheus sets them.
+fn request(
+    path: &str,
+    authority: &str,
+    timeout_seconds: &str,
+    user_agent: &str,
+) -> hyper::http::request::Builder {
+    hyper::Request::get(path)
+        .header(header::HOST, authority)
+        .header(header::ACCEPT, ACCEPT_HEADER)
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .header(header::USER_AGENT, user_agent)
+        .header("X-Prometheus-Scrape-Timeout-Seconds", timeout_seconds)
+}
+
+/// The body (read up to `limit`, gunzipped when so encoded) and
+/// Content-Type of a successful answer; an error for any other status.
+async fn read_response<B>(response: hyper::Response<B>, limit: usize) -> Result<Fetched, String>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let status = response.status();
+    let headers = response.headers();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+    let body = Limited::new(response.into_body(), limit)
+        .collect()
+        .await
+        .map_err(|e| format!("reading the body: {e} (body_size_limit is {limit} bytes)"))?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(format!("server returned HTTP status {status}"));
+    }
+    let body = if gzip {
+        gunzip(&body, limit)?
+    } else {
+        body.to_vec()
+    };
+    Ok(Fetched { body, content_type })
 }
 
 fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, String> {

@@ -2,8 +2,8 @@
 //! ([`config`], Prometheus's `scrape_configs` shape) names targets; each gets
 //! a task ([`run_target`]) that scrapes it every `scrape_interval` with a
 //! [`TargetScraper`] and appends to the [`SeriesStore`], until the stop
-//! channel turns true. `serve` adds its own `/metrics` as job `whyslow`
-//! ([`Target::self_scrape`]).
+//! channel turns true. `serve` adds its own `/metrics` as job `whyslow`,
+//! answered in process ([`Target::self_scrape`]).
 //!
 //! The HTTP client is hyper's HTTP/1.1 connection API (already in the build
 //! through axum) rather than a full client crate; https is refused in the
@@ -18,7 +18,7 @@ mod scraper;
 mod stats;
 mod validate;
 
-pub use config::{load, parse, yaml_error, Authorization, Target, SELF_JOB};
+pub use config::{load, parse, yaml_error, InProcess, Target, SELF_JOB};
 pub use fetch::MAX_BODY_BYTES;
 pub use scraper::{ScrapeOutcome, TargetScraper};
 pub use stats::{ScrapeStats, ScrapeStatsSnapshot};

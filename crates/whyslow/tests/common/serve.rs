@@ -37,11 +37,12 @@ impl Serve {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut next = || lines.next().unwrap().unwrap();
         let (grpc_line, http_line, ui_line) = (next(), next(), next());
-        // "OTLP/gRPC   listening on 127.0.0.1:PORT"
-        let grpc = grpc_line.rsplit(' ').next().unwrap().to_string();
-        // "OTLP/HTTP   listening on http://127.0.0.1:PORT/v1/traces (…)"
+        // "OTLP/gRPC   listening on 127.0.0.1:PORT" (https://127.0.0.1:PORT with TLS)
+        let grpc = grpc_line.rsplit(' ').next().unwrap();
+        let grpc = grpc.trim_start_matches("https://").to_string();
+        // "OTLP/HTTP   listening on http(s)://127.0.0.1:PORT/v1/traces (…)"
         let otlp_http = address_in(&http_line);
-        // "UI and API  listening on http://127.0.0.1:PORT/"
+        // "UI and API  listening on http(s)://127.0.0.1:PORT/"
         let ui = address_in(&ui_line);
         Self {
             child,
@@ -94,9 +95,9 @@ pub fn terminate(child: &Child) {
     }
 }
 
-/// `host:port` out of a line containing `http://host:port/…`.
+/// `host:port` out of a line containing `http://host:port/…` (or https://).
 pub fn address_in(line: &str) -> String {
-    let rest = line.split("http://").nth(1).unwrap();
+    let rest = line.split("://").nth(1).unwrap();
     rest.split('/').next().unwrap().to_string()
 }
 
@@ -134,6 +135,16 @@ pub fn otlp_python() -> Option<std::path::PathBuf> {
 /// False when the venv is missing and WHYSLOW_REQUIRE_OTLP_VENV is not set
 /// (the caller skips).
 pub fn python_sdk_round_trip(test: &str, to: &Serve, query: &Serve) -> bool {
+    python_sdk_round_trip_with(test, to, query, None)
+}
+
+/// [`python_sdk_round_trip`]; with `ca`, over TLS trusting that CA file.
+pub fn python_sdk_round_trip_with(
+    test: &str,
+    to: &Serve,
+    query: &Serve,
+    ca: Option<&Path>,
+) -> bool {
     let Some(python) = otlp_python() else {
         assert!(
             std::env::var_os("WHYSLOW_REQUIRE_OTLP_VENV").is_none(),
@@ -144,15 +155,19 @@ pub fn python_sdk_round_trip(test: &str, to: &Serve, query: &Serve) -> bool {
         );
         return false;
     };
-    let output = Command::new(python)
+    let scheme = if ca.is_some() { "https" } else { "http" };
+    let mut command = Command::new(python);
+    command
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/otlp/send_and_verify.py"))
         .args(["--grpc", &to.grpc])
         .arg("--http")
-        .arg(format!("http://{}", to.otlp_http))
+        .arg(format!("{scheme}://{}", to.otlp_http))
         .arg("--query")
-        .arg(format!("http://{}", query.ui))
-        .output()
-        .unwrap();
+        .arg(format!("{scheme}://{}", query.ui));
+    if let Some(ca) = ca {
+        command.arg("--ca").arg(ca);
+    }
+    let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
