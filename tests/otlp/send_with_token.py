@@ -2,7 +2,9 @@
 """Sends one span over OTLP/gRPC and one over OTLP/HTTP with the official
 OpenTelemetry Python SDK, with whatever headers OTEL_EXPORTER_OTLP_HEADERS
 gives the exporters (e.g. `authorization=Bearer%20TOKEN`), and prints each
-exporter's result. Used by crates/whyslow/tests/serve_auth.rs.
+exporter's result. Used by crates/whyslow/tests/serve_auth.rs, and by
+serve_tls.rs over TLS: https:// endpoints, OTEL_EXPORTER_OTLP_CERTIFICATE
+naming the CA (REQUESTS_CA_BUNDLE, when set, overrides it for OTLP/HTTP).
 
     OTEL_EXPORTER_OTLP_HEADERS='authorization=Bearer%20TOKEN' \
         python send_with_token.py --grpc 127.0.0.1:4317 --http http://127.0.0.1:4318 \

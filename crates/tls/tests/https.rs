@@ -2,7 +2,8 @@
 //! rustls client: pages over https, a 400 for plain http, mutual TLS
 //! refused without (or with a foreign) client certificate and accepted with
 //! one, a silent client that does not hold up others, ALPN per listener,
-//! and the startup errors for bad files.
+//! the client's address as `ConnectInfo<Peer>`, and the startup errors for
+//! bad files.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -66,6 +67,47 @@ async fn curl_gets_a_page_over_https_and_plain_http_gets_told_to_use_https() {
     assert!(answer.ends_with("\n400"), "{answer}");
     assert!(answer.contains("Use an https:// URL"), "{answer}");
     task.abort();
+}
+
+#[tokio::test]
+async fn handlers_see_each_clients_address_as_connect_info_over_tls_and_plain() {
+    use axum::extract::ConnectInfo;
+    use tls::Peer;
+    let pki = Pki::new("peer");
+    let server = server_tls(&pki, None);
+    let ca = pki.ca().display().to_string();
+    let plain = Listener::from(loopback().await);
+    for (listener, scheme) in [
+        (tls_listener(&server, Alpn::Http1).await, "https"),
+        (plain, "http"),
+    ] {
+        let addr = listener.local_addr().unwrap();
+        let router = axum::Router::new().route(
+            "/",
+            axum::routing::get(|ConnectInfo(Peer(peer)): ConnectInfo<Peer>| async move {
+                peer.to_string()
+            }),
+        );
+        let task = tokio::spawn(async move {
+            let service = router.into_make_service_with_connect_info::<Peer>();
+            let _ = axum::serve(listener, service).await;
+        });
+        let output = curl(vec![
+            "--cacert".into(),
+            ca.clone(),
+            format!("{scheme}://{addr}/"),
+        ])
+        .await;
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let seen: std::net::SocketAddr = text(&output.stdout).parse().unwrap();
+        assert_eq!(seen.ip(), addr.ip(), "{scheme}");
+        assert_ne!(
+            seen.port(),
+            addr.port(),
+            "{scheme}: the client's port, not the server's"
+        );
+        task.abort();
+    }
 }
 
 #[tokio::test]

@@ -6,15 +6,20 @@
 //! served to new connections while an open one keeps working. With
 //! `--tls-client-ca` clients without a certificate are refused, and
 //! `whyslow agent` pushes over mutual TLS (`--tls-ca`, `--tls-client-cert`)
-//! while serving its own /metrics over https.
+//! while serving its own /metrics over https. With `--auth-file` as well,
+//! every https client shows its token (`serve_tls/with_auth.rs`).
 #![allow(clippy::unwrap_used)]
 
 mod agent;
+#[path = "serve_auth/support.rs"]
+mod auth_support;
 #[path = "common/certs.rs"]
 mod certs;
 mod common;
 #[path = "common/tls_client.rs"]
 mod tls_client;
+#[path = "serve_tls/with_auth.rs"]
+mod with_auth;
 
 use certs::Certs;
 use common::serve::{python_sdk_round_trip_with, Serve};
@@ -82,9 +87,29 @@ fn spans_of(serve: &Serve, ca: &Path, trace: &str) -> usize {
 
 /// Polls `query` over https until it has a result (bounded by `within`).
 fn wait_for_series(ui: &str, ca: &Path, query: &str, within: Duration) -> serde_json::Value {
+    wait_for_series_with(ui, ca, None, query, within)
+}
+
+/// [`wait_for_series`] sending `authorization` as the `Authorization` header.
+fn wait_for_series_with(
+    ui: &str,
+    ca: &Path,
+    authorization: Option<&str>,
+    query: &str,
+    within: Duration,
+) -> serde_json::Value {
     let deadline = Instant::now() + within;
+    let header = authorization.map(|a| format!("Authorization: {a}"));
     loop {
-        let body = https_get(ca, &format!("https://{ui}/api/v1/query?query={query}"));
+        let url = format!("https://{ui}/api/v1/query?query={query}");
+        let mut args = vec!["--fail", "--cacert", path(ca)];
+        if let Some(header) = &header {
+            args.extend(["--header", header.as_str()]);
+        }
+        args.push(&url);
+        let output = curl(&args);
+        assert!(output.status.success(), "{url}: {}", text(&output.stderr));
+        let body = text(&output.stdout);
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
         if json["data"]["result"]
             .as_array()
