@@ -10,6 +10,8 @@
 //! 3. Add [`GrpcGuardLayer`] to a tonic `Server::builder()`.
 //! 4. Wrap the UI port's whole router with [`security_headers`] (with or
 //!    without a gate).
+//! 5. Give each reader its [`fair_share`] of the query routes (inside the
+//!    guard, which names the reader; without a gate, by client address).
 //!
 //! Refusals: 401 (no valid credentials; a browser opening a page is sent to
 //! the login page instead), 403 (valid token, wrong role), 429 with
@@ -31,6 +33,7 @@
 
 mod check;
 mod cookie;
+mod fair_share;
 mod grpc_guard;
 mod headers;
 mod http_guard;
@@ -42,6 +45,7 @@ mod refusal;
 mod sessions;
 
 pub use auth::Permission;
+pub use fair_share::{fair_share, FairShareOptions};
 pub use grpc_guard::{GrpcGuard, GrpcGuardLayer};
 pub use headers::{security_headers, CONTENT_SECURITY_POLICY};
 pub use refusal::Refusal;

@@ -16,13 +16,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         (n, 60.0)
     } else if let Some(n) = text.strip_suffix('h') {
         (n, 3600.0)
+    } else if let Some(n) = text.strip_suffix('d') {
+        (n, 86_400.0)
+    } else if let Some(n) = text.strip_suffix('w') {
+        (n, 604_800.0)
     } else {
         (text, 1.0)
     };
     let value: f64 = number
         .trim()
         .parse()
-        .map_err(|_| format!("invalid duration '{text}' (examples: 10s, 500ms, 2m)"))?;
+        .map_err(|_| format!("invalid duration '{text}' (examples: 10s, 500ms, 2m, 7d)"))?;
     if !value.is_finite() || value < 0.0 {
         return Err(format!("duration must not be negative, got '{text}'"));
     }

@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiErrorBody, Envelope};
 use crate::jaeger_json::{to_jaeger_trace_with_warnings, JaegerTrace};
 use crate::otlp_json::to_otlp_traces_data;
 use crate::params::{self, bad_param, get, get_all, Pairs};
-use crate::AppState;
+use crate::{AppState, ReadLimits};
 use axum::extract::{Path, Query, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use store::TraceQuery;
 
 /// Jaeger's default search limit.
-const DEFAULT_LIMIT: i64 = 100;
+const DEFAULT_LIMIT: usize = 100;
 /// Jaeger's default search lookback when `start` is absent.
 const DEFAULT_TRACE_LOOKBACK_NANOS: u64 = 2 * 86_400 * 1_000_000_000;
 /// Jaeger's default dependencies lookback.
@@ -127,8 +127,13 @@ fn shown(state: &AppState, mut spans: Vec<Span>, raw: bool) -> JaegerTrace {
     to_jaeger_trace_with_warnings(&spans, &warnings)
 }
 
-/// Parses `/api/traces` parameters into a store query (and explicit trace ids).
-pub fn parse_search(pairs: &Pairs, now_nanos: u64) -> Result<(TraceQuery, Vec<TraceId>), ApiError> {
+/// Parses `/api/traces` parameters into a store query (and explicit trace
+/// ids), within `limits` (a search by trace ids is not limited).
+pub fn parse_search(
+    pairs: &Pairs,
+    now_nanos: u64,
+    limits: &ReadLimits,
+) -> Result<(TraceQuery, Vec<TraceId>), ApiError> {
     let trace_ids = get_all(pairs, "traceID")
         .map(|id| TraceId::from_hex(id).map_err(|e| bad_param("traceID", e)))
         .collect::<Result<Vec<_>, _>>()?;
@@ -159,9 +164,17 @@ pub fn parse_search(pairs: &Pairs, now_nanos: u64) -> Result<(TraceQuery, Vec<Tr
             ));
         }
     }
-    let limit = params::int_param(pairs, "limit")?.unwrap_or(DEFAULT_LIMIT);
-    if limit < 0 {
-        return Err(bad_param("limit", "must not be negative"));
+    let limit = match params::int_param(pairs, "limit")? {
+        None => limits.default_traces(DEFAULT_LIMIT),
+        Some(n) => usize::try_from(n).map_err(|_| bad_param("limit", "must not be negative"))?,
+    };
+    if trace_ids.is_empty() {
+        limits
+            .check_traces(limit)
+            .map_err(|e| bad_param("limit", e))?;
+        limits
+            .check_range_ns(i128::from(start), i128::from(end))
+            .map_err(ApiError::BadRequest)?;
     }
     let query = TraceQuery {
         service,
@@ -173,7 +186,7 @@ pub fn parse_search(pairs: &Pairs, now_nanos: u64) -> Result<(TraceQuery, Vec<Tr
         start_max: Some(end),
         duration_min: duration_min.filter(|d| *d > 0),
         duration_max: duration_max.filter(|d| *d > 0),
-        limit: usize::try_from(limit).unwrap_or(usize::MAX),
+        limit,
     };
     Ok((query, trace_ids))
 }
@@ -184,7 +197,7 @@ pub async fn search(
     State(state): State<AppState>,
     Query(pairs): Query<Pairs>,
 ) -> Result<Envelope<Vec<JaegerTrace>>, ApiError> {
-    let (query, ids) = parse_search(&pairs, params::now_unix_nano())?;
+    let (query, ids) = parse_search(&pairs, params::now_unix_nano(), &state.options.limits)?;
     let raw = raw_param(&pairs, &["raw"])?;
     if !ids.is_empty() {
         let found = state
@@ -295,6 +308,11 @@ pub async fn dependencies(
     let end = params::time_param(&pairs, "endTs", 1_000_000)?.unwrap_or_else(params::now_unix_nano);
     let lookback = params::time_param(&pairs, "lookback", 1_000_000)?
         .unwrap_or(DEFAULT_DEPENDENCY_LOOKBACK_NANOS);
+    state
+        .options
+        .limits
+        .check_range_ns(i128::from(end) - i128::from(lookback), i128::from(end))
+        .map_err(ApiError::BadRequest)?;
     let service = get(&pairs, "service").map(str::to_string);
     let links = state.read(move |s| s.dependencies(end, lookback)).await?;
     let mut merged: BTreeMap<(String, String), u64> = BTreeMap::new();

@@ -11,7 +11,8 @@
 //!   [`SeriesStore`] and the `promql` engine ([`prom`]);
 //! - Pyroscope's query API (`querier.v1` over Connect, `/pyroscope/render`)
 //!   over the [`ProfileStore`] ([`pyroscope`]);
-//! - the web UI, embedded in the binary ([`ui`]).
+//! - the web UI, embedded in the binary ([`ui`]);
+//! - the limits on what one query may ask for ([`limits`]).
 //!
 //! Binding sockets, OTLP ingest and the stores' lifecycle are the caller's job.
 
@@ -19,6 +20,7 @@ pub mod api_analysis;
 pub mod api_jaeger;
 pub mod error;
 pub mod jaeger_json;
+pub mod limits;
 pub mod otlp_json;
 pub mod params;
 pub mod prom;
@@ -26,6 +28,7 @@ pub mod pyroscope;
 pub mod ui;
 
 pub use error::{ApiError, Envelope};
+pub use limits::ReadLimits;
 pub use promql::EngineOptions;
 
 use axum::routing::get;
@@ -68,6 +71,8 @@ pub struct QueryOptions {
     pub max_clock_skew_adjustment_nanos: u64,
     /// PromQL limits: lookback delta, most samples, timeout.
     pub engine: promql::EngineOptions,
+    /// Longest time range and most traces one query may ask for.
+    pub limits: ReadLimits,
 }
 
 impl Default for QueryOptions {
@@ -75,6 +80,7 @@ impl Default for QueryOptions {
         Self {
             max_clock_skew_adjustment_nanos: query::trace::DEFAULT_MAX_ADJUSTMENT_NANOS,
             engine: promql::EngineOptions::default(),
+            limits: ReadLimits::default(),
         }
     }
 }

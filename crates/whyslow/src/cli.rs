@@ -318,6 +318,17 @@ pub struct ServeArgs {
     /// Longest a PromQL query may run (Prometheus's --query.timeout).
     #[arg(long, default_value = "2m", value_parser = parse_duration, value_name = "DURATION")]
     pub query_timeout: Duration,
+    /// Longest time range one query may cover: trace search, dependencies, PromQL range query,
+    /// profile selection (as Loki's max_query_length; 0 = no limit). Longer asks get 400.
+    #[arg(long, default_value = "31d", value_parser = parse_duration_or_zero, value_name = "DURATION")]
+    pub query_max_range: Duration,
+    /// Most traces one trace search may return (its `limit`; 0 = no limit). Larger asks get 400.
+    #[arg(long, default_value_t = 1500, value_name = "N")]
+    pub query_max_traces: usize,
+    /// Query requests one reader (a token's name, else the client address) runs at once; the
+    /// rest wait their turn (at most 64 waiting, each up to --query-timeout), then get 429.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub query_max_per_reader: u32,
     /// Prometheus rule file (recording and alerting rules, unchanged); repeat for several. A file
     /// with an error is refused at start with its line. Rules and alerts: /api/v1/rules, /api/v1/alerts.
     #[arg(long = "rules", value_name = "FILE")]

@@ -239,6 +239,10 @@ async fn serve(
             max_samples: args.query_max_samples,
             timeout: args.query_timeout,
         },
+        limits: server::ReadLimits {
+            max_range: args.query_max_range,
+            max_traces: args.query_max_traces,
+        },
     };
     let mut app_state = server::AppState::new(Arc::clone(&store), Arc::clone(&series), query);
     app_state.profiles = Arc::clone(&profiles);
@@ -300,7 +304,12 @@ async fn serve(
     let read = server::router_for(app_state).merge(crate::serve_metrics::router(own_metrics));
     let write = ingest::pyroscope_router(profiles, limits.clone())
         .merge(ingest::prometheus_router(Arc::clone(&series), limits));
-    let app = access.ui_router(read, write);
+    let share = gate::FairShareOptions {
+        per_reader: usize::try_from(args.query_max_per_reader).unwrap_or(usize::MAX),
+        max_wait: args.query_timeout,
+        ..gate::FairShareOptions::default()
+    };
+    let app = access.ui_router(read, write, share);
     let ui_task = tokio::spawn(
         axum::serve(
             ui,

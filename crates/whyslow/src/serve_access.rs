@@ -9,7 +9,7 @@ use crate::cli::ServeArgs;
 use anyhow::Result;
 use auth::Permission;
 use axum::Router;
-use gate::{Gate, GateOptions};
+use gate::{FairShareOptions, Gate, GateOptions};
 use std::sync::Arc;
 
 /// The access settings of one `serve`.
@@ -48,8 +48,10 @@ impl Access {
 
     /// The UI port's router: `read` routes (query APIs, UI, `/metrics`) need
     /// read, `write` routes (remote_write, Pyroscope ingest) need ingest, the
-    /// login routes none; security headers on every answer.
-    pub fn ui_router(&self, read: Router, write: Router) -> Router {
+    /// login routes none; each reader gets its fair `share` of the query
+    /// routes; security headers on every answer.
+    pub fn ui_router(&self, read: Router, write: Router, share: FairShareOptions) -> Router {
+        let read = gate::fair_share(read, share);
         let router = match &self.gate {
             Some(gate) => gate
                 .protect(read, Permission::Read)

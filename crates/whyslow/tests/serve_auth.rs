@@ -399,6 +399,54 @@ fn answers_carry_security_headers_and_assets_cannot_be_escaped() {
     serve.stop();
 }
 
+/// `--query-max-range`, `--query-max-traces` and `--query-max-per-reader`
+/// reach the query routes: a reader within them is answered, one past them
+/// gets 400 naming the flag.
+#[test]
+fn query_limits_come_from_the_command_line() {
+    let auth = AuthDir::new("auth-query-limits");
+    let serve = serve_with_auth(
+        &auth,
+        &[
+            "--query-max-range",
+            "1h",
+            "--query-max-traces",
+            "20",
+            "--query-max-per-reader",
+            "2",
+        ],
+    );
+    let ui = serve.ui.as_str();
+    let reader = bearer(READ);
+    for (target, status) in [
+        ("/api/traces?service=x&lookback=1h&limit=20", 200),
+        ("/api/traces?service=x&lookback=2h", 400),
+        ("/api/traces?service=x&lookback=1h&limit=21", 400),
+        ("/api/dependencies?lookback=7200000", 400),
+        ("/api/v1/query_range?query=up&start=0&end=7200&step=60", 400),
+        ("/api/v1/query_range?query=up&start=0&end=3600&step=60", 200),
+    ] {
+        let answer = get(ui, target, Some(&reader));
+        assert_eq!(answer.status, status, "{target}: {answer:?}");
+        if status == 400 {
+            assert!(answer.body.contains("--query-max-"), "{target}: {answer:?}");
+        }
+    }
+    // Many readers' requests at once, two at a time per reader: all answered.
+    std::thread::scope(|scope| {
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let token = bearer(if i % 2 == 0 { READ } else { ADMIN });
+                scope.spawn(move || get(ui, "/api/v1/query?query=up", Some(&token)).status)
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.join().unwrap(), 200);
+        }
+    });
+    serve.stop();
+}
+
 #[test]
 fn open_listeners_are_announced_and_a_bad_auth_file_stops_serve() {
     let dir = AuthDir::new("auth-warn");

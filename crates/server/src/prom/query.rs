@@ -91,6 +91,11 @@ async fn range_query(state: &AppState, form: &Form) -> Result<Response, PromApiE
         ));
     }
     let span_ns = (i128::from(end_ms) - i128::from(start_ms)) * 1_000_000;
+    state
+        .options
+        .limits
+        .check_range_ns(0, span_ns)
+        .map_err(PromApiError::bad_data)?;
     if span_ns / i128::from(step_ns) > MAX_POINTS_PER_SERIES {
         return Err(PromApiError::bad_data(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",

@@ -328,7 +328,7 @@ fn flamebearer(fg: &FlameGraph) -> Value {
 
 async fn span_hits_inner(state: &AppState, params: &Params) -> Result<Value, ConnectError> {
     let range = time_range(params, "from", "until")?;
-    let (_, q) = legacy_query(params.get(&["query"]), range)?;
+    let (_, q) = legacy_query(&state.options.limits, params.get(&["query"]), range)?;
     let frame = params.get(&["frame"]).map(String::from);
     let limit = match params.get(&["limit"]) {
         None => DEFAULT_HITS,

@@ -24,7 +24,7 @@ pub async fn pprof(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Re
 
 async fn download(state: &AppState, params: &Params) -> Result<Response, ConnectError> {
     let range = time_range(params, "from", "until")?;
-    let (profile_type, query) = legacy_query(params.get(&["query"]), range)?;
+    let (profile_type, query) = legacy_query(&state.options.limits, params.get(&["query"]), range)?;
     let max_nodes = match params.get(&["max-nodes", "maxNodes"]) {
         None => None,
         Some(v) => match v.parse::<i64>() {

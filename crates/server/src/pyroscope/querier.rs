@@ -222,10 +222,12 @@ fn check_format(format: i32) -> Result<(), ConnectError> {
 
 /// The profile query of a SelectMergeStacktraces request (also Diff's sides).
 fn stacktraces_query(
+    state: &AppState,
     req: &proto::SelectMergeStacktracesRequest,
 ) -> Result<store::profiles::ProfileQuery, ConnectError> {
     check_format(req.format)?;
     query::profile_query(
+        &state.options.limits,
         &req.profile_type_id,
         &req.label_selector,
         query::range_ms(req.start, req.end)?,
@@ -238,7 +240,7 @@ async fn stacktraces(
     state: &AppState,
     req: proto::SelectMergeStacktracesRequest,
 ) -> Result<proto::SelectMergeStacktracesResponse, ConnectError> {
-    let q = stacktraces_query(&req)?;
+    let q = stacktraces_query(state, &req)?;
     let fg = query::merge(state, q, flamegraph::max_nodes(req.max_nodes)).await?;
     Ok(proto::SelectMergeStacktracesResponse {
         flamegraph: fg.map(flame_proto),
@@ -254,6 +256,7 @@ async fn span_profile(
         return Err(ConnectError::invalid("span_selector is empty"));
     }
     let q = query::profile_query(
+        &state.options.limits,
         &req.profile_type_id,
         &req.label_selector,
         query::range_ms(req.start, req.end)?,
@@ -278,6 +281,7 @@ async fn merge_profile(
         }
     }
     let q = query::profile_query(
+        &state.options.limits,
         &req.profile_type_id,
         &req.label_selector,
         query::range_ms(req.start, req.end)?,
@@ -337,6 +341,7 @@ async fn select_series(
     };
     let q = SeriesQuery {
         query: query::profile_query(
+            &state.options.limits,
             &req.profile_type_id,
             &req.label_selector,
             query::range_ms(req.start, req.end)?,
@@ -377,8 +382,8 @@ async fn diff(
     let max_nodes = flamegraph::max_nodes(left.max_nodes.or(right.max_nodes));
     let fg = query::diff(
         state,
-        stacktraces_query(left)?,
-        stacktraces_query(right)?,
+        stacktraces_query(state, left)?,
+        stacktraces_query(state, right)?,
         max_nodes,
     )
     .await?;

@@ -7,7 +7,7 @@ use super::connect::ConnectError;
 use super::diff::{self, FlameGraphDiff};
 use super::flamegraph::{self, FlameGraph};
 use super::selector::{self, ProfileType};
-use crate::AppState;
+use crate::{AppState, ReadLimits};
 use model::metrics::Labels;
 use std::collections::BTreeMap;
 use store::profiles::{label_names, ProfileQuery, TotalSeries};
@@ -46,8 +46,10 @@ pub fn range_ns(start_ns: i64, end_ns: i64) -> Result<(i64, i64), ConnectError> 
     Ok((start_ns, end_ns))
 }
 
-/// A profile query: a valid profile type ID, a one-set selector, hex ids.
+/// A profile query: a valid profile type ID, a one-set selector, hex ids,
+/// a range no longer than `limits` allow.
 pub fn profile_query(
+    limits: &ReadLimits,
     profile_type: &str,
     label_selector: &str,
     (start_ns, end_ns): (i64, i64),
@@ -55,6 +57,9 @@ pub fn profile_query(
     trace_ids: &[String],
 ) -> Result<ProfileQuery, ConnectError> {
     ProfileType::require(profile_type).map_err(ConnectError::invalid)?;
+    limits
+        .check_range_ns(i128::from(start_ns), i128::from(end_ns))
+        .map_err(ConnectError::invalid)?;
     Ok(ProfileQuery {
         profile_type: profile_type.to_string(),
         matchers: selector::parse_single_selector(label_selector)
@@ -175,9 +180,25 @@ mod tests {
         assert_eq!(range_ms(1, 2).expect("ok"), (1_000_000, 3_000_000));
         assert_eq!(range_ms(0, 0).expect("ok"), (0, i64::MAX));
         assert!(range_ms(5, 2).is_err());
-        assert!(profile_query("bad", "{}", (0, 1), &[], &[]).is_err());
-        assert!(profile_query("a:b:c:d:e", "{x=}", (0, 1), &[], &[]).is_err());
-        let q = profile_query("a:b:c:d:e", "{x=\"1\"}", (0, 1), &["ff".into()], &[]).expect("ok");
+        assert!(profile_query(&ReadLimits::default(), "bad", "{}", (0, 1), &[], &[]).is_err());
+        assert!(profile_query(
+            &ReadLimits::default(),
+            "a:b:c:d:e",
+            "{x=}",
+            (0, 1),
+            &[],
+            &[]
+        )
+        .is_err());
+        let q = profile_query(
+            &ReadLimits::default(),
+            "a:b:c:d:e",
+            "{x=\"1\"}",
+            (0, 1),
+            &["ff".into()],
+            &[],
+        )
+        .expect("ok");
         assert_eq!((q.matchers.len(), q.span_ids), (1, vec![255]));
     }
 }

@@ -17,7 +17,7 @@ use super::connect::ConnectError;
 use super::flamegraph::{self, FlameGraph};
 use super::query::{self, SeriesQuery};
 use super::selector::{self, ProfileType};
-use crate::AppState;
+use crate::{AppState, ReadLimits};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -104,6 +104,7 @@ pub(super) fn time_range(
 
 /// A legacy query `type{selector}` over a range: the type and its profile query.
 pub(super) fn legacy_query(
+    limits: &ReadLimits,
     text: Option<&str>,
     range: (i64, i64),
 ) -> Result<(ProfileType, store::profiles::ProfileQuery), ConnectError> {
@@ -112,7 +113,7 @@ pub(super) fn legacy_query(
     let profile_type = ProfileType::require(type_id).map_err(ConnectError::invalid)?;
     Ok((
         profile_type,
-        query::profile_query(type_id, sel, range, &[], &[])?,
+        query::profile_query(limits, type_id, sel, range, &[], &[])?,
     ))
 }
 
@@ -166,7 +167,7 @@ pub async fn render(State(state): State<AppState>, RawQuery(raw): RawQuery) -> R
 
 async fn render_inner(state: &AppState, params: Params) -> Result<Value, ConnectError> {
     let range = time_range(&params, "from", "until")?;
-    let (profile_type, q) = legacy_query(params.get(&["query"]), range)?;
+    let (profile_type, q) = legacy_query(&state.options.limits, params.get(&["query"]), range)?;
     if !matches!(params.get(&["format"]), None | Some("json")) {
         return Err(ConnectError::unimplemented("only format=json is served"));
     }
@@ -242,10 +243,12 @@ pub async fn render_diff(State(state): State<AppState>, RawQuery(raw): RawQuery)
 
 async fn render_diff_inner(state: &AppState, params: Params) -> Result<Value, ConnectError> {
     let (left_type, left) = legacy_query(
+        &state.options.limits,
         params.get(&["leftQuery"]),
         time_range(&params, "leftFrom", "leftUntil")?,
     )?;
     let (right_type, right) = legacy_query(
+        &state.options.limits,
         params.get(&["rightQuery"]),
         time_range(&params, "rightFrom", "rightUntil")?,
     )?;

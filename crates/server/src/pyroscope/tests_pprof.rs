@@ -195,8 +195,17 @@ async fn select_merge_profile_refuses_bad_requests() {
         .expect("message")
         .contains("stack_trace_selector"));
     // An empty stack trace selector is no selector.
-    let (status, _) = call(json!({"profileTypeID": CPU, "stackTraceSelector": {}})).await;
+    let (status, _) = call(json!({"profileTypeID": CPU, "stackTraceSelector": {},
+        "start": T0_MS, "end": T0_MS + 60_000}))
+    .await;
     assert_eq!(status, StatusCode::OK);
+    // No end is an unbounded range, longer than --query-max-range allows.
+    let (status, body) = call(json!({"profileTypeID": CPU, "start": T0_MS})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .expect("message")
+        .contains("query-max-range"));
 }
 
 /// A GET through the router: status, headers, body.
