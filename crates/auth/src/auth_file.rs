@@ -18,6 +18,7 @@ use crate::name::check_name;
 use crate::role::Role;
 use crate::token::MIN_TOKEN_LEN;
 use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 /// One token of the file.
@@ -41,12 +42,24 @@ pub struct AuthFile {
 }
 
 impl AuthFile {
-    /// Reads and parses `path`.
+    /// Reads and parses `path`, which only its owner may write.
     pub fn load(path: &Path) -> Result<AuthFile, AuthFileError> {
-        let bytes = std::fs::read(path).map_err(|source| AuthFileError::Read {
+        let read_error = |source| AuthFileError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let mode = std::fs::metadata(path)
+            .map_err(read_error)?
+            .permissions()
+            .mode()
+            & 0o7777;
+        if mode & 0o022 != 0 {
+            return Err(AuthFileError::Writable {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+        let bytes = std::fs::read(path).map_err(read_error)?;
         AuthFile::parse(path, &bytes)
     }
 
@@ -131,6 +144,24 @@ fn role_problem(field: &str) -> String {
 mod tests {
     use super::*;
     use crate::hash::tests::cheap_hash;
+
+    #[test]
+    fn a_file_others_may_write_is_refused() {
+        let path = std::env::temp_dir().join(format!("whyslow-auth-mode-{}", std::process::id()));
+        let line = format!("read {}\n", cheap_hash("token-of-a-reader-1234567890"));
+        std::fs::write(&path, line).expect("write");
+        for (mode, ok) in [(0o600, true), (0o644, true), (0o664, false), (0o666, false)] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            match AuthFile::load(&path) {
+                Ok(_) => assert!(ok, "{mode:o} taken"),
+                Err(e) => {
+                    assert!(!ok, "{mode:o}: {e}");
+                    assert!(e.to_string().contains("chmod go-w"), "{e}");
+                }
+            }
+        }
+        std::fs::remove_file(&path).expect("remove");
+    }
 
     fn parse(text: &str) -> Result<AuthFile, String> {
         AuthFile::parse(Path::new("auth.txt"), text.as_bytes()).map_err(|e| e.to_string())

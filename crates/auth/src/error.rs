@@ -28,6 +28,18 @@ pub enum AuthFileError {
         /// What is wrong and how to fix it.
         what: String,
     },
+    /// Others may write the file, so they could add a token of their own
+    /// (what sshd's StrictModes refuses for `authorized_keys`).
+    #[error(
+        "{path} may be written by its group or by others (mode {mode:04o}): whoever can write \
+         it can add a token of their own; run `chmod go-w {path}`"
+    )]
+    Writable {
+        /// The file, as given.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// Only comments and blank lines: every request would be refused.
     #[error(
         "{path} holds no token: add lines 'ROLE HASH [NAME]' with the hash \

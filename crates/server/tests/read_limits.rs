@@ -25,11 +25,8 @@ fn app() -> (axum::Router, u64) {
         },
         ..QueryOptions::default()
     };
-    let app = server::router_with_options(
-        Arc::new(store),
-        Arc::new(MemorySeriesStore::new()),
-        options,
-    );
+    let app =
+        server::router_with_options(Arc::new(store), Arc::new(MemorySeriesStore::new()), options);
     (app, t0)
 }
 
@@ -74,8 +71,7 @@ async fn dependencies_lookback_is_bounded() {
     let day_ms = 86_400_000u64;
     let (status, _, _) = get(&app, &format!("/api/dependencies?lookback={}", 7 * day_ms)).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, text) =
-        get(&app, &format!("/api/dependencies?lookback={}", 30 * day_ms)).await;
+    let (status, _, text) = get(&app, &format!("/api/dependencies?lookback={}", 30 * day_ms)).await;
     assert_refused(status, &text, "--query-max-range");
 }
 

@@ -32,8 +32,28 @@ pub fn warn_open(who: &str, what: &str, address: IpAddr) {
     );
 }
 
+/// Warns on stderr when anyone on the machine may read the secret in `path`
+/// (a token file, a TLS private key), as ssh does for private keys, without
+/// refusing it (keys mounted from secret stores are often 0644).
+pub fn warn_if_anyone_may_read(flag: &str, path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & 0o004 != 0 {
+        eprintln!(
+            "whyslow: WARNING: {flag} {} may be read by anyone on this machine (mode {mode:04o}); \
+             run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
 /// The token in `path` (one line, as `whyslow auth token > FILE` writes it).
 pub fn read_token_file(path: &Path) -> Result<String> {
+    warn_if_anyone_may_read("--token-file", path);
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("--token-file {}: cannot read it", path.display()))?;
     let token = auth::token_from_line(&text).with_context(|| {

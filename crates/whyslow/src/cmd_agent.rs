@@ -137,6 +137,9 @@ impl Access {
 /// `--server URL` with the TLS files an https:// URL uses and the
 /// `--token-file` token, and its path.
 fn server_endpoint(url: &str, args: &AgentArgs) -> Result<(Endpoint, Option<String>)> {
+    if let Some(key) = &args.tls_client_key {
+        crate::access::warn_if_anyone_may_read("--tls-client-key", key);
+    }
     let files = tls::ClientFiles {
         ca: args.tls_ca.clone(),
         identity: args

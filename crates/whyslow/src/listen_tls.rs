@@ -17,6 +17,7 @@ pub fn load(args: &ListenTlsArgs, who: &str) -> Result<Option<ServerTls>> {
     let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
         return Ok(None);
     };
+    crate::access::warn_if_anyone_may_read("--tls-key", key);
     let files = ServerFiles {
         cert: cert.clone(),
         key: key.clone(),

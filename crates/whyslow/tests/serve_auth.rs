@@ -485,6 +485,14 @@ fn open_listeners_are_announced_and_a_bad_auth_file_stops_serve() {
     assert!(!refused.status.success());
     assert!(stderr.contains("bad-auth.txt:1"), "{stderr}");
     assert!(!stderr.contains("a-token-pasted-by-mistake"), "{stderr}");
+    // An auth file others may write: refused, saying what to run.
+    let loose = dir.dir.join("loose-auth.txt");
+    std::fs::copy(&dir.auth_file, &loose).unwrap();
+    std::fs::set_permissions(&loose, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let refused = start(&["--auth-file", loose.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("chmod go-w"), "{stderr}");
     let conflict = start(&[
         "--auth-file",
         &dir.auth_file_str(),
