@@ -10,7 +10,9 @@
 //!     scrape_interval: 5s    # default: global
 //!     scrape_timeout: 2s     # default: global, at most scrape_interval
 //!     metrics_path: /metrics # default
-//!     scheme: http           # default; https is not supported yet
+//!     scheme: http           # default; https with tls_config
+//!     authorization: {credentials_file: token}  # or basic_auth (see credentials)
+//!     tls_config: {ca_file: ca.pem}
 //!     honor_labels: false    # default
 //!     honor_timestamps: true # default
 //!     sample_limit: 0        # default: no limit; more samples fail the scrape
@@ -24,6 +26,7 @@
 //! discovery, …) are refused with their line and column rather than ignored,
 //! and so are invalid durations, targets and label names.
 
+use super::credentials::{self, Authorization, AuthorizationConfig, BasicAuthConfig, TlsConfig};
 use super::duration::parse_duration;
 use super::fetch::MAX_BODY_BYTES;
 use super::validate::{check_address, check_label_name, parse_size};
@@ -72,6 +75,9 @@ struct JobConfig {
     #[serde(default)]
     sample_limit: u64,
     body_size_limit: Option<Spanned<String>>,
+    authorization: Option<Spanned<AuthorizationConfig>>,
+    basic_auth: Option<Spanned<BasicAuthConfig>>,
+    tls_config: Option<Spanned<TlsConfig>>,
     #[serde(default)]
     static_configs: Vec<StaticConfig>,
 }
@@ -116,6 +122,10 @@ pub struct Target {
     pub body_size_limit: usize,
     /// Serves the target's requests in this process instead of over TCP.
     pub in_process: Option<InProcess>,
+    /// The `Authorization` header of each scrape.
+    pub authorization: Option<Authorization>,
+    /// TLS for `scheme: https`.
+    pub tls: Option<tls::Client>,
 }
 
 /// A router that answers a target's scrapes in this process: `serve`'s own
@@ -148,6 +158,8 @@ impl Target {
             sample_limit: 0,
             body_size_limit: MAX_BODY_BYTES,
             in_process: None,
+            authorization: None,
+            tls: None,
         }
     }
 
@@ -193,8 +205,10 @@ pub fn yaml_error(e: &serde_saphyr::Error, source: &str) -> String {
         .to_string()
 }
 
-/// Parses a scrape configuration; `source` names it in errors.
+/// Parses a scrape configuration; `source` names it in errors and its
+/// directory is where relative credential and certificate files are.
 pub fn parse(text: &str, source: &str) -> Result<Vec<Target>, ScrapeError> {
+    let base = Path::new(source).parent().unwrap_or(Path::new(""));
     let bad = |why: String| ScrapeError::Config {
         path: source.to_string(),
         why,
@@ -297,13 +311,23 @@ pub fn parse(text: &str, source: &str) -> Result<Vec<Target>, ScrapeError> {
                 }
             },
         };
-        if let Some(scheme) = &job.scheme {
-            match scheme.value.as_str() {
-                "http" => {}
-                "https" => return Err(at(&scheme.referenced, "scheme https is not supported yet; scrape over http (or through a local proxy)".into())),
-                other => return Err(at(&scheme.referenced, format!("scheme {other:?} is neither http nor https"))),
-            }
-        }
+        let https = match &job.scheme {
+            None => false,
+            Some(scheme) => match scheme.value.as_str() {
+                "http" => false,
+                "https" => true,
+                other => {
+                    return Err(at(
+                        &scheme.referenced,
+                        format!("scheme {other:?} is neither http nor https"),
+                    ))
+                }
+            },
+        };
+        let wrong = |(location, why): credentials::Wrong| at(&location, why);
+        let authorization =
+            credentials::authorization(job.authorization.as_ref(), job.basic_auth.as_ref(), base)
+                .map_err(wrong)?;
         for group in &job.static_configs {
             let mut statics = Vec::new();
             for (label, value) in &group.labels {
@@ -318,9 +342,20 @@ pub fn parse(text: &str, source: &str) -> Result<Vec<Target>, ScrapeError> {
                 ];
                 // Static labels may set job and instance themselves, as in Prometheus.
                 pairs.extend(statics.iter().cloned());
+                let tls = https
+                    .then(|| {
+                        let host = credentials::host_of(&address.value);
+                        credentials::tls_client(job.tls_config.as_ref(), host, base)
+                    })
+                    .transpose()
+                    .map_err(wrong)?;
                 targets.push(Target {
                     job: name.clone(),
-                    url: format!("http://{}{path}", address.value),
+                    url: format!(
+                        "{}://{}{path}",
+                        if https { "https" } else { "http" },
+                        address.value
+                    ),
                     address: address.value.clone(),
                     path: path.clone(),
                     labels: Labels::from_pairs(pairs),
@@ -331,6 +366,8 @@ pub fn parse(text: &str, source: &str) -> Result<Vec<Target>, ScrapeError> {
                     sample_limit: job.sample_limit,
                     body_size_limit,
                     in_process: None,
+                    authorization: authorization.clone(),
+                    tls,
                 });
             }
         }
@@ -399,7 +436,7 @@ mod tests {
             ("scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://h:1/metrics']\n", "line 4", "without a scheme"),
             ("scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['h:x']\n", "line 4", "invalid port"),
             ("scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['h:1']\n        labels: {__scheme__: https}\n", "line 5", "relabeling"),
-            ("scrape_configs:\n  - job_name: a\n    scheme: https\n", "line 3", "not supported"),
+            ("scrape_configs:\n  - job_name: a\n    scheme: ftp\n", "line 3", "neither http nor https"),
             ("scrape_configs:\n  - job_name: a\n    metrics_path: metrics\n", "line 3", "start with '/'"),
             ("scrape_configs:\n  - job_name: a\n    body_size_limit: lots\n", "line 3", "invalid size"),
         ] {

@@ -2,12 +2,14 @@
 //! OpenMetrics first, then the text format), `Accept-Encoding: gzip` and
 //! `X-Prometheus-Scrape-Timeout-Seconds`, over an HTTP/1.1 connection kept
 //! open between scrapes, or to the target's in-process router (`serve`'s
-//! own `/metrics`, [`super::config::InProcess`]). The body is read up to the target's
+//! own `/metrics`, [`super::config::InProcess`]), with the target's
+//! `Authorization` header, over TLS for `scheme: https`. The body is read up to the target's
 //! `body_size_limit` ([`MAX_BODY_BYTES`] by default), before and after gzip,
 //! so a runaway target costs a failed scrape, not memory.
 //! The caller bounds the whole exchange with the scrape timeout.
 
 use super::config::Target;
+use super::credentials::Authorization;
 use crate::exposition::ACCEPT_HEADER;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -36,6 +38,8 @@ pub(super) struct Fetcher {
     timeout_seconds: String,
     user_agent: String,
     limit: usize,
+    authorization: Option<Authorization>,
+    tls: Option<tls::Client>,
     connection: Option<SendRequest<Empty<Bytes>>>,
     in_process: Option<axum::Router>,
 }
@@ -46,10 +50,10 @@ impl Fetcher {
             .address
             .rsplit_once(':')
             .is_some_and(|(_, port)| port.parse::<u16>().is_ok());
-        let connect_to = if has_port {
-            target.address.clone()
-        } else {
-            format!("{}:80", target.address)
+        let connect_to = match (has_port, &target.tls) {
+            (true, _) => target.address.clone(),
+            (false, None) => format!("{}:80", target.address),
+            (false, Some(_)) => format!("{}:443", target.address),
         };
         Self {
             connect_to,
@@ -58,6 +62,8 @@ impl Fetcher {
             timeout_seconds: format!("{}", target.timeout.as_secs_f64()),
             user_agent: format!("whyslow/{}", env!("CARGO_PKG_VERSION")),
             limit: target.body_size_limit,
+            authorization: target.authorization.clone(),
+            tls: target.tls.clone(),
             connection: None,
             in_process: target.in_process.as_ref().map(|local| local.0.clone()),
         }
@@ -66,15 +72,11 @@ impl Fetcher {
     /// Fetches the metrics once. Errors are short phrases for the log line
     /// ("connection refused", "HTTP status 500 Internal Server Error").
     pub(super) async fn fetch(&mut self) -> Result<Fetched, String> {
+        let builder = self.request();
         if let Some(router) = &mut self.in_process {
-            let request = request(
-                &self.path,
-                &self.authority,
-                &self.timeout_seconds,
-                &self.user_agent,
-            )
-            .body(axum::body::Body::empty())
-            .map_err(|e| format!("building the request: {e}"))?;
+            let request = builder
+                .body(axum::body::Body::empty())
+                .map_err(|e| format!("building the request: {e}"))?;
             // A Router is always ready; its error type is Infallible.
             let response = match router.call(request).await {
                 Ok(response) => response,
@@ -90,14 +92,9 @@ impl Fetcher {
             Some(sender) => sender,
             None => self.connect().await?,
         };
-        let request = request(
-            &self.path,
-            &self.authority,
-            &self.timeout_seconds,
-            &self.user_agent,
-        )
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| format!("building the request: {e}"))?;
+        let request = builder
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| format!("building the request: {e}"))?;
         let response = sender
             .send_request(request)
             .await
@@ -113,6 +110,23 @@ impl Fetcher {
             .await
             .map_err(|e| format!("connecting to {}: {e}", self.connect_to))?;
         let _ = stream.set_nodelay(true);
+        match &self.tls {
+            None => self.handshake(stream).await,
+            Some(client) => {
+                let stream = client
+                    .connect(stream)
+                    .await
+                    .map_err(|e| format!("TLS handshake with {}: {e}", self.connect_to))?;
+                self.handshake(stream).await
+            }
+        }
+    }
+
+    /// HTTP/1.1 over an open (plain or TLS) stream.
+    async fn handshake<S>(&self, stream: S) -> Result<SendRequest<Empty<Bytes>>, String>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| format!("HTTP handshake with {}: {e}", self.connect_to))?;
@@ -122,21 +136,20 @@ impl Fetcher {
         });
         Ok(sender)
     }
-}
 
-/// The GET a scrape sends, headers as Prometheus sets them.
-fn request(
-    path: &str,
-    authority: &str,
-    timeout_seconds: &str,
-    user_agent: &str,
-) -> hyper::http::request::Builder {
-    hyper::Request::get(path)
-        .header(header::HOST, authority)
-        .header(header::ACCEPT, ACCEPT_HEADER)
-        .header(header::ACCEPT_ENCODING, "gzip")
-        .header(header::USER_AGENT, user_agent)
-        .header("X-Prometheus-Scrape-Timeout-Seconds", timeout_seconds)
+    /// The GET a scrape sends, headers as Prometheus sets them.
+    fn request(&self) -> hyper::http::request::Builder {
+        let builder = hyper::Request::get(&self.path)
+            .header(header::HOST, &self.authority)
+            .header(header::ACCEPT, ACCEPT_HEADER)
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .header(header::USER_AGENT, &self.user_agent)
+            .header("X-Prometheus-Scrape-Timeout-Seconds", &self.timeout_seconds);
+        match &self.authorization {
+            Some(Authorization(value)) => builder.header(header::AUTHORIZATION, value),
+            None => builder,
+        }
+    }
 }
 
 /// The body (read up to `limit`, gunzipped when so encoded) and

@@ -6,11 +6,13 @@
 //! answered in process ([`Target::self_scrape`]).
 //!
 //! The HTTP client is hyper's HTTP/1.1 connection API (already in the build
-//! through axum) rather than a full client crate; https is refused in the
-//! configuration for now. [`ScrapeStats`] counts scrapes for `serve`'s own
+//! through axum) rather than a full client crate, over the `tls` crate's
+//! client for `scheme: https`; credentials and TLS files as Prometheus
+//! names them ([`credentials`]). [`ScrapeStats`] counts scrapes for `serve`'s own
 //! `/metrics` (the trace receivers keep no counters of their own yet).
 
 pub mod config;
+mod credentials;
 pub mod duration;
 mod fetch;
 pub mod labels;
@@ -19,6 +21,7 @@ mod stats;
 mod validate;
 
 pub use config::{load, parse, yaml_error, InProcess, Target, SELF_JOB};
+pub use credentials::Authorization;
 pub use fetch::MAX_BODY_BYTES;
 pub use scraper::{ScrapeOutcome, TargetScraper};
 pub use stats::{ScrapeStats, ScrapeStatsSnapshot};

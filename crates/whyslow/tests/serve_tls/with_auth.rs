@@ -165,6 +165,82 @@ fn the_agent_pushes_over_https_with_its_token_and_guards_its_listener(
     drop(running);
 }
 
+/// `serve --scrape-config` scrapes an agent whose `--listen` asks for TLS and
+/// a read token, as Prometheus would: `scheme: https`, `tls_config.ca_file`
+/// and `authorization.credentials_file` (relative to the config file) get
+/// `up` 1; a job without the token or without the CA gets `up` 0.
+#[test]
+fn serve_scrapes_an_https_target_with_its_token_and_ca() {
+    let auth = AuthDir::new("serve-scrape-https");
+    let certs = Certs::make(&auth.dir.join("pki"));
+    let listen = format!("127.0.0.1:{}", agent::free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
+        .args([
+            "agent",
+            "--listen",
+            &listen,
+            "--interval",
+            "1s",
+            "--no-profile",
+        ])
+        .args(["--tls-cert", path(&certs.server_cert)])
+        .args(["--tls-key", path(&certs.server_key)])
+        .arg("--auth-file")
+        .arg(&auth.auth_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut running = agent::Running(child);
+    agent::wait_listening(&listen, "whyslow agent", &mut running);
+    let job = |name: &str, lines: &str| {
+        format!(
+            "  - job_name: {name}\n    scrape_interval: 1s\n    scheme: https\n{lines}    \
+             static_configs: [{{targets: ['{listen}']}}]\n"
+        )
+    };
+    let ca = "    tls_config: {ca_file: pki/server-ca.pem}\n";
+    let token = "    authorization: {credentials_file: read.token}\n";
+    let config = format!(
+        "scrape_configs:\n{}{}{}",
+        job("secured", &format!("{ca}{token}")),
+        job("no_token", ca),
+        job("public_roots", token),
+    );
+    let config_file = auth.dir.join("scrape.yml");
+    std::fs::write(&config_file, config).unwrap();
+    let serve = Serve::start_with(
+        &auth.dir.join("data"),
+        &["--scrape-config", config_file.to_str().unwrap()],
+    );
+    let up_of = |job: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let url = format!(
+                "http://{}/api/v1/query?query=up%7Bjob%3D%22{job}%22%7D",
+                serve.ui
+            );
+            let body = text(&curl(&["--silent", &url]).stdout);
+            let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            if let Some(value) = json["data"]["result"][0]["value"][1].as_str() {
+                return value.to_string();
+            }
+            assert!(Instant::now() < deadline, "up of {job} never came: {body}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    assert_eq!(up_of("secured"), "1");
+    assert_eq!(up_of("no_token"), "0");
+    assert_eq!(up_of("public_roots"), "0");
+    let cpu = format!(
+        "http://{}/api/v1/query?query=count(node_cpu_seconds_total%7Bjob%3D%22secured%22%7D)",
+        serve.ui
+    );
+    assert!(text(&curl(&["--silent", &cpu]).stdout).contains(r#""value""#));
+    serve.stop();
+    drop(running);
+}
+
 fn the_python_sdk_exports_over_tls_only_with_its_token(serve: &Serve, certs: &Certs) {
     let Some(python) = otlp_python() else {
         assert!(
