@@ -1,4 +1,4 @@
-//! biolatency on the real kernel: O_DIRECT writes plus fsync to a file in
+//! biolatency on the real kernel: O_DIRECT overwrites of a synced file plus fsync in
 //! the temp directory, on a filesystem backed by a block device, land in
 //! that disk's histogram (`-D`), and again with `-Q`. When the temp
 //! directory has no backing block device (tmpfs, overlay) or the writes do
@@ -48,10 +48,20 @@ fn writes_completed(disk: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// WRITES direct 4 KiB writes and an fsync to a new file in `dir`; false
-/// when the filesystem refuses O_DIRECT.
-fn direct_writes(dir: &std::path::Path) -> bool {
+/// A file of WRITES blocks in `dir`, written and synced, so that the direct
+/// writes that follow overwrite allocated blocks: allocating direct writes
+/// may fall back to the page cache and reach the disk merged.
+fn prepared_file(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join(format!("whyslow-biolatency-{}", std::process::id()));
+    let file = std::fs::File::create(&path).expect("create");
+    std::io::Write::write_all(&mut &file, &vec![0u8; WRITES as usize * BLOCK]).expect("write");
+    file.sync_all().expect("fsync");
+    path
+}
+
+/// WRITES direct 4 KiB overwrites of `path` and an fsync; false when the
+/// filesystem refuses O_DIRECT. Each write waits for its I/O, so none merge.
+fn direct_writes(path: &std::path::Path) -> bool {
     let c = CString::new(path.to_str().expect("utf-8")).expect("path");
     let layout = std::alloc::Layout::from_size_align(BLOCK, BLOCK).expect("layout");
     // SAFETY: an aligned buffer we free below; open/pwrite/fsync/close on
@@ -59,11 +69,7 @@ fn direct_writes(dir: &std::path::Path) -> bool {
     unsafe {
         let buf = std::alloc::alloc_zeroed(layout);
         assert!(!buf.is_null());
-        let fd = libc::open(
-            c.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_DIRECT,
-            0o600,
-        );
+        let fd = libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_DIRECT);
         let ok = fd >= 0;
         if ok {
             for i in 0..WRITES {
@@ -75,7 +81,6 @@ fn direct_writes(dir: &std::path::Path) -> bool {
             libc::close(fd);
         }
         std::alloc::dealloc(buf, layout);
-        let _ = std::fs::remove_file(&path);
         ok
     }
 }
@@ -97,10 +102,13 @@ fn run(test: &str, queued: bool) {
         queued,
         ..Options::default()
     };
+    let file = prepared_file(&dir);
     let tracer = Biolatency::start(&options).expect("start");
     let _ = tracer.take().expect("clear");
     let before = writes_completed(&disk);
-    if !direct_writes(&dir) {
+    let written = direct_writes(&file);
+    let _ = std::fs::remove_file(&file);
+    if !written {
         eprintln!("{test}: skipped: {} refuses O_DIRECT", dir.display());
         return;
     }

@@ -1,9 +1,10 @@
 //! End-to-end: `whyslow agent --server` profiles the whole host and ships
 //! to a real `whyslow serve` with Pyroscope's push API. The test workload
 //! (built without frame pointers, so its stacks need DWARF unwinding) runs
-//! with `OTEL_SERVICE_NAME` set while `perf record` samples it too; the
-//! share of `hot_a` in the profile serve stores for that service must be
-//! within 5 points of perf's. And `serve` killed -9 while the agent ships
+//! with `OTEL_SERVICE_NAME` set while `perf record` samples it too; in the
+//! profile serve stores for that service `hot_a` must take 70 ± 5 % of
+//! `hot_a` + `hot_b` (the workload's design) and be within 8 points of
+//! perf's reading. And `serve` killed -9 while the agent ships
 //! loses no push the agent saw acknowledged. An OpenTelemetry span of the
 //! workload's main thread (no profiler tagged samples with its id) gets its
 //! profile from the agent's samples of that thread during the span. A
@@ -63,6 +64,11 @@ fn self_share(flamebearer: &serde_json::Value, needle: &str) -> f64 {
         .sum();
     let ticks = flamebearer["numTicks"].as_i64().unwrap().max(1);
     100.0 * hit as f64 / ticks as f64
+}
+
+/// `a` as a share (%) of `a + b`.
+fn split(a: f64, b: f64) -> f64 {
+    100.0 * a / (a + b).max(f64::MIN_POSITIVE)
 }
 
 /// perf's leaf share (%) of symbols containing `needle`.
@@ -131,8 +137,15 @@ fn agent_profile_of_the_workload_matches_perf() {
     let work_end = now_ns();
     let perf_out = perf.wait_with_output().unwrap();
     assert!(perf_out.status.success(), "perf record failed");
-    let expected = perf_share(&perf_data, "hot_a");
-    assert!(expected > 40.0, "perf saw hot_a at {expected:.1} %");
+    // The split between the two hot functions: what is outside them
+    // (start-up, the exporter, frames of an exited process) varies with the
+    // machine's load and is not what this test compares.
+    let (perf_a, perf_b) = (
+        perf_share(&perf_data, "hot_a"),
+        perf_share(&perf_data, "hot_b"),
+    );
+    assert!(perf_a > 40.0, "perf saw hot_a at {perf_a:.1} %");
+    let expected = split(perf_a, perf_b);
 
     // Within a few cuts the workload's profile is in serve (a debug build
     // of the agent can lag behind by tens of seconds).
@@ -166,11 +179,30 @@ fn agent_profile_of_the_workload_matches_perf() {
         seconds >= 1.5,
         "only {seconds:.2} s of the workload's CPU arrived: {last}"
     );
-    let got = self_share(&last["flamebearer"], "hot_a");
-    eprintln!("hot_a: agent {got:.1} %, perf {expected:.1} %, {seconds:.2} s of CPU");
+    let (got_a, got_b) = (
+        self_share(&last["flamebearer"], "hot_a"),
+        self_share(&last["flamebearer"], "hot_b"),
+    );
+    let got = split(got_a, got_b);
+    eprintln!(
+        "hot_a of hot_a + hot_b: agent {got:.1} %, perf {expected:.1} % \
+         (of all samples: agent {got_a:.1} + {got_b:.1} %, perf {perf_a:.1} + {perf_b:.1} %), \
+         {seconds:.2} s of CPU"
+    );
     assert!(
-        (got - expected).abs() <= 5.0,
-        "hot_a: agent {got:.1} %, perf {expected:.1} %"
+        got_a + got_b > 60.0,
+        "the agent put only {got_a:.1} + {got_b:.1} % of the workload in hot_a and hot_b"
+    );
+    // The workload does 70 % of its iterations in hot_a: that is the right
+    // answer. perf's own reading of it ranges 64-74 % here (sampling skid
+    // and noise), so it gets a wider band.
+    assert!(
+        (got - 70.0).abs() <= 5.0,
+        "hot_a of hot_a + hot_b: agent {got:.1} %, the workload does 70 %"
+    );
+    assert!(
+        (got - expected).abs() <= 8.0,
+        "hot_a of hot_a + hot_b: agent {got:.1} %, perf {expected:.1} %"
     );
     // Series labels name the process.
     let (status, body) = support::try_http(
