@@ -2,9 +2,9 @@
 //! to a real `whyslow serve` with Pyroscope's push API. The test workload
 //! (built without frame pointers, so its stacks need DWARF unwinding) runs
 //! with `OTEL_SERVICE_NAME` set while `perf record` samples it too; in the
-//! profile serve stores for that service `hot_a` must take 70 ± 5 % of
-//! `hot_a` + `hot_b` (the workload's design) and be within 8 points of
-//! perf's reading. And `serve` killed -9 while the agent ships
+//! profile serve stores for that service `hot_a`'s share of `hot_a` +
+//! `hot_b` must be within 8 points of perf's reading (both sample at 499 Hz,
+//! each with its own phase against the workload's ~1 ms alternation). And `serve` killed -9 while the agent ships
 //! loses no push the agent saw acknowledged. An OpenTelemetry span of the
 //! workload's main thread (no profiler tagged samples with its id) gets its
 //! profile from the agent's samples of that thread during the span. A
@@ -193,13 +193,9 @@ fn agent_profile_of_the_workload_matches_perf() {
         got_a + got_b > 60.0,
         "the agent put only {got_a:.1} + {got_b:.1} % of the workload in hot_a and hot_b"
     );
-    // The workload does 70 % of its iterations in hot_a: that is the right
-    // answer. perf's own reading of it ranges 64-74 % here (sampling skid
-    // and noise), so it gets a wider band.
-    assert!(
-        (got - 70.0).abs() <= 5.0,
-        "hot_a of hot_a + hot_b: agent {got:.1} %, the workload does 70 %"
-    );
+    // The workload alternates hot_a and hot_b about every millisecond,
+    // close to the 2 ms sampling period, so each sampler's phase biases its
+    // reading: perf's own moves between 64 and 76 % from run to run here.
     assert!(
         (got - expected).abs() <= 8.0,
         "hot_a of hot_a + hot_b: agent {got:.1} %, perf {expected:.1} %"
@@ -227,11 +223,14 @@ fn agent_profile_of_the_workload_matches_perf() {
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["matched"], "thread", "{answer}");
     assert_eq!(answer["threadID"], work_pid, "{answer}");
-    let in_span = self_share(&answer["flamebearer"], "hot_a");
-    eprintln!("hot_a in the span's thread profile: {in_span:.1} %");
+    let in_span = split(
+        self_share(&answer["flamebearer"], "hot_a"),
+        self_share(&answer["flamebearer"], "hot_b"),
+    );
+    eprintln!("hot_a of hot_a + hot_b in the span's thread profile: {in_span:.1} %");
     assert!(
-        (in_span - expected).abs() <= 5.0,
-        "hot_a: span profile {in_span:.1} %, perf {expected:.1} %"
+        (in_span - got).abs() <= 2.0,
+        "hot_a: span profile {in_span:.1} %, the service's profile {got:.1} %"
     );
     drop(agent);
     serve.stop();
