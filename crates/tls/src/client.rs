@@ -37,12 +37,18 @@ impl Client {
     /// A client for `host` (a DNS name or an IP address, IPv6 with or
     /// without brackets) with the trust and identity `files` name.
     pub fn new(files: &ClientFiles, host: &str) -> Result<Self, TlsError> {
+        Self::with_config(client_config(files)?, host)
+    }
+
+    /// A client for `host` with a configuration already loaded (by
+    /// [`client_config`]), for clients that dial many hosts.
+    pub fn with_config(config: Arc<ClientConfig>, host: &str) -> Result<Self, TlsError> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let server_name = ServerName::try_from(host.to_string()).map_err(|e| {
             TlsError::Config(format!("{host:?} is not a host name TLS can verify: {e}"))
         })?;
         Ok(Self {
-            config: client_config(files)?,
+            config,
             server_name,
         })
     }

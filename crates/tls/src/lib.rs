@@ -63,4 +63,6 @@ pub use handshake::{HandshakeError, HANDSHAKE_TIMEOUT};
 pub use listener::Listener;
 pub use peer::Peer;
 pub use resolver::{Loaded, ReloadingResolver};
+/// rustls's client configuration, as [`client_config`] returns it.
+pub use rustls::ClientConfig;
 pub use server::{Alpn, ServerFiles, ServerTls};

@@ -345,6 +345,10 @@ pub struct ServeArgs {
     /// resolve, retried with backoff; for setups without an Alertmanager. Repeat for several.
     #[arg(long = "alert-webhook", value_name = "URL")]
     pub alert_webhooks: Vec<String>,
+    /// PEM CA certificates that https:// --alertmanager and --alert-webhook receivers must have
+    /// certificates from (default: the public web roots). `https://user:pass@host` sends Basic auth.
+    #[arg(long, value_name = "FILE")]
+    pub alert_tls_ca: Option<PathBuf>,
     /// SLO file (see `whyslow slo --help`): its error-ratio recording rules and multi-window
     /// burn-rate alerts are evaluated like a --rules file; the SLOs page shows their budgets.
     #[arg(long = "slo", value_name = "FILE")]

@@ -165,7 +165,7 @@ async fn serve(
     stores: Stores,
     budget: MemoryBudget,
     mut scrape_targets: Vec<ingest::scrape::Target>,
-    rule_groups: Vec<rules::GroupSpec>,
+    rule_groups: crate::serve_rules::Loaded,
     access: Access,
 ) -> Result<()> {
     let Stores {

@@ -15,14 +15,33 @@ pub const DEFAULT_RULES: &str = include_str!("../rules/default.yml");
 /// How the built-in rules are named in the API and errors.
 const DEFAULT_RULES_NAME: &str = "whyslow/default.yml";
 
+/// The rule groups to evaluate and where their alerts go.
+pub struct Loaded {
+    /// Every rule group.
+    pub groups: Vec<rules::GroupSpec>,
+    /// Whom https receivers must prove to be (`--alert-tls-ca`, else the public roots).
+    pub receiver_tls: Arc<tls::ClientConfig>,
+}
+
 /// Reads and checks every `--rules` file, every `--slo` file's generated
-/// rules and the built-in rules.
-pub fn load(args: &ServeArgs) -> Result<Vec<rules::GroupSpec>> {
+/// rules and the built-in rules, and `--alert-tls-ca`.
+pub fn load(args: &ServeArgs) -> Result<Loaded> {
+    let receiver_tls = tls::client_config(&tls::ClientFiles {
+        ca: args.alert_tls_ca.clone(),
+        identity: None,
+    })
+    .context("--alert-tls-ca")?;
+    Ok(Loaded {
+        groups: load_groups(args)?,
+        receiver_tls,
+    })
+}
+
+fn load_groups(args: &ServeArgs) -> Result<Vec<rules::GroupSpec>> {
     for url in args.alertmanagers.iter().chain(&args.alert_webhooks) {
         anyhow::ensure!(
-            url.starts_with("http://"),
-            "alert receiver {url:?}: give an http:// URL (https is not supported yet; use a local \
-             TLS proxy)"
+            url.starts_with("http://") || url.starts_with("https://"),
+            "alert receiver {url:?}: give an http:// or https:// URL"
         );
     }
     let interval = args.rule_evaluation_interval;
@@ -65,7 +84,10 @@ pub fn load(args: &ServeArgs) -> Result<Vec<rules::GroupSpec>> {
 /// base URL, `http(s)://host:port` (for alerts' `generatorURL`).
 pub fn start(
     args: &ServeArgs,
-    groups: Vec<rules::GroupSpec>,
+    Loaded {
+        groups,
+        receiver_tls,
+    }: Loaded,
     series: &Arc<dyn SeriesStore>,
     engine: &promql::Engine,
     ui: &str,
@@ -96,6 +118,7 @@ pub fn start(
         alertmanagers: args.alertmanagers.clone(),
         webhooks: args.alert_webhooks.clone(),
         external_url: ui.to_string(),
+        tls: Some(receiver_tls),
     };
     let engine = engine
         .clone()

@@ -6,7 +6,7 @@
 //! ahead (Alertmanager resolves it by itself if serve stops sending). A
 //! failed POST is not retried: firing alerts are re-sent every minute anyway.
 
-use super::{generator_url, post_json, NotifyStats};
+use super::{generator_url, NotifyStats, Poster};
 use crate::gofmt::rfc3339_millis;
 use crate::group::Notification;
 use serde::Serialize;
@@ -69,7 +69,7 @@ pub fn postable(n: &Notification, external_url: &str) -> Vec<PostableAlert> {
 /// Sends queued batches to one Alertmanager until `stop`.
 pub(super) async fn run(
     url: String,
-    client: reqwest::Client,
+    client: Poster,
     mut rx: mpsc::Receiver<Vec<PostableAlert>>,
     mut stop: watch::Receiver<bool>,
     stats: Arc<NotifyStats>,
@@ -92,7 +92,7 @@ pub(super) async fn run(
             let body = serde_json::to_vec(chunk).unwrap_or_default();
             let sent = tokio::select! {
                 _ = stop.wait_for(|s| *s) => return,
-                r = post_json(&client, &url, body) => r,
+                r = client.post_json(&url, body) => r,
             };
             match sent {
                 Ok(()) => {

@@ -4,16 +4,19 @@
 //! `--alert-webhook URL` gets Alertmanager's webhook payload
 //! ([`webhook`]: version 4, one notification per rule and evaluation when
 //! alerts start firing, resolve, or fire on for 4 hours; retried with
-//! bounded exponential backoff).
+//! bounded exponential backoff). Both over http:// or https://
+//! ([`post`]).
 //!
 //! Each target has its own task and a bounded queue, so a slow or dead
 //! receiver never delays rule evaluation; when a queue is full further
 //! batches are dropped and counted (firing alerts are re-sent anyway).
 
 pub mod alertmanager;
+mod post;
 pub mod webhook;
 
 use crate::group::Notification;
+pub(crate) use post::Poster;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +48,9 @@ pub struct NotifyOptions {
     pub webhooks: Vec<String>,
     /// Our own URL, for `generatorURL` and the webhook's `externalURL`.
     pub external_url: String,
+    /// Whom https receivers must prove to be (`tls::client_config`);
+    /// without it https URLs fail.
+    pub tls: Option<Arc<tls::ClientConfig>>,
 }
 
 /// Hands evaluation results to the per-target tasks.
@@ -63,11 +69,7 @@ impl Notifiers {
         stop: &watch::Receiver<bool>,
     ) -> (Self, Vec<JoinHandle<()>>) {
         let stats = Arc::new(NotifyStats::default());
-        let client = reqwest::Client::builder()
-            .timeout(SEND_TIMEOUT)
-            .user_agent(format!("whyslow/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let client = Poster::new(options.tls.clone());
         let mut tasks = Vec::new();
         let mut alertmanagers = Vec::new();
         for url in &options.alertmanagers {
@@ -152,32 +154,4 @@ pub fn generator_url(external_url: &str, query: &str) -> String {
         "{external_url}/graph?g0.expr={}&g0.tab=1",
         query_escape(query)
     )
-}
-
-/// POSTs a JSON body; `Ok` on 2xx, else a short reason and whether a retry may help.
-pub(crate) async fn post_json(
-    client: &reqwest::Client,
-    url: &str,
-    body: Vec<u8>,
-) -> Result<(), (String, bool)> {
-    let response = client
-        .post(url)
-        .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| (format!("POST {url}: {e}"), true))?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(());
-    }
-    let text = response.text().await.unwrap_or_default();
-    let retry = status.is_server_error() || status.as_u16() == 429;
-    Err((
-        format!(
-            "POST {url}: HTTP {status}: {}",
-            text.chars().take(200).collect::<String>().trim()
-        ),
-        retry,
-    ))
 }

@@ -7,7 +7,7 @@
 //! error, 5xx, 429) is retried up to [`ATTEMPTS`] times, waiting 1 s, 2 s,
 //! 4 s, … (at most [`MAX_BACKOFF`]) between attempts; other 4xx are not.
 
-use super::{post_json, NotifyStats};
+use super::{NotifyStats, Poster};
 use crate::alert::{Alert, AlertState};
 use crate::gofmt::rfc3339_nanos;
 use crate::group::Notification;
@@ -156,7 +156,7 @@ pub fn message(n: &Notification, external_url: &str) -> Message {
 /// Delivers queued payloads to one webhook until `stop`.
 pub(super) async fn run(
     url: String,
-    client: reqwest::Client,
+    client: Poster,
     mut rx: mpsc::Receiver<Message>,
     mut stop: watch::Receiver<bool>,
     stats: Arc<NotifyStats>,
@@ -176,7 +176,7 @@ pub(super) async fn run(
         loop {
             let result = tokio::select! {
                 _ = stop.wait_for(|s| *s) => return,
-                r = post_json(&client, &url, body.clone()) => r,
+                r = client.post_json(&url, body.clone()) => r,
             };
             match result {
                 Ok(()) => {
