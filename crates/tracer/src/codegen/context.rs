@@ -97,18 +97,9 @@ impl Gen<'_, '_> {
                 cond,
                 then_expr,
                 else_expr,
-            } => {
-                let otherwise = self.asm.label();
-                let end = self.asm.label();
-                self.int(cond)?;
-                self.asm
-                    .jump(Insn::jmp_imm(JmpOp::Eq, Reg::R7, 0, 0), otherwise);
-                self.sym_into(then_expr, off)?;
-                self.asm.jump(Insn::ja(0), end);
-                self.asm.bind(otherwise);
-                self.sym_into(else_expr, off)?;
-                self.asm.bind(end);
-            }
+            } => self.ternary(cond, then_expr, else_expr, |g, branch| {
+                g.sym_into(branch, off)
+            })?,
             _ => return Err(unsupported(e.span, "this func expression")),
         }
         Ok(())

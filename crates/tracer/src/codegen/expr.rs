@@ -26,6 +26,29 @@ mod regs {
 }
 
 impl Gen<'_, '_> {
+    /// `cond ? then_expr : else_expr`: the condition into r7, then the
+    /// branch it picks emitted by `branch` (an integer into r7, a string or
+    /// a symbol onto the stack).
+    pub(super) fn ternary(
+        &mut self,
+        cond: &Expr,
+        then_expr: &Expr,
+        else_expr: &Expr,
+        mut branch: impl FnMut(&mut Self, &Expr) -> R<()>,
+    ) -> R<()> {
+        let otherwise = self.asm.label();
+        let end = self.asm.label();
+        self.int(cond)?;
+        self.asm
+            .jump(Insn::jmp_imm(JmpOp::Eq, Reg::R7, 0, 0), otherwise);
+        branch(self, then_expr)?;
+        self.asm.jump(Insn::ja(0), end);
+        self.asm.bind(otherwise);
+        branch(self, else_expr)?;
+        self.asm.bind(end);
+        Ok(())
+    }
+
     /// Evaluates an integer expression into r7.
     pub(super) fn int(&mut self, e: &Expr) -> R<()> {
         match &e.kind {
@@ -57,18 +80,7 @@ impl Gen<'_, '_> {
                 cond,
                 then_expr,
                 else_expr,
-            } => {
-                let otherwise = self.asm.label();
-                let end = self.asm.label();
-                self.int(cond)?;
-                self.asm
-                    .jump(Insn::jmp_imm(JmpOp::Eq, Reg::R7, 0, 0), otherwise);
-                self.int(then_expr)?;
-                self.asm.jump(Insn::ja(0), end);
-                self.asm.bind(otherwise);
-                self.int(else_expr)?;
-                self.asm.bind(end);
-            }
+            } => self.ternary(cond, then_expr, else_expr, |g, branch| g.int(branch))?,
             ExprKind::Call {
                 func: Function::Kstack | Function::Ustack,
                 ..

@@ -85,18 +85,9 @@ impl Gen<'_, '_> {
                 cond,
                 then_expr,
                 else_expr,
-            } => {
-                let otherwise = self.asm.label();
-                let end = self.asm.label();
-                self.int(cond)?;
-                self.asm
-                    .jump(Insn::jmp_imm(JmpOp::Eq, Reg::R7, 0, 0), otherwise);
-                self.str_into(then_expr, off, size)?;
-                self.asm.jump(Insn::ja(0), end);
-                self.asm.bind(otherwise);
-                self.str_into(else_expr, off, size)?;
-                self.asm.bind(end);
-            }
+            } => self.ternary(cond, then_expr, else_expr, |g, branch| {
+                g.str_into(branch, off, size)
+            })?,
             _ => return Err(unsupported(e.span, "this string expression")),
         }
         Ok(())
