@@ -18,24 +18,17 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+#[path = "../../../tests/support/root.rs"]
+mod root;
+
 /// Calls each workload makes.
 const N: u64 = 1000;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Whether we may run: effective uid 0 (from /proc, no libc needed).
+/// Whether we may run: effective uid 0.
 fn root_or_skip(test: &str) -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .unwrap_or("");
-    if euid == "0" {
-        return true;
-    }
-    eprintln!("{test}: skipped: needs root (bpf() and perf_event_open of tracepoints/uprobes)");
-    false
+    root::root_or_skip(test, "bpf() and perf_event_open of tracepoints/uprobes")
 }
 
 /// A tiny assembler with labels, so test programs read top to bottom.

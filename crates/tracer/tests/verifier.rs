@@ -70,18 +70,12 @@ const PROGRAMS: &[(&str, usize)] = &[
     ),
 ];
 
-fn root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        == Some("0")
-}
+#[path = "../../../tests/support/root.rs"]
+mod root;
 
 #[test]
 fn every_construct_passes_the_verifier() {
-    if !root() {
+    if !root::is_root() {
         if std::env::var_os("WHYSLOW_REQUIRE_BPFTRACE").is_some() {
             panic!("WHYSLOW_REQUIRE_BPFTRACE is set but the verifier test needs root");
         }

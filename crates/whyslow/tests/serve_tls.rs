@@ -149,14 +149,7 @@ fn every_listener_of_serve_speaks_tls() {
     let certs = Certs::make(&dir.path("pki"));
     let serve = Serve::start_with(
         &dir.path("data"),
-        &[
-            "--tls-cert",
-            path(&certs.server_cert),
-            "--tls-key",
-            path(&certs.server_key),
-            "--self-scrape-interval",
-            "1s",
-        ],
+        &certs.server_args(&["--self-scrape-interval", "1s"]),
     );
     let ca = &certs.ca;
 
@@ -229,15 +222,7 @@ fn every_listener_of_serve_speaks_tls() {
 fn python_sdk_traces_round_trip_over_tls() {
     let dir = TempDir::new("serve-tls-python");
     let certs = Certs::make(&dir.path("pki"));
-    let serve = Serve::start_with(
-        &dir.path("data"),
-        &[
-            "--tls-cert",
-            path(&certs.server_cert),
-            "--tls-key",
-            path(&certs.server_key),
-        ],
-    );
+    let serve = Serve::start_with(&dir.path("data"), &certs.server_args(&[]));
     python_sdk_round_trip_with(
         "python_sdk_traces_round_trip_over_tls",
         &serve,
@@ -294,16 +279,12 @@ fn mutual_tls_refuses_clients_without_a_certificate_and_the_agent_pushes_with_on
     let certs = Certs::make(&dir.path("pki"));
     let serve = Serve::start_with(
         &dir.path("data"),
-        &[
-            "--tls-cert",
-            path(&certs.server_cert),
-            "--tls-key",
-            path(&certs.server_key),
+        &certs.server_args(&[
             "--tls-client-ca",
             path(&certs.client_ca),
             "--self-scrape-interval",
             "0",
-        ],
+        ]),
     );
     let url = format!("https://{}/api/services", serve.ui);
     let output = curl(&["--cacert", path(&certs.ca), &url]);
@@ -336,8 +317,7 @@ fn mutual_tls_refuses_clients_without_a_certificate_and_the_agent_pushes_with_on
         .args(["--tls-ca", path(&certs.ca)])
         .args(["--tls-client-cert", path(&certs.client_cert)])
         .args(["--tls-client-key", path(&certs.client_key)])
-        .args(["--tls-cert", path(&certs.server_cert)])
-        .args(["--tls-key", path(&certs.server_key)])
+        .args(certs.server_args(&[]))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -16,17 +16,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 const DD: &str = "/usr/bin/dd";
 
 fn root_or_skip(test: &str) -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .unwrap_or("");
-    if euid == "0" {
-        return true;
-    }
-    eprintln!("{test}: skipped: needs root (bpf() and perf_event_open)");
-    false
+    common::root::root_or_skip(test, "bpf() and perf_event_open")
 }
 
 fn text(output: &Output) -> String {

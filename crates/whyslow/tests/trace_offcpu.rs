@@ -7,19 +7,12 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        == Some("0")
-}
-
 #[test]
 fn offcputime_folded_output_renders_as_a_flamegraph() {
-    if !is_root() {
-        eprintln!("offcputime_folded_output_renders_as_a_flamegraph: skipped: needs root");
+    if !common::root::root_or_skip(
+        "offcputime_folded_output_renders_as_a_flamegraph",
+        "bpf() and perf_event_open",
+    ) {
         return;
     }
     // A shell blocked in wait4 for a 50 ms sleep, over and over (bounded).

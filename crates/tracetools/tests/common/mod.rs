@@ -6,21 +6,15 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+#[path = "../../../../tests/support/root.rs"]
+mod root;
+
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The lock, when we are root; `None` (after saying why) otherwise.
 pub fn root_or_skip(test: &str) -> Option<MutexGuard<'static, ()>> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .unwrap_or("");
-    if euid != "0" {
-        eprintln!("{test}: skipped: needs root (bpf() and perf_event_open of tracepoints)");
-        return None;
-    }
-    Some(SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
+    root::root_or_skip(test, "bpf() and perf_event_open of tracepoints")
+        .then(|| SERIAL.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// This thread's id.

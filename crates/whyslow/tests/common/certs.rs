@@ -42,6 +42,19 @@ impl Certs {
             client_key,
         }
     }
+
+    /// `--tls-cert SERVER --tls-key KEY`, as serve and the agent take them,
+    /// followed by `extra`.
+    pub fn server_args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "--tls-cert",
+            self.server_cert.to_str().unwrap(),
+            "--tls-key",
+            self.server_key.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
 }
 
 /// `NAME.pem` and `NAME.key`: a self-signed EC CA.

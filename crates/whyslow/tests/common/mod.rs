@@ -4,6 +4,8 @@
 
 pub mod clickhouse;
 pub mod flamebearer;
+#[path = "../../../../tests/support/root.rs"]
+pub mod root;
 pub mod serve;
 pub mod test_store;
 

@@ -33,16 +33,7 @@ fn tls_and_auth_file_together_ask_every_https_client_for_its_token() {
     let auth_file = auth.auth_file_str();
     let serve = Serve::start_with(
         &auth.dir.join("data"),
-        &[
-            "--tls-cert",
-            path(&certs.server_cert),
-            "--tls-key",
-            path(&certs.server_key),
-            "--auth-file",
-            &auth_file,
-            "--self-scrape-interval",
-            "1s",
-        ],
+        &certs.server_args(&["--auth-file", &auth_file, "--self-scrape-interval", "1s"]),
     );
     let ca = path(&certs.ca);
     let (read, ingest) = (bearer(READ), bearer(INGEST));
@@ -129,8 +120,7 @@ fn the_agent_pushes_over_https_with_its_token_and_guards_its_listener(
         .args(["--tls-ca", path(&certs.ca)])
         .arg("--token-file")
         .arg(auth.token_file("ingest"))
-        .args(["--tls-cert", path(&certs.server_cert)])
-        .args(["--tls-key", path(&certs.server_key)])
+        .args(certs.server_args(&[]))
         .arg("--auth-file")
         .arg(&auth.auth_file)
         .stdout(Stdio::null())
@@ -183,8 +173,7 @@ fn serve_scrapes_an_https_target_with_its_token_and_ca() {
             "1s",
             "--no-profile",
         ])
-        .args(["--tls-cert", path(&certs.server_cert)])
-        .args(["--tls-key", path(&certs.server_key)])
+        .args(certs.server_args(&[]))
         .arg("--auth-file")
         .arg(&auth.auth_file)
         .stdout(Stdio::null())
