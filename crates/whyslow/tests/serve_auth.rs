@@ -18,6 +18,8 @@ mod agent;
 mod common;
 #[path = "serve_auth/login.rs"]
 mod login;
+#[path = "common/prometheus.rs"]
+mod prometheus_bin;
 #[path = "serve_auth/real_clients.rs"]
 mod real_clients;
 #[path = "serve_auth/support.rs"]

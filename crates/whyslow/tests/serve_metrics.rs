@@ -9,6 +9,8 @@
 
 #[path = "serve_metrics/prometheus.rs"]
 mod prometheus;
+#[path = "common/prometheus.rs"]
+mod prometheus_bin;
 #[path = "serve_metrics/support.rs"]
 mod support;
 

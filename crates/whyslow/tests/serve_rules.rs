@@ -14,6 +14,8 @@ mod alertmanager;
 mod common;
 #[path = "serve_rules/prometheus.rs"]
 mod prometheus;
+#[path = "common/prometheus.rs"]
+mod prometheus_bin;
 #[path = "serve_metrics/support.rs"]
 mod support;
 

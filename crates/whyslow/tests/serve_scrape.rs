@@ -4,12 +4,15 @@
 //! config refused at start with the line named.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/prometheus.rs"]
+mod prometheus_bin;
 #[path = "common/test_store.rs"]
 mod test_store;
 
 use ingest::exposition::{parse, Exposition, Format};
+use prometheus_bin::Prometheus;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -56,37 +59,6 @@ impl Drop for TempDir {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port()
-}
-
-fn start_prometheus(dir: &Path) -> (Running, String) {
-    let config = dir.join("prometheus.yml");
-    std::fs::write(&config, "scrape_configs: []\n").unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let child = Command::new("/usr/bin/prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("prom-data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("/usr/bin/prometheus (Debian's prometheus package; dev/test installs it)");
-    let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(&addr).is_err() {
-        assert!(Instant::now() < deadline, "prometheus did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (running, addr)
-}
-
 fn get_metrics(addr: &str) -> Exposition {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
@@ -121,7 +93,8 @@ fn value(e: &Exposition, name: &str) -> f64 {
 #[test]
 fn serve_scrapes_its_config_and_itself_and_exposes_its_metrics() {
     let dir = TempDir::new("serve-scrape");
-    let (_prometheus, prom_addr) = start_prometheus(dir.path());
+    let prometheus = Prometheus::start(dir.path(), |_| "scrape_configs: []\n".into(), &[]);
+    let prom_addr = prometheus.addr.clone();
     let config = dir.path().join("scrape.yml");
     std::fs::write(
         &config,

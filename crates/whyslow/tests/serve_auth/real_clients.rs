@@ -6,9 +6,9 @@
 //! unless dev/test's WHYSLOW_REQUIRE_* says it must be there.
 
 use crate::common::serve::{otlp_python, Serve};
+use crate::prometheus_bin::{self, Prometheus};
 use crate::support::{bearer, get, workspace_root, AuthDir, INGEST, READ};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The venv's python, or `None` (the test says it skips).
@@ -145,40 +145,17 @@ fn pyroscope_io_pushes_with_its_basic_auth_option_and_not_without() {
     serve.stop();
 }
 
-const PROMETHEUS_BIN: &str = "/usr/bin/prometheus";
-
-/// Prometheus, SIGKILLed on drop.
-struct Prometheus(Child);
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn prometheus_remote_writes_with_authorization_and_not_without() {
-    if !Path::new(PROMETHEUS_BIN).exists() {
-        assert!(
-            std::env::var("WHYSLOW_REQUIRE_PROMETHEUS").map_or(true, |v| v != "1"),
-            "{PROMETHEUS_BIN} is missing and WHYSLOW_REQUIRE_PROMETHEUS=1: apt-get install prometheus"
-        );
-        eprintln!(
-            "SKIPPED prometheus_remote_writes_with_authorization: no {PROMETHEUS_BIN} \
-             (apt-get install prometheus; dev/test does)"
-        );
+    if !prometheus_bin::available("prometheus_remote_writes_with_authorization") {
         return;
     }
     let auth = AuthDir::new("auth-prometheus");
     let serve = serve_with_auth(&auth);
-    let prom_addr = format!("127.0.0.1:{}", crate::agent::free_port());
-    let config = auth.dir.join("prometheus.yml");
     // One queue with the ingest token from a file, one with none; each marks
     // what it sends with `via`.
     let token_file = auth.token_file("ingest");
-    std::fs::write(
-        &config,
+    let config = |prom_addr: &str| {
         format!(
             "global:
   scrape_interval: 1s
@@ -203,22 +180,9 @@ remote_write:
 ",
             ui = serve.ui,
             token_file = token_file.display(),
-        ),
-    )
-    .unwrap();
-    let _prometheus = Prometheus(
-        Command::new(PROMETHEUS_BIN)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                auth.dir.join("prom-data").display()
-            ))
-            .arg(format!("--web.listen-address={prom_addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+        )
+    };
+    let _prometheus = Prometheus::start(&auth.dir, config, &[]);
     let body = wait_for(
         &serve.ui,
         "/api/v1/query?query=up%7Bjob%3D%22prom%22%7D",

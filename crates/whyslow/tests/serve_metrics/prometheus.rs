@@ -4,32 +4,18 @@
 //! Prometheus stored for a few series is in serve with the same timestamp
 //! and value.
 
-use crate::support::{free_port, instant_query, now_ms, points, Serve, TempDir};
+use crate::prometheus_bin::{self, Prometheus};
+use crate::support::{instant_query, now_ms, points, Serve, TempDir};
 use std::collections::BTreeMap;
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PROMETHEUS_BIN: &str = "/usr/bin/prometheus";
-
-/// Prometheus, SIGKILLed on drop (its data directory is thrown away).
-struct Prometheus(Child);
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_prometheus(dir: &Path, serve_port: u16) -> (Prometheus, String) {
-    let addr = format!("127.0.0.1:{}", free_port());
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:
+fn start_prometheus(dir: &Path, serve_port: u16) -> Prometheus {
+    Prometheus::start(
+        dir,
+        |addr| {
+            format!(
+                "global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
@@ -45,27 +31,10 @@ remote_write:
       max_backoff: 300ms
       retry_on_http_429: true
 "
-        ),
+            )
+        },
+        &[],
     )
-    .unwrap();
-    let child = Command::new(PROMETHEUS_BIN)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("prom-data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("/usr/bin/prometheus starts");
-    let running = Prometheus(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(&addr).is_err() {
-        assert!(Instant::now() < deadline, "prometheus did not listen");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (running, addr)
 }
 
 /// Samples of every series `selector` matches over `(end - range, end]`, by label set.
@@ -97,15 +66,7 @@ fn next_random(state: &mut u64) -> u64 {
 }
 
 pub fn remote_write_across_kill_9() {
-    if !Path::new(PROMETHEUS_BIN).exists() {
-        assert!(
-            std::env::var("WHYSLOW_REQUIRE_PROMETHEUS").map_or(true, |v| v != "1"),
-            "{PROMETHEUS_BIN} is missing and WHYSLOW_REQUIRE_PROMETHEUS=1: apt-get install prometheus"
-        );
-        eprintln!(
-            "SKIPPED prometheus_remote_write_loses_nothing_across_kill_9: no {PROMETHEUS_BIN} \
-             (apt-get install prometheus; dev/test does)"
-        );
+    if !prometheus_bin::available("prometheus_remote_write_loses_nothing_across_kill_9") {
         return;
     }
     let dir = TempDir::new("metrics-prom-kill9");
@@ -113,7 +74,8 @@ pub fn remote_write_across_kill_9() {
     let port = crate::support::free_port();
     let mut serve = Some(Serve::start(&data_dir, port));
     let start_ms = now_ms();
-    let (prometheus, prom_addr) = start_prometheus(&dir.0, port);
+    let prometheus = start_prometheus(&dir.0, port);
+    let prom_addr = prometheus.addr.clone();
 
     let mut seed = (now_ms() as u64) | 1;
     let kills = 3 + next_random(&mut seed) % 3;

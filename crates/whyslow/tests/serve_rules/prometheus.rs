@@ -12,13 +12,11 @@
 //!   window both were writing them.
 
 use crate::common::{eventually, get_data, remote_write, schedule, wait_between_evaluations};
-use crate::support::{encode, free_port, now_ms, points, seconds, try_http, Serve, TempDir};
+use crate::prometheus_bin::{self, Prometheus};
+use crate::support::{encode, now_ms, points, seconds, Serve, TempDir};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-const PROMETHEUS_BIN: &str = "/usr/bin/prometheus";
+use std::time::Duration;
 
 const RULES: &str = r#"groups:
   - name: demo
@@ -48,46 +46,12 @@ const RULES: &str = r#"groups:
         expr: demo_value * on(job) demo_value
 "#;
 
-/// Prometheus, SIGKILLed on drop.
-struct Prometheus(Child);
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_prometheus(dir: &Path, rules: &Path) -> (Prometheus, String) {
-    let addr = format!("127.0.0.1:{}", free_port());
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  evaluation_interval: 1s\nrule_files: ['{}']\n",
-            rules.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(PROMETHEUS_BIN)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("prom-data").display()
-        ))
-        .arg(format!("--web.listen-address={addr}"))
-        .arg("--web.enable-remote-write-receiver")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("/usr/bin/prometheus starts");
-    let running = Prometheus(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while try_http(&addr, "GET", "/-/ready", &[], b"").map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "prometheus did not become ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (running, addr)
+fn start_prometheus(dir: &Path, rules: &Path) -> Prometheus {
+    let config = format!(
+        "global:\n  evaluation_interval: 1s\nrule_files: ['{}']\n",
+        rules.display()
+    );
+    Prometheus::start(dir, |_| config, &["--web.enable-remote-write-receiver"])
 }
 
 /// `/api/v1/rules` without what differs run to run (durations, wall-clock times).
@@ -198,12 +162,7 @@ fn timestamps(addr: &str, selector: &str, end_ms: i64) -> Vec<i64> {
 }
 
 pub fn differential() {
-    if !Path::new(PROMETHEUS_BIN).exists() {
-        assert!(
-            std::env::var("WHYSLOW_REQUIRE_PROMETHEUS").map_or(true, |v| v != "1"),
-            "{PROMETHEUS_BIN} is missing and WHYSLOW_REQUIRE_PROMETHEUS=1: apt-get install prometheus"
-        );
-        eprintln!("SKIPPED rules_evaluate_as_prometheus_2_42_does: no {PROMETHEUS_BIN} (apt-get install prometheus)");
+    if !prometheus_bin::available("rules_evaluate_as_prometheus_2_42_does") {
         return;
     }
     let dir = TempDir::new("rules-vs-prometheus");
@@ -222,7 +181,8 @@ pub fn differential() {
             "--no-default-rules",
         ],
     );
-    let (prometheus, prom) = start_prometheus(&dir.0, &rules);
+    let prometheus = start_prometheus(&dir.0, &rules);
+    let prom = prometheus.addr.clone();
     // Both have evaluated (on empty data) before the samples arrive, so both
     // see them first at the same evaluation.
     eventually(
