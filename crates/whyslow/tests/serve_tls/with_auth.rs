@@ -107,19 +107,20 @@ fn tls_and_auth_file_together_ask_every_https_client_for_its_token() {
     serve.stop();
 }
 
-fn the_agent_pushes_over_https_with_its_token_and_guards_its_listener(
-    serve: &Serve,
-    auth: &AuthDir,
-    certs: &Certs,
-) {
+/// `whyslow agent --listen` on a free port with TLS and `--auth-file`
+/// (and `extra` flags), once it listens; its address and process.
+fn guarded_agent(auth: &AuthDir, certs: &Certs, extra: &[&str]) -> (String, agent::Running) {
     let listen = format!("127.0.0.1:{}", agent::free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
-        .args(["agent", "--listen", &listen, "--interval", "1s"])
-        .args(["--no-profile", "--instance", "tls-auth-agent:1"])
-        .args(["--server", &format!("https://{}", serve.ui)])
-        .args(["--tls-ca", path(&certs.ca)])
-        .arg("--token-file")
-        .arg(auth.token_file("ingest"))
+        .args([
+            "agent",
+            "--listen",
+            &listen,
+            "--interval",
+            "1s",
+            "--no-profile",
+        ])
+        .args(extra)
         .args(certs.server_args(&[]))
         .arg("--auth-file")
         .arg(&auth.auth_file)
@@ -129,6 +130,30 @@ fn the_agent_pushes_over_https_with_its_token_and_guards_its_listener(
         .unwrap();
     let mut running = agent::Running(child);
     agent::wait_listening(&listen, "whyslow agent", &mut running);
+    (listen, running)
+}
+
+fn the_agent_pushes_over_https_with_its_token_and_guards_its_listener(
+    serve: &Serve,
+    auth: &AuthDir,
+    certs: &Certs,
+) {
+    let server = format!("https://{}", serve.ui);
+    let token_file = auth.token_file("ingest");
+    let (listen, running) = guarded_agent(
+        auth,
+        certs,
+        &[
+            "--instance",
+            "tls-auth-agent:1",
+            "--server",
+            &server,
+            "--tls-ca",
+            path(&certs.ca),
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
+    );
     let read = bearer(READ);
     let up = wait_for_series_with(
         &serve.ui,
@@ -163,25 +188,7 @@ fn the_agent_pushes_over_https_with_its_token_and_guards_its_listener(
 fn serve_scrapes_an_https_target_with_its_token_and_ca() {
     let auth = AuthDir::new("serve-scrape-https");
     let certs = Certs::make(&auth.dir.join("pki"));
-    let listen = format!("127.0.0.1:{}", agent::free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_whyslow"))
-        .args([
-            "agent",
-            "--listen",
-            &listen,
-            "--interval",
-            "1s",
-            "--no-profile",
-        ])
-        .args(certs.server_args(&[]))
-        .arg("--auth-file")
-        .arg(&auth.auth_file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut running = agent::Running(child);
-    agent::wait_listening(&listen, "whyslow agent", &mut running);
+    let (listen, running) = guarded_agent(&auth, &certs, &[]);
     let job = |name: &str, lines: &str| {
         format!(
             "  - job_name: {name}\n    scrape_interval: 1s\n    scheme: https\n{lines}    \
