@@ -7,7 +7,8 @@
 //! `--tls-client-ca` clients without a certificate are refused, and
 //! `whyslow agent` pushes over mutual TLS (`--tls-ca`, `--tls-client-cert`)
 //! while serving its own /metrics over https. With `--auth-file` as well,
-//! every https client shows its token (`serve_tls/with_auth.rs`).
+//! every https client shows its token, Debian's Prometheus remote_write
+//! with `tls_config` too (`serve_tls/with_auth.rs`).
 #![allow(clippy::unwrap_used)]
 
 mod agent;
@@ -16,6 +17,8 @@ mod auth_support;
 #[path = "common/certs.rs"]
 mod certs;
 mod common;
+#[path = "common/prometheus.rs"]
+mod prometheus_bin;
 #[path = "common/tls_client.rs"]
 mod tls_client;
 #[path = "serve_tls/with_auth.rs"]

@@ -9,6 +9,7 @@
 use crate::auth_support::{bearer, workspace_root, AuthDir, INGEST, READ};
 use crate::certs::Certs;
 use crate::common::serve::{otlp_python, Serve};
+use crate::prometheus_bin;
 use crate::{agent, curl, otlp_json, path, text, wait_for_series_with};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -92,6 +93,7 @@ fn tls_and_auth_file_together_ask_every_https_client_for_its_token() {
 
     the_agent_pushes_over_https_with_its_token_and_guards_its_listener(&serve, &auth, &certs);
     the_python_sdk_exports_over_tls_only_with_its_token(&serve, &certs);
+    prometheus_remote_writes_over_tls_with_its_token(&serve, &auth, &certs);
 
     // Eleven bad tokens from one address over TLS: the limiter counts it.
     let wrong = bearer("a-wrong-token-of-the-tls-e2e-test-01");
@@ -235,6 +237,43 @@ fn serve_scrapes_an_https_target_with_its_token_and_ca() {
     assert!(text(&curl(&["--silent", &cpu]).stdout).contains(r#""value""#));
     serve.stop();
     drop(running);
+}
+
+/// Debian's Prometheus remote_writes to the https port with
+/// `tls_config.ca_file` and `authorization.credentials_file`, as the README
+/// tells a team to configure it.
+fn prometheus_remote_writes_over_tls_with_its_token(serve: &Serve, auth: &AuthDir, certs: &Certs) {
+    if !prometheus_bin::available("prometheus_remote_writes_over_tls_with_its_token") {
+        return;
+    }
+    let dir = auth.dir.join("prometheus");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = |addr: &str| {
+        format!(
+            "global: {{scrape_interval: 1s, scrape_timeout: 1s}}
+scrape_configs:
+  - job_name: prom_tls
+    static_configs: [{{targets: ['{addr}']}}]
+remote_write:
+  - url: https://{ui}/api/v1/write
+    authorization: {{credentials_file: {token}}}
+    tls_config: {{ca_file: {ca}}}
+    queue_config: {{batch_send_deadline: 100ms, min_backoff: 30ms, max_backoff: 300ms}}
+",
+            ui = serve.ui,
+            token = auth.token_file("ingest").display(),
+            ca = certs.ca.display(),
+        )
+    };
+    let _prometheus = prometheus_bin::Prometheus::start(&dir, config, &[]);
+    let up = wait_for_series_with(
+        &serve.ui,
+        &certs.ca,
+        Some(&bearer(READ)),
+        "up%7Bjob%3D%22prom_tls%22%7D",
+        Duration::from_secs(30),
+    );
+    assert_eq!(up["data"]["result"][0]["value"][1], "1", "{up}");
 }
 
 fn the_python_sdk_exports_over_tls_only_with_its_token(serve: &Serve, certs: &Certs) {
