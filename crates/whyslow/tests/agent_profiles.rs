@@ -3,8 +3,7 @@
 //! (built without frame pointers, so its stacks need DWARF unwinding) runs
 //! with `OTEL_SERVICE_NAME` set while `perf record` samples it too; in the
 //! profile serve stores for that service `hot_a`'s share of `hot_a` +
-//! `hot_b` must be within 8 points of perf's reading (both sample at 499 Hz,
-//! each with its own phase against the workload's ~1 ms alternation). And `serve` killed -9 while the agent ships
+//! `hot_b` must be within 5 points of perf's reading. And `serve` killed -9 while the agent ships
 //! loses no push the agent saw acknowledged. An OpenTelemetry span of the
 //! workload's main thread (no profiler tagged samples with its id) gets its
 //! profile from the agent's samples of that thread during the span. A
@@ -193,11 +192,8 @@ fn agent_profile_of_the_workload_matches_perf() {
         got_a + got_b > 60.0,
         "the agent put only {got_a:.1} + {got_b:.1} % of the workload in hot_a and hot_b"
     );
-    // The workload alternates hot_a and hot_b about every millisecond,
-    // close to the 2 ms sampling period, so each sampler's phase biases its
-    // reading: perf's own moves between 64 and 76 % from run to run here.
     assert!(
-        (got - expected).abs() <= 8.0,
+        (got - expected).abs() <= 5.0,
         "hot_a of hot_a + hot_b: agent {got:.1} %, perf {expected:.1} %"
     );
     // Series labels name the process.

@@ -511,7 +511,8 @@ fn every_acknowledged_span_survives_kill_9_in_a_loop() {
         acknowledged.extend(acked);
         drop(serve);
     }
-    let serve = Serve::start(&data_dir);
+    // Every acknowledged trace in one search: past --query-max-traces.
+    let serve = Serve::start_with(&data_dir, &["--query-max-traces", "0"]);
     let (status, body) = http(
         &serve.ui,
         "GET",

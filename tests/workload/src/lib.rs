@@ -15,8 +15,13 @@ use std::hint::black_box;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-/// Iterations per round; one round is roughly a few milliseconds of CPU.
+/// Iterations per round; one round is roughly 0.1-0.2 ms of CPU.
 const ROUND_ITERATIONS: u64 = 100_000;
+/// Rounds per `caller_a` / `caller_b` call in the CPU phase: one pair of
+/// calls is tens of milliseconds (about 50 ms on a 2 GHz core), many
+/// sampling periods long. A pair near one sampling period (2 ms at 499 Hz)
+/// would lock onto the sampler's phase and bias every profile's split.
+const PHASE_ROUNDS: u64 = 250;
 
 #[inline(never)]
 fn hot_a(iterations: u64) -> u64 {
@@ -62,8 +67,8 @@ fn cpu_phase(seconds: f64, percent_a: u64) -> u64 {
     let start = Instant::now();
     let mut acc = 0u64;
     while start.elapsed().as_secs_f64() < seconds {
-        acc = acc.wrapping_add(caller_a(10, percent_a));
-        acc = acc.wrapping_add(caller_b(10, percent_a));
+        acc = acc.wrapping_add(caller_a(PHASE_ROUNDS, percent_a));
+        acc = acc.wrapping_add(caller_b(PHASE_ROUNDS, percent_a));
     }
     acc
 }
