@@ -17,11 +17,12 @@ use std::time::{Duration, Instant};
 
 /// Iterations per round; one round is roughly 0.1-0.2 ms of CPU.
 const ROUND_ITERATIONS: u64 = 100_000;
-/// Rounds per `caller_a` / `caller_b` call in the CPU phase: one pair of
-/// calls is tens of milliseconds (about 50 ms on a 2 GHz core), many
-/// sampling periods long. A pair near one sampling period (2 ms at 499 Hz)
-/// would lock onto the sampler's phase and bias every profile's split.
-const PHASE_ROUNDS: u64 = 250;
+/// Rounds per `caller_a` / `caller_b` pair in the CPU phase: 150 to 350,
+/// varied pair by pair, so a pair is tens of milliseconds (about 50 ms on a
+/// 2 GHz core) and its length never stays a multiple of a sampling period.
+/// Pairs of one fixed length near a sampling period (2 ms at 499 Hz) lock
+/// onto the sampler's phase and bias every profile's split.
+const PHASE_ROUNDS: std::ops::RangeInclusive<u64> = 150..=350;
 
 #[inline(never)]
 fn hot_a(iterations: u64) -> u64 {
@@ -66,9 +67,16 @@ fn caller_b(rounds: u64, percent_a: u64) -> u64 {
 fn cpu_phase(seconds: f64, percent_a: u64) -> u64 {
     let start = Instant::now();
     let mut acc = 0u64;
+    // A fixed-seed LCG (Knuth's MMIX constants): the same lengths every run.
+    let mut state = 0x853c_49e6_748f_ea9b_u64;
+    let span = PHASE_ROUNDS.end() - PHASE_ROUNDS.start() + 1;
     while start.elapsed().as_secs_f64() < seconds {
-        acc = acc.wrapping_add(caller_a(PHASE_ROUNDS, percent_a));
-        acc = acc.wrapping_add(caller_b(PHASE_ROUNDS, percent_a));
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let rounds = PHASE_ROUNDS.start() + (state >> 33) % span;
+        acc = acc.wrapping_add(caller_a(rounds, percent_a));
+        acc = acc.wrapping_add(caller_b(rounds, percent_a));
     }
     acc
 }
