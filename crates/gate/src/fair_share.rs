@@ -16,10 +16,10 @@
 use crate::peer::peer_ip;
 use auth::Identity;
 use axum::extract::{Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -167,21 +167,11 @@ impl Shares {
     }
 }
 
-/// 429 with `Retry-After`, in plain text.
+/// 429 with `Retry-After`, in plain text as the gate's other refusals.
 fn busy(message: String) -> Response {
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        [
-            (RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S)),
-            (
-                CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            ),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        format!("{message}\n"),
-    )
-        .into_response()
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+    crate::refusal::plain_text(StatusCode::TOO_MANY_REQUESTS, headers, &message)
 }
 
 #[cfg(test)]

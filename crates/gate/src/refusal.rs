@@ -76,7 +76,7 @@ impl From<Denied> for Refusal {
 /// Plain text naming the reason, with `WWW-Authenticate` (401) or `Retry-After` (429, 503).
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let mut headers = match &self {
+        let headers = match &self {
             Refusal::Denied(denied) => denied.headers(),
             Refusal::Busy => {
                 let mut headers = axum::http::HeaderMap::new();
@@ -84,13 +84,22 @@ impl IntoResponse for Refusal {
                 headers
             }
         };
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        (self.status(), headers, format!("{self}\n")).into_response()
+        plain_text(self.status(), headers, &self.to_string())
     }
+}
+
+/// A refusal's answer: `message` as uncached plain text, with `headers`.
+pub(crate) fn plain_text(
+    status: StatusCode,
+    mut headers: axum::http::HeaderMap,
+    message: &str,
+) -> Response {
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    (status, headers, format!("{message}\n")).into_response()
 }
 
 #[cfg(test)]
